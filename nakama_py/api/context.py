@@ -1,0 +1,50 @@
+"""What every handler needs from a request: the server state and the caller."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from aiohttp import web
+
+from nakama_py.core.tokens import SessionClaims
+from nakama_py.errors import unauthenticated
+from nakama_py.state import STATE, ServerState
+
+
+def state_of(request: web.Request) -> ServerState:
+    return request.app[STATE]
+
+
+def bearer_session(request: web.Request) -> SessionClaims:
+    """The caller of a route that takes ``Authorization: Bearer <token>``."""
+    header = request.headers.get("Authorization")
+    if not header:
+        raise unauthenticated("Auth token required")
+    if not header.startswith("Bearer "):
+        raise unauthenticated("Auth token invalid")
+    claims = request.app[STATE].sessions.verify_session(header[7:])
+    request["user_id"] = claims.user_id
+    return claims
+
+
+def basic_username(header: str) -> str | None:
+    """The username of ``Authorization: Basic base64(user:pass)``; None when unparsable."""
+    if not header.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, colon, _ = decoded.partition(":")
+    return username if colon else None
+
+
+def require_server_key(request: web.Request) -> None:
+    """Routes authenticated by the server key as the Basic username (password ignored)."""
+    values = request.headers.getall("Authorization", [])
+    if len(values) != 1:
+        raise unauthenticated("Server key required")
+    username = basic_username(values[0])
+    if username is None or username != request.app[STATE].config.socket.server_key:
+        raise unauthenticated("Server key invalid")

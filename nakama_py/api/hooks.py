@@ -1,0 +1,24 @@
+"""Running the runtime's before/after hooks around a REST handler (see nakama_py/hooks.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from nakama_py.hooks import Message
+from nakama_py.state import STATE
+
+
+async def before(request: web.Request, name: str, message: Message) -> Message:
+    """The request message after the ``name`` before-hook (e.g. "AuthenticateCustom")."""
+    hooks = request.app[STATE].hooks
+    if not hooks.has_before(name):
+        return message
+    return await hooks.run_before(name, request, message)
+
+
+async def after(request: web.Request, name: str, message: Message, reply: Any) -> None:
+    hooks = request.app[STATE].hooks
+    if hooks.has_after(name):
+        await hooks.run_after(name, request, message, reply)

@@ -1,0 +1,24 @@
+"""Builds the aiohttp application: routes and the wire middleware. Wiring only."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from nakama_py.api import health
+from nakama_py.state import STATE, ServerState
+from nakama_py.wire.middleware import build_middleware
+
+ROUTE_GROUPS = [health.ROUTES]
+
+
+def build_app(state: ServerState) -> web.Application:
+    config = state.config
+    app = web.Application(
+        client_max_size=config.socket.max_request_size_bytes,
+        middlewares=[build_middleware(state.metrics, config.socket.response_headers)],
+        handler_args={"max_field_size": 16384},
+    )
+    app[STATE] = state
+    for routes in ROUTE_GROUPS:
+        app.add_routes(routes)
+    return app

@@ -1,0 +1,156 @@
+"""The command line: ``serve``, ``migrate``, ``healthcheck``, ``scheduler``, ``bench``, ``--version``.
+
+Configuration flags use Nakama's form, ``--section.key value``, after the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+
+from nakama_py import __version__
+from nakama_py.config import Config, ConfigError, load_config, parse_flags
+from nakama_py.logs import setup_logging
+
+USAGE = """nakama-py [--version] <command> [options] [--config FILE] [--section.key VALUE ...]
+
+commands:
+  serve                      start the server (an embedded PostgreSQL when no database.address is set)
+  migrate up|down|status     apply, roll back (--limit N, default 1) or list database migrations
+  healthcheck [PORT]         exit 0 when a server answers on 127.0.0.1:PORT (default 7350)
+  scheduler                  call an RPC on a cron schedule (external leaderboard-reset scheduler)
+  bench SCENARIO             load-test a Nakama-compatible server
+
+examples:
+  nakama-py serve --socket.port 7350 --runtime.http_key s3cret
+  nakama-py serve --database.address postgres@127.0.0.1:5432/nakama
+  nakama-py migrate status --database.address postgres@127.0.0.1:5432/nakama
+"""
+
+
+def _config(args: Sequence[str]) -> Config:
+    files, flags = parse_flags(args)
+    return load_config(files, flags)
+
+
+def cmd_serve(args: list[str]) -> int:
+    migrate = True
+    rest = []
+    for arg in args:
+        if arg in ("--skip-migrations", "--no-migrate"):
+            migrate = False
+        else:
+            rest.append(arg)
+    config = _config(rest)
+    setup_logging(config.logger)
+    from nakama_py.server import StartupError, serve
+
+    try:
+        return serve(config, migrate=migrate)
+    except StartupError as exc:
+        logging.getLogger("nakama_py.server").error(str(exc))
+        return 1
+
+
+def cmd_migrate(args: list[str]) -> int:
+    if not args or args[0] not in ("up", "down", "status"):
+        print("usage: nakama-py migrate up|down|status [--limit N] [--database.address ADDR]", file=sys.stderr)
+        return 2
+    action, rest = args[0], args[1:]
+    limit = 1
+    if "--limit" in rest:
+        at = rest.index("--limit")
+        limit = int(rest[at + 1])
+        del rest[at:at + 2]
+    config = _config(rest)
+    setup_logging(config.logger)
+    from nakama_py.db.migrations import migrate_down, migrate_up, migration_status
+    from nakama_py.db.pool import Database
+    from nakama_py.server import resolve_database
+
+    conninfo, embedded = resolve_database(config)
+
+    async def run() -> int:
+        db = Database(conninfo, min_size=1, max_size=2, name="nakama-py-migrate")
+        await db.open()
+        try:
+            if action == "up":
+                applied = await migrate_up(db)
+                print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m}" for m in applied))
+            elif action == "down":
+                undone = await migrate_down(db, limit)
+                print(f"rolled back {len(undone)} migration(s)" + "".join(f"\n  {m}" for m in undone))
+            else:
+                for status in await migration_status(db):
+                    when = status.applied_at.isoformat() if status.applied_at else "pending"
+                    print(f"{status.id:40} {when}")
+            return 0
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def cmd_healthcheck(args: list[str]) -> int:
+    port = int(args[0]) if args else 7350
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError):
+        ok = False
+    print("healthy" if ok else "unhealthy")
+    return 0 if ok else 1
+
+
+def cmd_scheduler(args: list[str]) -> int:
+    from nakama_py.scheduler.external import main as scheduler_main
+
+    return scheduler_main(args)
+
+
+def cmd_bench(args: list[str]) -> int:
+    from nakama_py.bench.cli import main as bench_main
+
+    return bench_main(args)
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "migrate": cmd_migrate,
+    "healthcheck": cmd_healthcheck,
+    "scheduler": cmd_scheduler,
+    "bench": cmd_bench,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if args else 2
+    if args[0] in ("--version", "-v", "version"):
+        print(f"nakama-py {__version__}")
+        return 0
+    command = COMMANDS.get(args[0])
+    if command is None:
+        print(f"nakama-py: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    try:
+        return command(args[1:])
+    except ConfigError as exc:
+        print(f"nakama-py: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

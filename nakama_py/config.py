@@ -1,0 +1,431 @@
+"""Server configuration with Nakama's keys and defaults.
+
+Sources, later winning: defaults, YAML files (``--config a.yml --config b.yml``,
+merged in order), environment variables (``NAKAMA_SOCKET_PORT=7351``) and
+command-line flags in Nakama's form (``--socket.port 7351``). Everything is
+validated at start-up; a bad value stops the server with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_SECRETS = {
+    "session.encryption_key": "defaultencryptionkey",
+    "session.refresh_encryption_key": "defaultrefreshencryptionkey",
+    "socket.server_key": "defaultkey",
+    "runtime.http_key": "defaulthttpkey",
+}
+ENV_PREFIX = "NAKAMA_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as one line that names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoggerConfig(_Section):
+    level: Literal["debug", "info", "warn", "error"] = "info"
+    stdout: bool = True
+    file: str = ""
+    format: Literal["json", "text"] = "json"
+    rotation: bool = False
+    max_size: int = Field(100, ge=1)
+    max_age: int = Field(0, ge=0)
+    max_backups: int = Field(0, ge=0)
+    local_time: bool = False
+    compress: bool = False
+
+    @field_validator("level", "format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.lower()
+            return "warn" if value == "warning" else value
+        return value
+
+
+class SessionConfig(_Section):
+    encryption_key: str = Field("defaultencryptionkey", min_length=1)
+    token_expiry_sec: int = Field(60, ge=1)
+    refresh_encryption_key: str = Field("defaultrefreshencryptionkey", min_length=1)
+    refresh_token_expiry_sec: int = Field(3600, ge=1)
+    single_socket: bool = False
+    single_match: bool = False
+    single_party: bool = False
+    single_session: bool = False
+
+    @model_validator(mode="after")
+    def _keys_differ(self) -> SessionConfig:
+        if self.encryption_key == self.refresh_encryption_key:
+            raise ValueError("refresh_encryption_key: must differ from session.encryption_key")
+        if (self.single_match or self.single_party) and not self.single_socket:
+            raise ValueError("single_match/single_party: require session.single_socket")
+        return self
+
+
+class SocketConfig(_Section):
+    server_key: str = Field("defaultkey", min_length=1)
+    port: int = Field(7350, ge=1, le=65535)
+    address: str = ""
+    protocol: Literal["tcp", "tcp4", "tcp6"] = "tcp"
+    max_message_size_bytes: int = Field(4096, ge=1)
+    max_request_size_bytes: int = Field(262144, ge=1)
+    read_timeout_ms: int = Field(10000, ge=1)
+    write_timeout_ms: int = Field(10000, ge=1)
+    idle_timeout_ms: int = Field(60000, ge=1)
+    ping_period_ms: int = Field(15000, ge=1)
+    pong_wait_ms: int = Field(25000, ge=1)
+    write_wait_ms: int = Field(5000, ge=1)
+    close_ack_wait_ms: int = Field(2000, ge=1)
+    outgoing_queue_size: int = Field(64, ge=1)
+    ping_backoff_threshold: int = Field(20, ge=1)
+    ssl_certificate: str = ""
+    ssl_private_key: str = ""
+    response_headers: list[str] = []
+    proxy_count: int = Field(1, ge=0)
+    # nakama-py: server processes sharing the port; 0 means one per CPU.
+    workers: int = Field(1, ge=0, le=256)
+
+    @model_validator(mode="after")
+    def _check(self) -> SocketConfig:
+        if self.ping_period_ms >= self.pong_wait_ms:
+            raise ValueError("ping_period_ms: must be less than socket.pong_wait_ms")
+        if bool(self.ssl_certificate) != bool(self.ssl_private_key):
+            raise ValueError("ssl_certificate: ssl_certificate and ssl_private_key must be set together")
+        for header in self.response_headers:
+            if "=" not in header:
+                raise ValueError(f"response_headers: {header!r} is not of the form Key=Value")
+        return self
+
+
+class RuntimeConfig(_Section):
+    http_key: str = Field("defaulthttpkey", min_length=1)
+    path: str = ""
+    env: list[str] = []
+    # Accepted so Nakama configuration files load unchanged; nakama-py runs Python modules.
+    lua_min_count: int = 16
+    lua_max_count: int = 48
+    lua_call_stack_size: int = 128
+    lua_registry_size: int = 512
+    lua_read_only_globals: bool = True
+    lua_api_stacktrace: bool = False
+    js_min_count: int = 16
+    js_max_count: int = 32
+    js_entrypoint: str = ""
+    event_queue_size: int = Field(65536, ge=1)
+    event_queue_workers: int = Field(8, ge=1)
+    min_count: int = 0
+    max_count: int = 0
+    call_stack_size: int = 0
+    registry_size: int = 0
+    read_only_globals: bool = True
+
+    @field_validator("env")
+    @classmethod
+    def _env_pairs(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if "=" not in item or not item.split("=", 1)[0].strip():
+                raise ValueError(f"{item!r} is not of the form key=value")
+        return value
+
+    @property
+    def env_map(self) -> dict[str, str]:
+        pairs = (item.split("=", 1) for item in self.env)
+        return {key.strip(): value for key, value in pairs}
+
+
+class DatabaseConfig(_Section):
+    address: list[str] = []
+    conn_max_lifetime_ms: int = Field(3600000, ge=0)
+    max_open_conns: int = Field(100, ge=1)
+    max_idle_conns: int = Field(100, ge=0)
+    dns_scan_interval_sec: int = Field(60, ge=0)
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _as_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+class LeaderboardConfig(_Section):
+    blacklist_rank_cache: list[str] = []
+    callback_queue_size: int = Field(65536, ge=1)
+    callback_queue_workers: int = Field(8, ge=1)
+    rank_cache_workers: int = Field(1, ge=1)
+
+
+class ConsoleConfig(_Section):
+    # nakama-py has no console; the section is accepted so Nakama files load unchanged.
+    port: int = Field(7351, ge=1, le=65535)
+    address: str = ""
+    max_message_size_bytes: int = 4194304
+    read_timeout_ms: int = 10000
+    write_timeout_ms: int = 60000
+    idle_timeout_ms: int = 300000
+    username: str = "admin"
+    password: str = "password"
+    token_expiry_sec: int = 86400
+    signing_key: str = "defaultsigningkey"
+
+
+class MetricsConfig(_Section):
+    reporting_freq_sec: int = Field(60, ge=1)
+    namespace: str = ""
+    prometheus_port: int = Field(0, ge=0, le=65535)
+    prefix: str = "nakama"
+    custom_prefix: str = "custom"
+
+
+class SteamConfig(_Section):
+    publisher_key: str = ""
+    app_id: int = 0
+
+
+class AppleConfig(_Section):
+    bundle_id: str = ""
+
+
+class FacebookInstantGameConfig(_Section):
+    app_secret: str = ""
+
+
+class FacebookLimitedLoginConfig(_Section):
+    app_id: str = ""
+
+
+class SocialConfig(_Section):
+    steam: SteamConfig = SteamConfig()
+    apple: AppleConfig = AppleConfig()
+    facebook_instant_game: FacebookInstantGameConfig = FacebookInstantGameConfig()
+    facebook_limited_login: FacebookLimitedLoginConfig = FacebookLimitedLoginConfig()
+
+
+# Nakama sections nakama-py does not implement: accepted (so a Nakama file loads) and reported.
+UNSUPPORTED_SECTIONS = ("matchmaker", "tracker", "iap", "google_auth", "satori", "match", "party",
+                        "storage", "mfa", "limit")
+
+
+class Config(_Section):
+    name: str = Field("nakama", min_length=1, max_length=16)
+    data_dir: str = ""
+    shutdown_grace_sec: int = Field(0, ge=0)
+    config: list[str] = []
+    logger: LoggerConfig = LoggerConfig()
+    session: SessionConfig = SessionConfig()
+    socket: SocketConfig = SocketConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    leaderboard: LeaderboardConfig = LeaderboardConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    social: SocialConfig = SocialConfig()
+    matchmaker: dict[str, Any] = {}
+    tracker: dict[str, Any] = {}
+    iap: dict[str, Any] = {}
+    google_auth: dict[str, Any] = {}
+    satori: dict[str, Any] = {}
+    match: dict[str, Any] = {}
+    party: dict[str, Any] = {}
+    storage: dict[str, Any] = {}
+    mfa: dict[str, Any] = {}
+    limit: dict[str, Any] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            raise ValueError("must be 1-16 letters, digits, '_', '.' or '-'")
+        return value
+
+    # --- derived values -------------------------------------------------
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else Path.cwd() / "data"
+
+    @property
+    def runtime_path(self) -> Path:
+        if self.runtime.path:
+            return Path(self.runtime.path)
+        local = Path.cwd() / "runtime_modules"
+        return local if local.is_dir() else self.data_path / "modules"
+
+    @property
+    def workers(self) -> int:
+        return self.socket.workers or (os.cpu_count() or 1)
+
+    def default_secrets(self) -> list[str]:
+        """Keys still holding Nakama's published defaults."""
+        found = []
+        for path, default in DEFAULT_SECRETS.items():
+            section, key = path.split(".")
+            if getattr(getattr(self, section), key) == default:
+                found.append(path)
+        return found
+
+    def unsupported_sections(self) -> list[str]:
+        return [name for name in UNSUPPORTED_SECTIONS if getattr(self, name)]
+
+
+# --- loading ------------------------------------------------------------
+
+
+def _leaf_fields(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
+    """Every settable key as a dotted path, with its annotation."""
+    leaves: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        path = f"{prefix}{name}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            leaves.update(_leaf_fields(annotation, path + "."))
+        else:
+            leaves[path] = annotation
+    return leaves
+
+
+LEAVES = _leaf_fields(Config)
+
+
+def _is_list(annotation: Any) -> bool:
+    return get_origin(annotation) is list or annotation is list
+
+
+def _is_free_section(annotation: Any) -> bool:
+    return get_origin(annotation) is dict
+
+
+def env_name(path: str) -> str:
+    return ENV_PREFIX + path.replace(".", "_").upper()
+
+
+def _set(tree: dict[str, Any], path: str, value: Any) -> None:
+    node = tree
+    *parents, leaf = path.split(".")
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[leaf] = value
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+    return base
+
+
+def _split_list(values: Sequence[str]) -> list[str]:
+    items: list[str] = []
+    for value in values:
+        items.extend(part for part in value.split(",") if part != "")
+    return items
+
+
+def parse_flags(args: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Split ``--config`` files and ``--section.key value`` flags out of an argument list."""
+    files: list[str] = []
+    flags: dict[str, list[str]] = {}
+    items = list(args)
+    i = 0
+    while i < len(items):
+        token = items[i]
+        if not token.startswith("--"):
+            raise ConfigError(f"unexpected argument: {token}")
+        key, eq, value = token[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(items):
+                raise ConfigError(f"flag --{key} needs a value")
+            value = items[i + 1]
+            i += 1
+        i += 1
+        if key == "config":
+            files.append(value)
+            continue
+        if key not in LEAVES or _is_free_section(LEAVES[key]):
+            raise ConfigError(f"unknown configuration key: --{key}")
+        flags.setdefault(key, []).append(value)
+    return files, flags
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections")
+    return data
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    path = ".".join(str(part) for part in first["loc"] if not isinstance(part, int))
+    message = str(first["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+        # Model-level checks name their own key first ("key: problem").
+        key, sep, rest = message.partition(": ")
+        if sep and re.fullmatch(r"[a-z_/]+", key):
+            path = f"{path}.{key}" if path else key
+            message = rest
+    if first["type"] == "extra_forbidden":
+        return f"unknown configuration key: {path}"
+    return f"invalid configuration: {path}: {message}"
+
+
+def load_config(
+    files: Iterable[str] = (),
+    flags: Mapping[str, Sequence[str]] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the configuration from its sources, later ones winning."""
+    tree: dict[str, Any] = {}
+    file_list = list(files)
+    for path in file_list:
+        _merge(tree, _read_yaml(path))
+    env = os.environ if environ is None else environ
+    for path, annotation in LEAVES.items():
+        if _is_free_section(annotation):
+            continue
+        raw = env.get(env_name(path))
+        if raw is not None:
+            _set(tree, path, _split_list([raw]) if _is_list(annotation) else raw)
+    for path, values in (flags or {}).items():
+        annotation = LEAVES.get(path)
+        if annotation is None:
+            raise ConfigError(f"unknown configuration key: {path}")
+        _set(tree, path, _split_list(values) if _is_list(annotation) else values[-1])
+    if file_list:
+        tree.setdefault("config", file_list)
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def literal_choices(path: str) -> tuple[Any, ...]:
+    """The allowed values of a Literal-typed key (used in help texts)."""
+    return get_args(LEAVES[path])

@@ -1,0 +1,154 @@
+"""Which tokens have been revoked (logout, account deletion, ban).
+
+The source of truth is the database, so revocations survive restarts and reach
+every server process; each process mirrors the live ones in memory so that a
+token check costs no database round trip. Another process's revocation arrives
+through LISTEN/NOTIFY; after a lost listen connection the mirror is reloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from nakama_py.core.tokens import SessionClaims
+from nakama_py.db import session_revocations as sql
+from nakama_py.db.listener import Listener
+from nakama_py.db.pool import Database
+
+log = logging.getLogger("nakama_py.sessions")
+
+ALL, SESSION, REFRESH = 0, 1, 2
+
+
+@dataclass
+class _UserRevocations:
+    all_before_ms: int = 0
+    session_ids: dict[str, float] = field(default_factory=dict)  # token id -> expiry (unix s)
+    refresh_ids: dict[str, float] = field(default_factory=dict)
+
+
+class SessionRevocations:
+    def __init__(self, db: Database, refresh_lifetime_sec: int) -> None:
+        self.db = db
+        self.refresh_lifetime_sec = refresh_lifetime_sec
+        self._users: dict[str, _UserRevocations] = {}
+        self._seen: set[int] = set()
+        self._notified: set[int] = set()
+        self._waiters: dict[int, asyncio.Future[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- checks on the hot path ------------------------------------------
+
+    def _revoked(self, claims: SessionClaims, kind: int) -> bool:
+        entry = self._users.get(claims.user_id)
+        if entry is None:
+            return False
+        if claims.issued_ms < entry.all_before_ms:
+            return True
+        ids = entry.session_ids if kind == SESSION else entry.refresh_ids
+        return claims.token_id in ids
+
+    def session_revoked(self, claims: SessionClaims) -> bool:
+        return self._revoked(claims, SESSION)
+
+    def refresh_revoked(self, claims: SessionClaims) -> bool:
+        return self._revoked(claims, REFRESH)
+
+    # --- applying revocations -----------------------------------------------
+
+    def _apply(self, row: sql.RevocationRow) -> None:
+        revocation_id, user_id, kind, token_id, revoked_at, expires_at = row
+        self._seen.add(revocation_id)
+        entry = self._users.setdefault(user_id, _UserRevocations())
+        if kind == ALL:
+            entry.all_before_ms = max(entry.all_before_ms, int(revoked_at.timestamp() * 1000))
+        elif token_id:
+            target = entry.session_ids if kind == SESSION else entry.refresh_ids
+            target[token_id] = expires_at.timestamp()
+
+    async def revoke(self, user_id: str, *, session: SessionClaims | None = None,
+                     refresh: SessionClaims | None = None) -> None:
+        """Revoke the given tokens, or every token of the user when neither is given."""
+        rows: list[tuple[str, int, str | None, datetime]] = []
+        if session is not None:
+            rows.append((user_id, SESSION, session.token_id, datetime.fromtimestamp(session.expires_at, UTC)))
+        if refresh is not None:
+            rows.append((user_id, REFRESH, refresh.token_id, datetime.fromtimestamp(refresh.expires_at, UTC)))
+        if session is None and refresh is None:
+            until = datetime.now(UTC) + timedelta(seconds=self.refresh_lifetime_sec + 1)
+            rows.append((user_id, ALL, None, until))
+        await self._store(rows)
+
+    async def revoke_all(self, user_ids: list[str]) -> None:
+        until = datetime.now(UTC) + timedelta(seconds=self.refresh_lifetime_sec + 1)
+        await self._store([(user_id, ALL, None, until) for user_id in user_ids])
+
+    async def _store(self, rows: list[tuple[str, int, str | None, datetime]]) -> None:
+        loop = asyncio.get_running_loop()
+        stored = await sql.insert_revocations(self.db, rows)
+        pending = []
+        for row in stored:
+            self._apply(row)
+            if row[0] not in self._notified:
+                future: asyncio.Future[None] = loop.create_future()
+                self._waiters[row[0]] = future
+                pending.append(future)
+        # Wait (briefly) for our own notification to come back: by then PostgreSQL has
+        # signalled every listening process, so a client that goes on to another
+        # server process right after this reply finds its tokens already refused there.
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+        for row in stored:
+            self._waiters.pop(row[0], None)
+
+    # --- keeping the mirror current ----------------------------------------
+
+    def attach(self, listener: Listener) -> None:
+        listener.subscribe(sql.CHANNEL, self._on_notify, resync=self.reload)
+
+    def _on_notify(self, payload: str) -> None:
+        try:
+            revocation_id = int(payload)
+        except ValueError:
+            return
+        self._notified.add(revocation_id)
+        waiter = self._waiters.pop(revocation_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if revocation_id not in self._seen:
+            task = asyncio.get_running_loop().create_task(self._fetch_and_apply(revocation_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _fetch_and_apply(self, revocation_id: int) -> None:
+        row = await sql.revocation_by_id(self.db, revocation_id)
+        if row is not None:
+            self._apply(row)
+
+    async def reload(self) -> None:
+        rows = await sql.live_revocations(self.db)
+        self._users.clear()
+        self._seen.clear()
+        for row in rows:
+            self._apply(row)
+        log.debug("revocations loaded", extra={"fields": {"count": len(rows)}})
+
+    async def prune(self) -> int:
+        """Forget revocations whose tokens have expired anyway, here and in the database."""
+        now = time.time()
+        self._notified.clear()
+        now_ms = int(now * 1000)
+        horizon_ms = now_ms - self.refresh_lifetime_sec * 1000 - 1000
+        for user_id in list(self._users):
+            entry = self._users[user_id]
+            entry.session_ids = {k: v for k, v in entry.session_ids.items() if v > now}
+            entry.refresh_ids = {k: v for k, v in entry.refresh_ids.items() if v > now}
+            if entry.all_before_ms < horizon_ms:
+                entry.all_before_ms = 0
+            if not entry.session_ids and not entry.refresh_ids and not entry.all_before_ms:
+                del self._users[user_id]
+        return await sql.delete_expired(self.db)

@@ -1,0 +1,120 @@
+"""Session and refresh tokens: HS256 JWTs with Nakama's claims.
+
+Claims are ``tid, uid, usn, vrs, exp, iat`` in that order, ``vrs`` left out when
+empty, times as integer seconds. The claims JSON is pure ASCII with ``>``, ``?``
+and ``~`` escaped, because nakama-js 2.8.0, nakama-defold and nakama-python
+decode the payload with a plain base64 decoder that breaks on the ``-``/``_``
+those bytes produce in base64url.
+
+Token ids are UUIDv7: they carry the issue time to the millisecond, which lets a
+"revoke everything before now" tell apart tokens issued in the same second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    token_id: str
+    user_id: str
+    username: str
+    vars: dict[str, str] = field(default_factory=dict)
+    expires_at: int = 0
+    issued_at: int = 0
+
+    @property
+    def issued_ms(self) -> int:
+        """Issue time in milliseconds: from a UUIDv7 token id, else from ``iat``."""
+        return issued_ms_of(self.token_id, self.issued_at)
+
+
+def uuid7(now_ms: int | None = None) -> str:
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def issued_ms_of(token_id: str, issued_at: int) -> int:
+    try:
+        parsed = uuid.UUID(token_id)
+    except ValueError:
+        return issued_at * 1000
+    if parsed.version == 7:
+        return parsed.int >> 80
+    return issued_at * 1000
+
+
+def _escape(text: str) -> str:
+    return text.replace(">", "\\u003e").replace("?", "\\u003f").replace("~", "\\u007e").replace(
+        "\x7f", "\\u007f")
+
+
+class ClientSafeEncoder(json.JSONEncoder):
+    """ASCII-only JSON with the bytes that would put ``-``/``_`` into base64url escaped."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["ensure_ascii"] = True
+        super().__init__(**kwargs)
+
+    def encode(self, o: Any) -> str:
+        return _escape(super().encode(o))
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class TokenCodec:
+    def __init__(self, key: str, lifetime_sec: int) -> None:
+        self.key = key
+        self.lifetime_sec = lifetime_sec
+
+    def encode(self, claims: SessionClaims) -> str:
+        payload: dict[str, Any] = {"tid": claims.token_id, "uid": claims.user_id, "usn": claims.username}
+        if claims.vars:
+            payload["vrs"] = claims.vars
+        payload["exp"] = claims.expires_at
+        payload["iat"] = claims.issued_at
+        return jwt.encode(payload, self.key, algorithm=ALGORITHM, json_encoder=ClientSafeEncoder)
+
+    def decode(self, token: str) -> SessionClaims:
+        try:
+            payload = jwt.decode(token, self.key, algorithms=[ALGORITHM],
+                                 options={"require": ["exp"], "verify_iat": False})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from None
+        user_id = payload.get("uid")
+        try:
+            uuid.UUID(str(user_id))
+        except ValueError:
+            raise InvalidToken("uid is not a UUID") from None
+        variables = payload.get("vrs") or {}
+        if not isinstance(variables, dict):
+            raise InvalidToken("vrs is not an object")
+        exp, iat = payload.get("exp"), payload.get("iat", 0)
+        if not isinstance(exp, int) or not isinstance(iat, int):
+            raise InvalidToken("exp/iat are not integers")
+        return SessionClaims(
+            token_id=str(payload.get("tid", "")),
+            user_id=str(user_id),
+            username=str(payload.get("usn", "")),
+            vars={str(k): str(v) for k, v in variables.items()},
+            expires_at=exp,
+            issued_at=iat,
+        )

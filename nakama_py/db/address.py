@@ -1,0 +1,59 @@
+"""Nakama's ``database.address`` form, ``user[:pass]@host[:port][/dbname]``, as a libpq URL."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+DEFAULT_DATABASE = "nakama"
+DEFAULT_USER = "root"
+DEFAULT_PORT = 5432
+
+
+class AddressError(ValueError):
+    pass
+
+
+def to_conninfo(address: str) -> str:
+    """A libpq connection URL for one configured address.
+
+    ``postgresql://`` and ``postgres://`` URLs pass through unchanged.
+    """
+    address = address.strip()
+    if not address:
+        raise AddressError("database.address: empty address")
+    if address.startswith(("postgresql://", "postgres://")):
+        return address
+    userinfo, at, hostpart = address.rpartition("@")
+    if not at:
+        userinfo, hostpart = DEFAULT_USER, address
+    user, _, password = userinfo.partition(":")
+    user = user or DEFAULT_USER
+    hostport, _, rest = hostpart.partition("/")
+    dbname, _, params = rest.partition("?")
+    if hostport.startswith("["):  # [ipv6]:port
+        host, _, port_text = hostport[1:].partition("]")
+        port_text = port_text.lstrip(":")
+        host = f"[{host}]"
+    else:
+        host, _, port_text = hostport.partition(":")
+    if not host:
+        raise AddressError(f"database.address: no host in {address!r}")
+    try:
+        port = int(port_text) if port_text else DEFAULT_PORT
+    except ValueError:
+        raise AddressError(f"database.address: bad port in {address!r}") from None
+    credentials = quote(user, safe="")
+    if password:
+        credentials += ":" + quote(password, safe="")
+    url = f"postgresql://{credentials}@{host}:{port}/{quote(dbname or DEFAULT_DATABASE, safe='')}"
+    return f"{url}?{params}" if params else url
+
+
+def describe(conninfo: str) -> str:
+    """The URL with its password hidden, for logs."""
+    scheme, sep, rest = conninfo.partition("://")
+    if not sep or "@" not in rest:
+        return conninfo
+    userinfo, _, tail = rest.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}@{tail}"

@@ -1,0 +1,88 @@
+"""The async connection pool and the small query helpers every SQL module uses.
+
+Connections are in autocommit mode: a statement is its own transaction, and
+``transaction()`` opens one explicitly where a rule needs several statements
+to succeed or fail together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, LiteralString
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger("nakama_py.db")
+
+Params = Sequence[Any] | dict[str, Any] | None
+Query = LiteralString
+
+
+class Database:
+    def __init__(self, conninfo: str, *, min_size: int = 2, max_size: int = 20,
+                 max_lifetime: float = 3600.0, name: str = "nakama-py") -> None:
+        self.conninfo = conninfo
+        self.pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            conninfo,
+            min_size=min(min_size, max_size),
+            max_size=max_size,
+            max_lifetime=max(max_lifetime, 60.0),
+            open=False,
+            kwargs={"autocommit": True, "application_name": name},
+            name=name,
+        )
+
+    async def open(self, timeout: float = 30.0) -> None:
+        await self.pool.open(wait=True, timeout=timeout)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[AsyncConnection[Any]]:
+        async with self.pool.connection(timeout=timeout) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection inside one transaction: committed on exit, rolled back on error."""
+        async with self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+    async def fetch(self, query: Query, params: Params = None) -> list[tuple[Any, ...]]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchall()
+
+    async def fetchrow(self, query: Query, params: Params = None) -> tuple[Any, ...] | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return await cur.fetchone()
+
+    async def fetchval(self, query: Query, params: Params = None) -> Any:
+        row = await self.fetchrow(query, params)
+        return None if row is None else row[0]
+
+    async def fetch_dicts(self, query: Query, params: Params = None) -> list[dict[str, Any]]:
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, params)
+            return await cur.fetchall()
+
+    async def execute(self, query: Query, params: Params = None) -> int:
+        """Run a statement; the number of rows it touched."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            return cur.rowcount
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        try:
+            async with self.pool.connection(timeout=timeout) as conn:
+                await conn.execute("SELECT 1")
+            return True
+        except Exception as exc:  # any failure means "not healthy"
+            log.warning("database ping failed", extra={"fields": {"error": str(exc)}})
+            return False

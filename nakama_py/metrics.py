@@ -1,0 +1,153 @@
+"""Prometheus metrics: the registry and the measurement points.
+
+Every HTTP request is measured in one place (the wire middleware calls
+``request_started``/``request_finished``) and every RPC in another (the RPC
+dispatcher calls ``rpc_started``/``rpc_finished``). Runtime modules add their own
+metrics through ``nk.metrics_counter_add``/``gauge_set``/``timer_record``, which
+land here as ``<prefix>_<custom_prefix>_<name>``.
+
+With several server processes, each process writes its values to files in a
+shared directory (prometheus-client's multiprocess mode) and the supervisor
+serves the sum on ``metrics.prometheus_port``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client import multiprocess as prom_multiprocess
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_NAME_OK = re.compile(r"[^a-zA-Z0-9_]")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def enable_multiprocess(directory: Path) -> None:
+    """Switch this process to multiprocess values; call before any metric is created."""
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+
+
+def clear_multiprocess_dir(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        path.unlink(missing_ok=True)
+
+
+def mark_process_dead(pid: int) -> None:
+    if os.environ.get(MULTIPROC_ENV):
+        prom_multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def multiprocess_exposition() -> bytes:
+    registry = CollectorRegistry()
+    prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def _sanitize(name: str) -> str:
+    return _NAME_OK.sub("_", name)
+
+
+class Metrics:
+    def __init__(self, prefix: str = "nakama", custom_prefix: str = "custom") -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.prefix = _sanitize(prefix) if prefix else "nakama"
+        self.custom_prefix = _sanitize(custom_prefix) if custom_prefix else "custom"
+        p = self.prefix
+        reg = self.registry
+        self.api_requests = Counter(f"{p}_api_requests", "HTTP API requests by route, method and gRPC code.",
+                                    ["route", "method", "code"], registry=reg)
+        self.api_latency = Histogram(f"{p}_api_request_duration_seconds", "HTTP API request latency.",
+                                     ["route", "method"], buckets=LATENCY_BUCKETS, registry=reg)
+        self.api_in_flight = Gauge(f"{p}_api_requests_in_flight", "HTTP API requests being served.",
+                                   ["route"], registry=reg, multiprocess_mode="livesum")
+        self.rpc_requests = Counter(f"{p}_rpc_requests", "RPC calls by id and gRPC code.",
+                                    ["id", "code"], registry=reg)
+        self.rpc_latency = Histogram(f"{p}_rpc_duration_seconds", "RPC function latency.",
+                                     ["id"], buckets=LATENCY_BUCKETS, registry=reg)
+        self.rpc_in_flight = Gauge(f"{p}_rpc_in_flight", "RPC calls being served.", ["id"], registry=reg,
+                                   multiprocess_mode="livesum")
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+        self._lock = threading.Lock()
+
+    # --- the measurement points --------------------------------------------
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = metric.labels(*labels)
+            self._children[key] = child
+        return child
+
+    def request_started(self, route: str) -> None:
+        self._child(self.api_in_flight, route).inc()
+
+    def request_finished(self, route: str, method: str, code: int, seconds: float) -> None:
+        self._child(self.api_in_flight, route).dec()
+        self._child(self.api_requests, route, method, str(code)).inc()
+        self._child(self.api_latency, route, method).observe(seconds)
+
+    def rpc_started(self, rpc_id: str) -> None:
+        self._child(self.rpc_in_flight, rpc_id).inc()
+
+    def rpc_finished(self, rpc_id: str, code: int, seconds: float) -> None:
+        self._child(self.rpc_in_flight, rpc_id).dec()
+        self._child(self.rpc_requests, rpc_id, str(code)).inc()
+        self._child(self.rpc_latency, rpc_id).observe(seconds)
+
+    # --- custom metrics for runtime modules -------------------------------
+
+    def custom_name(self, name: str) -> str:
+        return f"{self.prefix}_{self.custom_prefix}_{_sanitize(name)}"
+
+    def _custom_metric(self, kind: str, name: str, labels: tuple[str, ...]) -> Any:
+        key = (kind, name, labels)
+        metric = self._custom.get(key)
+        if metric is not None:
+            return metric
+        with self._lock:
+            metric = self._custom.get(key)
+            if metric is None:
+                full = self.custom_name(name)
+                doc = f"Runtime metric {name}."
+                if kind == "counter":
+                    metric = Counter(full, doc, list(labels), registry=self.registry)
+                elif kind == "gauge":
+                    metric = Gauge(full, doc, list(labels), registry=self.registry, multiprocess_mode="max")
+                else:
+                    metric = Histogram(full, doc, list(labels), buckets=LATENCY_BUCKETS, registry=self.registry)
+                self._custom[key] = metric
+        return metric
+
+    def _labelled(self, kind: str, name: str, tags: Mapping[str, str] | None) -> Any:
+        tags = tags or {}
+        labels = tuple(sorted(_sanitize(k) for k in tags))
+        metric = self._custom_metric(kind, name, labels)
+        if not labels:
+            return metric
+        by_label = {_sanitize(k): str(v) for k, v in tags.items()}
+        return metric.labels(*(by_label[label] for label in labels))
+
+    def counter_add(self, name: str, tags: Mapping[str, str] | None = None, delta: float = 1) -> None:
+        self._labelled("counter", name, tags).inc(delta)
+
+    def gauge_set(self, name: str, tags: Mapping[str, str] | None = None, value: float = 0) -> None:
+        self._labelled("gauge", name, tags).set(value)
+
+    def timer_record(self, name: str, tags: Mapping[str, str] | None = None, seconds: float = 0) -> None:
+        self._labelled("histogram", name, tags).observe(seconds)
+
+    def exposition(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV):
+            return multiprocess_exposition()
+        return generate_latest(self.registry)

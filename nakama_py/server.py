@@ -1,0 +1,300 @@
+"""``nakama-py serve``: the database (embedded when none is configured), migrations,
+one or several server processes on the port, and a graceful shutdown.
+
+With ``socket.workers`` > 1 this process becomes a supervisor: it binds nothing
+itself, forks the workers (each listens on the port with SO_REUSEPORT so the
+kernel spreads connections), restarts a worker that dies, serves the summed
+Prometheus metrics, and on SIGTERM/SIGINT stops the workers before the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from aiohttp import web
+
+from nakama_py import __version__
+from nakama_py.app import build_app
+from nakama_py.config import Config
+from nakama_py.db.address import describe, to_conninfo
+from nakama_py.db.embedded import EmbeddedPostgres
+from nakama_py.db.migrations import migrate_up
+from nakama_py.db.pool import Database
+from nakama_py.logs import flush_logs
+from nakama_py.metrics import (
+    Metrics,
+    clear_multiprocess_dir,
+    enable_multiprocess,
+    mark_process_dead,
+    multiprocess_exposition,
+)
+from nakama_py.state import build_state
+
+log = logging.getLogger("nakama_py.server")
+
+PR_SET_PDEATHSIG = 1
+DEFAULT_SHUTDOWN_WAIT_SEC = 30.0
+
+
+class StartupError(Exception):
+    pass
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def bind_socket(config: Config, *, reuse_port: bool) -> socket.socket:
+    host = config.socket.address or ("::" if config.socket.protocol == "tcp6" else "0.0.0.0")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, config.socket.port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"socket.port {config.socket.port} on {host} is already in use") from None
+        raise StartupError(f"cannot listen on {host}:{config.socket.port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def shutdown_wait(config: Config) -> float:
+    return float(config.shutdown_grace_sec) if config.shutdown_grace_sec > 0 else DEFAULT_SHUTDOWN_WAIT_SEC
+
+
+# --- one server process ------------------------------------------------------
+
+
+async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metrics: Metrics | None = None,
+                     ready: threading.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then finish in-flight requests and close everything."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    state = await build_state(config, conninfo, metrics=metrics)
+    runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
+                           shutdown_timeout=shutdown_wait(config))
+    metrics_runner: web.AppRunner | None = None
+    try:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        if config.metrics.prometheus_port and metrics is None:
+            metrics_runner = await _serve_metrics(state.metrics, config)
+        log.info("server ready", extra={"fields": {
+            "port": config.socket.port, "pid": os.getpid(), "version": __version__}})
+        flush_logs()
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("shutting down", extra={"fields": {"pid": os.getpid()}})
+    finally:
+        await runner.cleanup()  # stops accepting, waits for in-flight requests
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
+        await state.close()
+        flush_logs()
+
+
+async def _serve_metrics(metrics: Metrics, config: Config) -> web.AppRunner:
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.exposition(), content_type="text/plain", charset="utf-8")
+
+    app = web.Application()
+    app.router.add_get("/metrics", handler)
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, config.socket.address or "0.0.0.0", config.metrics.prometheus_port).start()
+    return runner
+
+
+# --- the supervisor for several processes -------------------------------------
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _worker_main(config: Config, conninfo: str, index: int) -> None:
+    """The body of a forked worker process; never returns."""
+    code = 0
+    try:
+        _die_with_parent()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if config.metrics.prometheus_port:
+            enable_multiprocess(Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
+        sock = bind_socket(config, reuse_port=True)
+        metrics = Metrics(config.metrics.prefix, config.metrics.custom_prefix)
+        _install_uvloop()
+        asyncio.run(run_worker(config, conninfo, sock, metrics=metrics))
+    except Exception:
+        log.exception("worker failed", extra={"fields": {"worker": index}})
+        code = 1
+    finally:
+        flush_logs()
+        os._exit(code)
+
+
+class _MetricsHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = multiprocess_exposition()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def supervise(config: Config, conninfo: str, workers: int) -> int:
+    # Fail fast (and do not share the port with a stranger) if it is taken.
+    bind_socket(config, reuse_port=False).close()
+    metrics_server: ThreadingHTTPServer | None = None
+    if config.metrics.prometheus_port:
+        directory = config.data_path / "run" / f"metrics-{os.getpid()}"
+        clear_multiprocess_dir(directory)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+        metrics_server = ThreadingHTTPServer((config.socket.address or "0.0.0.0", config.metrics.prometheus_port),
+                                             _MetricsHandler)
+        threading.Thread(target=metrics_server.serve_forever, daemon=True, name="metrics").start()
+
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def start(index: int) -> int:
+        flush_logs()
+        pid = os.fork()
+        if pid == 0:
+            _worker_main(config, conninfo, index)
+        return pid
+
+    children = {start(i): i for i in range(workers)}
+    log.info("supervising workers", extra={"fields": {"workers": workers, "pids": sorted(children)}})
+    restarts: list[float] = []
+    exit_code = 0
+    while children and not stopping:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.2)  # the signal handler only sets a flag; look at it often
+            continue
+        index = children.pop(pid, None)
+        if index is None:
+            continue
+        mark_process_dead(pid)
+        if stopping:
+            break
+        log.error("worker exited; restarting it", extra={"fields": {
+            "worker": index, "pid": pid, "status": os.waitstatus_to_exitcode(status)}})
+        now = time.monotonic()
+        restarts = [t for t in restarts if now - t < 60] + [now]
+        if len(restarts) > 5 * workers:
+            log.error("workers keep dying; giving up")
+            stopping = True
+            exit_code = 1
+            break
+        time.sleep(0.5)
+        children[start(index)] = index
+
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + shutdown_wait(config) + 10
+    while children and time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.05)
+            continue
+        children.pop(pid, None)
+        mark_process_dead(pid)
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if metrics_server is not None:
+        metrics_server.shutdown()
+    return exit_code
+
+
+# --- serve -----------------------------------------------------------------------
+
+
+async def apply_migrations(conninfo: str) -> list[str]:
+    db = Database(conninfo, min_size=1, max_size=2, name="nakama-py-migrate")
+    await db.open()
+    try:
+        return await migrate_up(db)
+    finally:
+        await db.close()
+
+
+def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None]:
+    """The connection string to use, starting the embedded database when none is configured."""
+    if config.database.address:
+        return to_conninfo(config.database.address[0]), None
+    embedded = EmbeddedPostgres(config.data_path)
+    return embedded.start(), embedded
+
+
+def serve(config: Config, *, migrate: bool = True) -> int:
+    for key in config.default_secrets():
+        log.warning(f"{key} is the published default: set a secret of your own before going live",
+                    extra={"fields": {"key": key}})
+    for section in config.unsupported_sections():
+        log.warning(f"the '{section}' section is not implemented by nakama-py and is ignored")
+    started = time.monotonic()
+    conninfo, embedded = resolve_database(config)
+    try:
+        log.info("database", extra={"fields": {"address": describe(conninfo), "embedded": embedded is not None}})
+        if migrate:
+            applied = asyncio.run(apply_migrations(conninfo))
+            if applied:
+                log.info("migrations applied", extra={"fields": {"migrations": applied}})
+        log.info("start-up prepared", extra={"fields": {"seconds": round(time.monotonic() - started, 3)}})
+        workers = config.workers
+        if workers <= 1:
+            sock = bind_socket(config, reuse_port=False)
+            _install_uvloop()
+            asyncio.run(run_worker(config, conninfo, sock))
+            return 0
+        return supervise(config, conninfo, workers)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        flush_logs()

@@ -1,0 +1,114 @@
+"""The one middleware every request passes: CORS, error mapping, common headers,
+compression, and the per-route measurement point (metrics and access log).
+
+It is a single layer on purpose: each aiohttp middleware layer costs a call
+on the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from nakama_py.errors import Code, NakamaError
+from nakama_py.metrics import Metrics
+from nakama_py.wire import cors
+from nakama_py.wire.response import GRPC_CODE, error_response, from_error
+
+log = logging.getLogger("nakama_py.http")
+
+access_log = logging.getLogger("nakama_py.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+COMPRESS_MIN_BYTES = 1024
+NO_CACHE = "no-store, no-cache, must-revalidate"
+
+
+def http_exception_to_response(exc: web.HTTPException) -> web.Response:
+    if isinstance(exc, web.HTTPNotFound):
+        return error_response(Code.NOT_FOUND, "Not Found")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return error_response(Code.UNIMPLEMENTED, "Method Not Allowed")
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return error_response(Code.INVALID_ARGUMENT, "http: request body too large")
+    if 400 <= exc.status < 500:
+        return error_response(Code.INVALID_ARGUMENT, exc.reason)
+    return error_response(Code.INTERNAL, exc.reason)
+
+
+def grpc_code_of(response: web.StreamResponse) -> int:
+    """The gRPC code a response stands for, for metrics: 0 on success."""
+    code: int | None = response.get(GRPC_CODE)
+    if code is not None:
+        return code
+    status = response.status
+    if status < 400:
+        return 0
+    return {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 429: 8, 501: 12, 503: 14}.get(status, 13)
+
+
+def parse_response_headers(pairs: Sequence[str]) -> list[tuple[str, str]]:
+    headers = []
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name.strip():
+            headers.append((name.strip(), value.strip()))
+    return headers
+
+
+def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> Middleware:
+    extra_headers = parse_response_headers(response_headers)
+
+    @web.middleware
+    async def nakama_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "OPTIONS":
+            return cors.preflight(request)
+        started = time.perf_counter()
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics.request_started(route)
+        try:
+            response = await handler(request)
+        except NakamaError as exc:
+            response = from_error(exc)
+        except web.HTTPException as exc:
+            response = http_exception_to_response(exc)
+        except asyncio.CancelledError:  # the client went away
+            metrics.request_finished(route, request.method, Code.CANCELLED, time.perf_counter() - started)
+            raise
+        except Exception:
+            log.exception("unhandled error", extra={"fields": {"path": request.path}})
+            response = error_response(Code.INTERNAL, "Internal Server Error")
+
+        headers = response.headers
+        cors.decorate(request, response)
+        if request.path != "/":
+            headers["Cache-Control"] = NO_CACHE
+        headers["Vary"] = "Accept-Encoding"
+        for name, value in extra_headers:
+            if name not in headers:
+                headers[name] = value
+        if isinstance(response, web.Response) and response.body is not None:
+            body = response.body
+            if isinstance(body, bytes) and len(body) >= COMPRESS_MIN_BYTES:
+                accept = request.headers.get("Accept-Encoding", "")
+                if "gzip" in accept or "deflate" in accept:
+                    response.enable_compression()
+
+        elapsed = time.perf_counter() - started
+        code = grpc_code_of(response)
+        metrics.request_finished(route, request.method, code, elapsed)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("request", extra={"fields": {
+                "route": route, "method": request.method, "status": response.status, "code": code,
+                "duration_ms": round(elapsed * 1000, 3), "user_id": request.get("user_id", ""),
+            }})
+        return response
+
+    return nakama_middleware
