@@ -64,3 +64,11 @@ def unauthenticated(message: str) -> NakamaError:
 
 def internal(message: str) -> NakamaError:
     return NakamaError(message, Code.INTERNAL)
+
+
+class RateLimitedError(NakamaError):
+    """Too many calls; ``retry_after`` says in how many seconds one would be accepted."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, Code.RESOURCE_EXHAUSTED)
+        self.retry_after = retry_after
