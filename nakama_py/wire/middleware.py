@@ -16,13 +16,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from nakama_py.errors import Code, NakamaError
+from nakama_py.logs import ACCESS
 from nakama_py.metrics import Metrics
 from nakama_py.wire import cors
 from nakama_py.wire.response import GRPC_CODE, error_response, from_error
 
 log = logging.getLogger("nakama_py.http")
-
-access_log = logging.getLogger("nakama_py.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -104,11 +103,9 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
         elapsed = time.perf_counter() - started
         code = grpc_code_of(response)
         metrics.request_finished(route, request.method, code, elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("request", extra={"fields": {
-                "route": route, "method": request.method, "status": response.status, "code": code,
-                "duration_ms": round(elapsed * 1000, 3), "user_id": request.get("user_id", ""),
-            }})
+        if ACCESS.enabled:
+            ACCESS.request(route, request.method, response.status, code, round(elapsed * 1000, 3),
+                           request.get("user_id", ""))
         return response
 
     return nakama_middleware
