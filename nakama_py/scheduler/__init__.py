@@ -1,0 +1,1 @@
+"""Scheduled work: leaderboard resets, single-leader background jobs, the external scheduler command."""

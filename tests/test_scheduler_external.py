@@ -1,0 +1,98 @@
+"""`nakama-py scheduler`: calls an RPC with the http key, retries transient failures, stops on permanent ones."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+from aiohttp import web
+
+from nakama_py.core.cron import CronSchedule, InvalidCron
+from tests.support.ports import free_port
+
+
+class StandIn:
+    """A stand-in RPC endpoint answering with a scripted sequence of statuses."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.calls: list[tuple[str, str, bytes]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.calls.append((request.match_info["id"], request.query.get("http_key", ""), await request.read()))
+        status = self.statuses.pop(0) if self.statuses else 200
+        if status == 200:
+            return web.json_response({"payload": '{"finalized":true}'})
+        return web.json_response({"code": 16, "message": "HTTP key invalid", "error": "HTTP key invalid"},
+                                 status=status)
+
+
+@pytest.fixture
+async def stand_in(request: pytest.FixtureRequest) -> AsyncIterator[tuple[StandIn, int]]:
+    server = StandIn(list(request.param))
+    app = web.Application()
+    app.router.add_post("/v2/rpc/{id}", server.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield server, port
+    await runner.cleanup()
+
+
+async def run_scheduler(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "nakama_py", "scheduler", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode() + err.decode()
+
+
+@pytest.mark.parametrize("stand_in", [[503, 502, 200]], indirect=True)
+async def test_transient_failures_are_retried(stand_in: tuple[StandIn, int]) -> None:
+    server, port = stand_in
+    code, output = await run_scheduler("--once", "--url", f"http://127.0.0.1:{port}", "--http-key", "k1",
+                                       "--rpc", "manual_reset_leaderboard")
+    assert code == 0, output
+    assert len(server.calls) == 3
+    rpc_id, key, body = server.calls[-1]
+    assert (rpc_id, key) == ("manual_reset_leaderboard", "k1")
+    assert orjson.loads(body) == "{}"  # the body is a JSON string holding the payload
+    assert "retrying" in output
+
+
+@pytest.mark.parametrize("stand_in", [[401]], indirect=True)
+async def test_a_wrong_key_is_a_permanent_error(stand_in: tuple[StandIn, int]) -> None:
+    server, port = stand_in
+    code, output = await run_scheduler("--once", "--url", f"http://127.0.0.1:{port}", "--http-key", "wrong")
+    assert code == 2
+    assert "HTTP 401" in output and "HTTP key invalid" in output
+    assert len(server.calls) == 1
+
+
+async def test_an_unreachable_server_gives_up_when_the_next_run_is_due() -> None:
+    code, output = await run_scheduler("--once", "--cron", "* * * * * * *", "--url",
+                                       f"http://127.0.0.1:{free_port()}", "--http-key", "k")
+    assert code == 1
+    assert "abandoned" in output
+
+
+async def test_a_bad_cron_expression_is_refused() -> None:
+    code, output = await run_scheduler("--cron", "every minute", "--http-key", "k")
+    assert code == 2 and "--cron" in output
+
+
+def test_cron_forms() -> None:
+    base = 1767225607.0  # 2026-01-01T00:00:07Z
+    assert CronSchedule("*/5 * * * *").next_after(base) == 1767225900.0
+    assert CronSchedule("*/10 * * * * * *").next_after(base) == 1767225610.0  # seconds first, year last
+    assert CronSchedule("0 0 * * * 2027").next_after(base) == 1798761600.0  # year last
+    assert CronSchedule("@hourly").next_after(base) == 1767229200.0
+    assert CronSchedule("*/5 * * * *").prev_before(1767225900.0) == 1767225600.0
+    for bad in ("bad", "99 * * * *", "* * * *"):
+        with pytest.raises(InvalidCron):
+            CronSchedule(bad)
