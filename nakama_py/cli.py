@@ -47,10 +47,12 @@ def cmd_serve(args: list[str]) -> int:
             rest.append(arg)
     config = _config(rest)
     setup_logging(config.logger)
-    from nakama_py.server import StartupError, serve
+    from nakama_py.server import ReportedStartupError, StartupError, serve
 
     try:
         return serve(config, migrate=migrate)
+    except ReportedStartupError:
+        return 1
     except StartupError as exc:
         logging.getLogger("nakama_py.server").error(str(exc))
         return 1

@@ -7,6 +7,7 @@ syscall per request); it flushes warnings at once and the rest within 200 ms.
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import time
@@ -155,6 +156,7 @@ def setup_logging(config: LoggerConfig, *, stream: TextIO | None = None) -> None
             access_targets.append(out.buffer)
     if config.file:
         log_file = open(config.file, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+        assert isinstance(log_file.buffer, io.BufferedWriter)
         handlers.append(LazyFlushHandler(log_file))
         access_targets.append(log_file.buffer)
     for handler in handlers:

@@ -23,13 +23,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psycopg
 from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.app import build_app
 from nakama_py.config import Config
-from nakama_py.db.address import describe, to_conninfo
-from nakama_py.db.embedded import EmbeddedPostgres
+from nakama_py.db.address import AddressError, describe, to_conninfo
+from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
 from nakama_py.db.pool import Database
 from nakama_py.logs import flush_logs
@@ -40,6 +41,7 @@ from nakama_py.metrics import (
     mark_process_dead,
     multiprocess_exposition,
 )
+from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.state import build_state
 
 log = logging.getLogger("nakama_py.server")
@@ -50,6 +52,14 @@ DEFAULT_SHUTDOWN_WAIT_SEC = 30.0
 
 class StartupError(Exception):
     pass
+
+
+class ReportedStartupError(StartupError):
+    """A start-up failure already logged in full where it happened (e.g. a broken runtime module)."""
+
+
+# A worker that cannot start exits with this code: restarting it would fail the same way.
+EXIT_STARTUP_FAILED = 3
 
 
 def _install_uvloop() -> None:
@@ -93,7 +103,10 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    state = await build_state(config, conninfo, metrics=metrics)
+    try:
+        state = await build_state(config, conninfo, metrics=metrics)
+    except RuntimeLoadError as exc:
+        raise ReportedStartupError(exc.summary) from None
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
                            shutdown_timeout=shutdown_wait(config))
     metrics_runner: web.AppRunner | None = None
@@ -151,6 +164,11 @@ def _worker_main(config: Config, conninfo: str, index: int) -> None:
         metrics = Metrics(config.metrics.prefix, config.metrics.custom_prefix)
         _install_uvloop()
         asyncio.run(run_worker(config, conninfo, sock, metrics=metrics))
+    except ReportedStartupError:
+        code = EXIT_STARTUP_FAILED
+    except StartupError as exc:
+        log.error(str(exc), extra={"fields": {"worker": index}})
+        code = EXIT_STARTUP_FAILED
     except Exception:
         log.exception("worker failed", extra={"fields": {"worker": index}})
         code = 1
@@ -218,6 +236,10 @@ def supervise(config: Config, conninfo: str, workers: int) -> int:
         mark_process_dead(pid)
         if stopping:
             break
+        if os.waitstatus_to_exitcode(status) == EXIT_STARTUP_FAILED:
+            log.error("a worker could not start; stopping", extra={"fields": {"worker": index}})
+            exit_code = 1
+            break
         log.error("worker exited; restarting it", extra={"fields": {
             "worker": index, "pid": pid, "status": os.waitstatus_to_exitcode(status)}})
         now = time.monotonic()
@@ -264,6 +286,20 @@ async def apply_migrations(conninfo: str) -> list[str]:
         await db.close()
 
 
+def wait_for_database(conninfo: str, timeout: float = 15.0) -> None:
+    """Fail start-up with the database's own words if it does not answer within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(conninfo, connect_timeout=5).close()
+            return
+        except psycopg.OperationalError as exc:
+            if time.monotonic() >= deadline:
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                raise StartupError(f"cannot connect to the database at {describe(conninfo)}: {reason}") from None
+            time.sleep(0.5)
+
+
 def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None]:
     """The connection string to use, starting the embedded database when none is configured."""
     if config.database.address:
@@ -279,9 +315,13 @@ def serve(config: Config, *, migrate: bool = True) -> int:
     for section in config.unsupported_sections():
         log.warning(f"the '{section}' section is not implemented by nakama-py and is ignored")
     started = time.monotonic()
-    conninfo, embedded = resolve_database(config)
+    try:
+        conninfo, embedded = resolve_database(config)
+    except (EmbeddedError, AddressError) as exc:
+        raise StartupError(f"database: {exc}") from None
     try:
         log.info("database", extra={"fields": {"address": describe(conninfo), "embedded": embedded is not None}})
+        wait_for_database(conninfo)
         if migrate:
             applied = asyncio.run(apply_migrations(conninfo))
             if applied:

@@ -15,12 +15,19 @@ from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.config import Config
+from nakama_py.core.accounts import AccountService
+from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.notifications import NotificationService
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
+from nakama_py.core.storage import StorageService
+from nakama_py.core.wallet import WalletService
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.hooks import HookRunner, NoHooks
 from nakama_py.metrics import Metrics
+from nakama_py.runtime.service import Runtime
+from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 
 log = logging.getLogger("nakama_py.server")
 
@@ -34,17 +41,26 @@ class ServerState:
     listener: Listener
     metrics: Metrics
     sessions: SessionService
+    accounts: AccountService
+    storage: StorageService
+    wallets: WalletService
+    notifications: NotificationService
+    leaderboards: LeaderboardService
     hooks: HookRunner = field(default_factory=NoHooks)
+    runtime: Runtime = field(default_factory=Runtime)
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
+        # First, while every service still works: runtime shutdown functions may use them.
+        await self.runtime.stop(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.leaderboards.close()  # sends the rank changes still pending to other processes
         await self.listener.stop()
         await self.db.close()
 
@@ -77,17 +93,32 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     listener = Listener(conninfo)
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec)
     revocations.attach(listener)
+    sessions = SessionService(config.session, revocations)
+    leaderboards = LeaderboardService(db, config)
+    leaderboards.attach(listener)
     state = ServerState(
         config=config,
         db=db,
         listener=listener,
         metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
-        sessions=SessionService(config.session, revocations),
+        sessions=sessions,
+        accounts=AccountService(db, sessions, config),
+        storage=StorageService(db, config.session.encryption_key),
+        wallets=WalletService(db),
+        notifications=NotificationService(db),
+        leaderboards=leaderboards,
         node=config.name,
     )
+    state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     try:
         await listener.start()
         state.spawn(_maintenance(state), "maintenance")
+        await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
+        state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
+        state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
+                    "leaderboard-resets")
+        # Last: runtime modules' init_module may call every other service.
+        await state.runtime.start(state)
     except BaseException:
         await state.close()
         raise

@@ -31,8 +31,12 @@ def database_url() -> Iterator[str]:
 @pytest.fixture
 def make_config(database_url: str, tmp_path: Path) -> ConfigFactory:
     def factory(*flags: str) -> Config:
+        # No runtime modules unless a test asks for some (--runtime.path DIR): not the repo's game modules.
+        (tmp_path / "no_runtime_modules").mkdir(exist_ok=True)
         files, parsed = parse_flags(["--database.address", database_url, "--data_dir", str(tmp_path / "data"),
-                                     "--logger.level", "warn", *flags])
+                                     "--logger.level", "warn", "--runtime.path", str(tmp_path / "no_runtime_modules"),
+                                     "--database.max_open_conns", "10",
+                                     *flags])
         return load_config(files, parsed, environ={})
 
     return factory

@@ -10,7 +10,6 @@ import orjson
 import pytest
 from aiohttp import web
 
-from nakama_py.core.cron import CronSchedule, InvalidCron
 from tests.support.ports import free_port
 
 
@@ -84,15 +83,3 @@ async def test_an_unreachable_server_gives_up_when_the_next_run_is_due() -> None
 async def test_a_bad_cron_expression_is_refused() -> None:
     code, output = await run_scheduler("--cron", "every minute", "--http-key", "k")
     assert code == 2 and "--cron" in output
-
-
-def test_cron_forms() -> None:
-    base = 1767225607.0  # 2026-01-01T00:00:07Z
-    assert CronSchedule("*/5 * * * *").next_after(base) == 1767225900.0
-    assert CronSchedule("*/10 * * * * * *").next_after(base) == 1767225610.0  # seconds first, year last
-    assert CronSchedule("0 0 * * * 2027").next_after(base) == 1798761600.0  # year last
-    assert CronSchedule("@hourly").next_after(base) == 1767229200.0
-    assert CronSchedule("*/5 * * * *").prev_before(1767225900.0) == 1767225600.0
-    for bad in ("bad", "99 * * * *", "* * * *"):
-        with pytest.raises(InvalidCron):
-            CronSchedule(bad)

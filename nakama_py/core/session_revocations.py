@@ -98,8 +98,8 @@ class SessionRevocations:
                 self._waiters[row[0]] = future
                 pending.append(future)
         # Wait (briefly) for our own notification to come back: by then PostgreSQL has
-        # signalled every listening process, so a client that goes on to another
-        # server process right after this reply finds its tokens already refused there.
+        # signalled every listening process, and each applies the revocation as soon as its
+        # listen connection reads it (the payload carries it all), normally within milliseconds.
         if pending:
             await asyncio.wait(pending, timeout=1.0)
         for row in stored:
@@ -111,15 +111,21 @@ class SessionRevocations:
         listener.subscribe(sql.CHANNEL, self._on_notify, resync=self.reload)
 
     def _on_notify(self, payload: str) -> None:
-        try:
-            revocation_id = int(payload)
-        except ValueError:
+        parsed = sql.parse_payload(payload)
+        if parsed is None:
             return
+        revocation_id = parsed if isinstance(parsed, int) else parsed[0]
         self._notified.add(revocation_id)
         waiter = self._waiters.pop(revocation_id, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if revocation_id not in self._seen:
+        if revocation_id in self._seen:
+            return
+        if not isinstance(parsed, int):
+            # Applied here and now, without a round trip to fetch it: the time in which this
+            # process still accepts a token revoked elsewhere is only the notification's delivery.
+            self._apply(parsed)
+        else:
             task = asyncio.get_running_loop().create_task(self._fetch_and_apply(revocation_id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -16,12 +16,17 @@ import json
 import os
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 
 ALGORITHM = "HS256"
+# Nakama's default keys are short; operators are told at start-up to replace them (config.default_secrets),
+# so the library's per-token warning only adds noise.
+warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
-from nakama_py.core.cron import CronSchedule, InvalidCron
+from nakama_py.core.leaderboard_schedule import InvalidSchedule, ResetSchedule, parse_schedule
 from nakama_py.logs import setup_logging
 
 log = logging.getLogger("nakama_py.scheduler")
@@ -92,7 +92,7 @@ async def run_with_retries(session: aiohttp.ClientSession, job: Job, deadline: f
             delay = min(delay * 2, 60.0)
 
 
-async def run(schedule: CronSchedule, job: Job, *, once: bool) -> int:
+async def run(schedule: ResetSchedule, job: Job, *, once: bool) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -103,13 +103,16 @@ async def run(schedule: CronSchedule, job: Job, *, once: bool) -> int:
                 due = time.time()
             else:
                 due = schedule.next_after(time.time())
+                if not due:
+                    log.info("the schedule has no more runs", extra={"fields": {"cron": schedule.expression}})
+                    return 0
                 log.info("next run", extra={"fields": {"rpc": job.rpc, "at": due}})
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=max(due - time.time(), 0))
                     break  # asked to stop while waiting
                 except TimeoutError:
                     pass
-            following = schedule.next_after(due + 1)
+            following = schedule.next_after(due + 1) or due + job.timeout
             try:
                 reply = await run_with_retries(session, job, deadline=following)
             except PermanentFailure as exc:
@@ -148,8 +151,8 @@ def main(argv: Sequence[str]) -> int:
 
     setup_logging(LoggerConfig(level=args.log_level))
     try:
-        schedule = CronSchedule(args.cron)
-    except InvalidCron as exc:
+        schedule = parse_schedule(args.cron)
+    except InvalidSchedule as exc:
         print(f"nakama-py scheduler: --cron: {exc}", file=sys.stderr)
         return EXIT_PERMANENT
     job = Job(args.url, args.http_key, args.rpc, args.payload, args.timeout)

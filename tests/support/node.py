@@ -27,5 +27,5 @@ def run_client(script: str, port: int, *, env: dict[str, str] | None = None, tim
     )
     if result.returncode != 0:
         raise AssertionError(f"{script} failed ({result.returncode}):\n{result.stderr}\n{result.stdout}")
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    lines = [line for line in result.stdout.split("\n") if line.strip()]  # not splitlines: U+2028 is data
     return json.loads(lines[-1])

@@ -65,7 +65,14 @@ def start_server(tmp: Path, database_url: str | None, *args: str, port: int | No
             "--socket.address", "127.0.0.1", "--data_dir", str(tmp / "data"), "--logger.level", "info"]
     if database_url:
         argv += ["--database.address", database_url]
-    argv += list(args)
+    extra = list(args)
+    if "--runtime.path" not in extra:
+        # The repository's runtime_modules/ is only loaded by tests that ask for it.
+        (tmp / "no_modules").mkdir(exist_ok=True)
+        extra += ["--runtime.path", str(tmp / "no_modules")]
+    if "--database.max_open_conns" not in extra:
+        extra += ["--database.max_open_conns", "10"]  # many test servers share one PostgreSQL
+    argv += extra
     handle = open(log_path, "wb")  # noqa: SIM115 - the child writes to it
     process = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO,
                                env={**os.environ, **(env or {})})

@@ -1,0 +1,3 @@
+from nakama_py.bench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,39 @@
+"""``nakama-py bench SCENARIO ...`` (also ``python -m nakama_py.bench``)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from nakama_py.bench.engine import EngineError
+from nakama_py.bench.options import parse_options
+from nakama_py.bench.pool import RequestFailed
+from nakama_py.bench.scenarios import BenchError, run_scenario
+from nakama_py.bench.target import TargetError
+from nakama_py.bench.users import SetupError
+from nakama_py.bench.wrk import WrkError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        options = parse_options(args)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+
+    def log(message: str) -> None:
+        if not options.quiet:
+            print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    try:
+        report = run_scenario(options, log)
+    except (BenchError, SetupError, EngineError, RequestFailed, TargetError, WrkError) as exc:
+        print(f"nakama-py bench: {exc}", file=sys.stderr)
+        return 1
+    if options.json:
+        if not options.quiet:
+            print(report.table(), file=sys.stderr)
+        print(report.json_line(), flush=True)
+    else:
+        print(report.table(), flush=True)
+    return 0

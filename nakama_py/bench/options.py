@@ -1,0 +1,149 @@
+"""Command-line options of ``nakama-py bench`` and the scenarios they can name."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    shape: str  # the traffic, see traffic.SHAPES
+    prefill: bool  # needs a leaderboard cycle filled with --records records before timing
+    summary: str
+
+
+SCENARIOS = {s.name: s for s in (
+    Scenario("auth", "auth", False, "new accounts: authenticate/custom?create=true with unused ids"),
+    Scenario("account", "account", False, "GET /v2/account with session tokens"),
+    Scenario("echo", "rpc", False, "an RPC (--rpc, default echo) with session tokens or --rpc-auth http-key"),
+    Scenario("submit", "submit", False, "submit_race_time from signed-in users, fresh idempotency keys"),
+    Scenario("leaderboard", "leaderboard", True, "get_leaderboard top --limit of a cycle pre-filled with --records"),
+    Scenario("mix", "mix", True, "70% get_leaderboard, 30% submit_race_time (the steady state)"),
+    Scenario("burst", "submit", False, "cycle-end rush: submissions at a high constant --rate (open loop)"),
+    Scenario("reset-under-load", "mix", True,
+             "mix running while the filled cycle ends and is finalized with manual_reset_leaderboard"),
+)}
+
+DEFAULT_RECORDS = {"leaderboard": 10_000, "mix": 10_000, "reset-under-load": 100_000}
+BURST_DEFAULTS = {"rate": 2000.0, "duration": 10.0, "warmup": 0.0, "users": 5000}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """``20s``, ``500ms``, ``2m``, ``1.5`` (seconds) → seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use 20s, 500ms, 2m)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--rate must be positive: {text}")
+    return value
+
+
+@dataclass(frozen=True)
+class Options:
+    scenario: Scenario
+    url: str
+    server_key: str
+    http_key: str
+    duration_s: float
+    warmup_s: float
+    connections: int
+    rate: float | None  # None: closed loop
+    users: int
+    records: int
+    limit: int
+    rpc: str
+    payload: str
+    rpc_auth: str
+    engine: str
+    processes: int
+    timeout_s: float
+    user_prefix: str
+    label: str
+    json: bool
+    quiet: bool
+
+    @property
+    def open_loop(self) -> bool:
+        return self.rate is not None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    cores = os.cpu_count() or 1
+    parser = argparse.ArgumentParser(
+        prog="nakama-py bench",
+        description="Load-test a server that speaks Nakama's HTTP API (nakama-py or Nakama itself).",
+        epilog="scenarios:\n" + "\n".join(f"  {s.name:18} {s.summary}" for s in SCENARIOS.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", choices=list(SCENARIOS), metavar="SCENARIO", help="what to send (see below)")
+    parser.add_argument("--url", default="http://127.0.0.1:7350", help="the server (default %(default)s)")
+    parser.add_argument("--server-key", default="defaultkey", help="socket.server_key (default %(default)s)")
+    parser.add_argument("--http-key", default="defaulthttpkey", help="runtime.http_key (default %(default)s)")
+    parser.add_argument("--duration", type=parse_duration, default=None, help="measured time (default 20s)")
+    parser.add_argument("--warmup", type=parse_duration, default=None, help="unmeasured time first (default 5s)")
+    parser.add_argument("--connections", type=_positive_int, default=64, help="keep-alive connections (default 64)")
+    parser.add_argument("--rate", type=_rate, default=None,
+                        help="open loop: requests per second, latency counted from each request's due time")
+    parser.add_argument("--users", type=_positive_int, default=None, help="signed-in users sending (default 1000)")
+    parser.add_argument("--records", type=int, default=None,
+                        help="records to pre-fill the cycle with (leaderboard, mix: 10000; reset-under-load: 100000)")
+    parser.add_argument("--limit", type=_positive_int, default=100, help="get_leaderboard limit (default 100)")
+    parser.add_argument("--rpc", default="echo", help="echo scenario: the RPC id (default echo)")
+    parser.add_argument("--payload", default='{"hello":"world"}', help="echo scenario: the RPC payload (JSON)")
+    parser.add_argument("--rpc-auth", choices=("session", "http-key"), default="session",
+                        help="echo scenario: call with session tokens or the http key (default session)")
+    parser.add_argument("--engine", choices=("auto", "python", "wrk"), default="auto",
+                        help="auto: wrk for closed loops when installed, else the Python engine")
+    parser.add_argument("--processes", type=_positive_int, default=max(1, min(cores, 4)),
+                        help="load-generator processes (Python engine) or threads (wrk) (default %(default)s)")
+    parser.add_argument("--timeout", type=parse_duration, default=10.0, help="per-request timeout (default 10s)")
+    parser.add_argument("--user-prefix", default="nakama-py-bench",
+                        help="custom ids of the bench users are PREFIX-0, PREFIX-1, ... (reused between runs)")
+    parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def parse_options(argv: list[str]) -> Options:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    scenario = SCENARIOS[args.scenario]
+    burst = scenario.name == "burst"
+    rate = args.rate if args.rate is not None else (BURST_DEFAULTS["rate"] if burst else None)
+    duration = args.duration if args.duration is not None else (BURST_DEFAULTS["duration"] if burst else 20.0)
+    warmup = args.warmup if args.warmup is not None else (BURST_DEFAULTS["warmup"] if burst else 5.0)
+    users = args.users if args.users is not None else int(BURST_DEFAULTS["users"] if burst else 1000)
+    records = args.records if args.records is not None else DEFAULT_RECORDS.get(scenario.name, 0)
+    if duration <= 0:
+        parser.error("--duration must be positive")
+    if records < 0:
+        parser.error("--records cannot be negative")
+    if scenario.prefill and records < 1:
+        parser.error(f"{scenario.name} needs --records of at least 1")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", args.user_prefix):
+        parser.error("--user-prefix: letters, digits, '.', '_' and '-' only (at most 64)")
+    return Options(
+        scenario=scenario, url=args.url, server_key=args.server_key, http_key=args.http_key,
+        duration_s=duration, warmup_s=warmup, connections=args.connections, rate=rate, users=users,
+        records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
+        engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
+        label=args.label, json=args.json, quiet=args.quiet)

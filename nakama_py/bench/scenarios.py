@@ -1,0 +1,146 @@
+"""Runs a scenario: untimed setup (users, prefill, fresh tokens), the timed load on the
+chosen engine, and the report. reset-under-load has its own timeline in ``reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nakama_py.bench.cycle import CycleState, fill_cycle
+from nakama_py.bench.engine import LoadPlan, run_load
+from nakama_py.bench.options import Options
+from nakama_py.bench.pool import HttpPool
+from nakama_py.bench.report import Report
+from nakama_py.bench.results import LoadResult
+from nakama_py.bench.target import Target
+from nakama_py.bench.traffic import TrafficSpec
+from nakama_py.bench.users import (
+    UserSession,
+    custom_ids,
+    refresh_expiring,
+    sign_in,
+    token_lifetime,
+)
+from nakama_py.bench.wrk import WrkPlan, find_wrk, run_wrk
+
+Log = Callable[[str], None]
+
+TOKEN_MARGIN_S = 30.0  # tokens must outlive the run by this much
+CYCLE_MARGIN_S = 5.0  # a filled cycle must outlive the run by this much
+
+
+class BenchError(Exception):
+    """The run cannot be made as asked; the message says why."""
+
+
+@dataclass
+class Prepared:
+    target: Target
+    traffic: TrafficSpec
+    sessions: list[UserSession]  # every signed-in user (fill users first)
+    users: list[UserSession]  # the ones sending the load
+    token_lifetime_s: int = 0
+    cycle: CycleState | None = None
+    setup: dict[str, Any] = field(default_factory=dict)
+
+
+def traffic_for(options: Options, target: Target) -> TrafficSpec:
+    return TrafficSpec(
+        shape=options.scenario.shape, host_header=target.host_header, server_key=target.server_key,
+        http_key=target.http_key, rpc=options.rpc, payload=options.payload, rpc_auth=options.rpc_auth,
+        read_limit=options.limit, unique_prefix=f"{options.user_prefix}-{secrets.token_hex(4)}",
+        seed=secrets.randbits(32))
+
+
+async def prepare(options: Options, target: Target, *, cycle_must_last_s: float, log: Log) -> Prepared:
+    """Everything before the timed window: sign users in, fill the cycle, refresh tokens."""
+    started = time.monotonic()
+    traffic = traffic_for(options, target)
+    prefill = options.scenario.prefill
+    wanted = max(options.users, options.records) if prefill else (options.users if traffic.needs_tokens else 0)
+    prepared = Prepared(target, traffic, [], [])
+    async with HttpPool(target) as pool:
+        if wanted:
+            log(f"signing in {wanted} users ({options.user_prefix}-0 ...)")
+            signed = time.monotonic()
+            prepared.sessions = await sign_in(pool, custom_ids(options.user_prefix, wanted))
+            prepared.setup["users_signed_in"] = wanted
+            prepared.setup["sign_in_s"] = round(time.monotonic() - signed, 2)
+            prepared.token_lifetime_s = token_lifetime(prepared.sessions[0].token)
+        if prefill:
+            prepared.cycle = await fill_cycle(pool, prepared.sessions, options.records, must_last_s=cycle_must_last_s,
+                                              key_prefix=traffic.unique_prefix, log=log)
+        if prepared.sessions:
+            valid_until = time.time() + options.warmup_s + options.duration_s + TOKEN_MARGIN_S
+            prepared.sessions = await refresh_expiring(pool, prepared.sessions, valid_until)
+    prepared.users = prepared.sessions[:options.users] if traffic.needs_tokens else []
+    prepared.setup["setup_s"] = round(time.monotonic() - started, 2)
+    return prepared
+
+
+def choose_engine(options: Options, prepared: Prepared) -> tuple[str, str]:
+    """The engine, and why when it is not the one asked for or the usual one."""
+    if options.engine == "python":
+        return "python", ""
+    reason = ""
+    if options.open_loop:
+        reason = "wrk cannot hold a constant rate (open loop)"
+    elif options.scenario.name == "reset-under-load":
+        reason = "reset-under-load needs each request's timing"
+    elif find_wrk() is None:
+        reason = "wrk is not installed"
+    elif prepared.users and prepared.token_lifetime_s and \
+            prepared.token_lifetime_s < options.duration_s + TOKEN_MARGIN_S:
+        reason = (f"session tokens live {prepared.token_lifetime_s}s, less than the run, "
+                  "and wrk cannot refresh them during it")
+    if reason and options.engine == "wrk":
+        raise BenchError(f"--engine wrk: {reason}")
+    return ("python", f"Python engine: {reason}") if reason else ("wrk", "")
+
+
+def run_timed(options: Options, prepared: Prepared, engine: str) -> LoadResult:
+    if engine == "wrk":
+        def fresh_tokens() -> Sequence[str]:
+            # Between wrk's warm-up and measured runs, outside both.
+            return [s.token for s in asyncio.run(_refresh(prepared, prepared.users, options.duration_s))]
+
+        plan = WrkPlan(prepared.target, prepared.traffic, [s.token for s in prepared.users], options.connections,
+                       options.processes, options.warmup_s, options.duration_s, options.timeout_s)
+        return run_wrk(plan, fresh_tokens if prepared.users else None)
+    return run_load(LoadPlan(prepared.target, prepared.traffic, prepared.users, options.connections,
+                             options.rate or 0.0, options.processes, options.warmup_s, options.duration_s,
+                             options.timeout_s))
+
+
+async def _refresh(prepared: Prepared, sessions: Sequence[UserSession], run_s: float) -> list[UserSession]:
+    async with HttpPool(prepared.target) as pool:
+        return await refresh_expiring(pool, sessions, time.time() + run_s + TOKEN_MARGIN_S)
+
+
+def run_scenario(options: Options, log: Log) -> Report:
+    target = Target.from_url(options.url, options.server_key, options.http_key)
+    if options.scenario.name == "reset-under-load":
+        from nakama_py.bench.reset import run_reset_under_load
+
+        return run_reset_under_load(options, target, log)
+    must_last = options.warmup_s + options.duration_s + CYCLE_MARGIN_S
+    prepared = asyncio.run(prepare(options, target, cycle_must_last_s=must_last, log=log))
+    engine, note = choose_engine(options, prepared)
+    log(f"running {options.scenario.name}: warm-up {options.warmup_s:g}s, measured {options.duration_s:g}s ({engine})")
+    result = run_timed(options, prepared, engine)
+    report = Report(
+        scenario=options.scenario.name, url=target.url, mode="open" if options.open_loop else "closed",
+        connections=options.connections, rate=options.rate, warmup_s=options.warmup_s,
+        duration_s=options.duration_s, result=result, label=options.label, setup=prepared.setup,
+        notes=[note] if note else [])
+    if prepared.cycle is not None:
+        report.details["cycle"] = {"cycle": prepared.cycle.cycle, "records": prepared.cycle.total,
+                                   "read_limit": options.limit}
+    if options.scenario.name == "echo":
+        report.details["rpc"] = {"id": options.rpc, "auth": options.rpc_auth}
+    return report

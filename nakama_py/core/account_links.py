@@ -1,0 +1,88 @@
+"""Linking more ways to sign in to an account, and unlinking them (never the last one)."""
+
+from __future__ import annotations
+
+import logging
+
+from nakama_py.core import account_rules as rules
+from nakama_py.core.passwords import can_hash, hash_password
+from nakama_py.db import users as sql
+from nakama_py.db.pool import Database
+from nakama_py.db.users import Conflict, DatabaseError
+from nakama_py.errors import Code, NakamaError, internal, invalid_argument, permission_denied
+
+log = logging.getLogger("nakama_py.accounts")
+
+LAST_LINK = "Cannot unlink last account identifier. Check profile exists and is not last link."
+
+
+class AccountLinks:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def link_custom(self, user_id: str, custom_id: str) -> None:
+        rules.check_link_custom_id(custom_id)
+        try:
+            linked = await sql.link_custom(self.db, user_id, custom_id)
+        except Conflict:  # another account linked it at the same moment
+            linked = False
+        except DatabaseError:
+            log.exception("could not link custom ID")
+            raise internal("Error while trying to link Custom ID.") from None
+        if not linked:
+            raise NakamaError("Custom ID is already in use.", Code.ALREADY_EXISTS)
+
+    async def link_device(self, user_id: str, device_id: str) -> None:
+        rules.check_device_id(device_id)
+        try:
+            await sql.link_device(self.db, user_id, device_id)
+        except Conflict:
+            raise NakamaError("Device ID already in use.", Code.ALREADY_EXISTS) from None
+        except DatabaseError:
+            log.exception("could not link device ID")
+            raise internal("Error linking Device ID.") from None
+
+    async def link_email(self, user_id: str, email: str, password: str) -> None:
+        rules.check_link_email(email, password)
+        # Nakama ignores the hashing error for a password over 72 bytes and stores no password.
+        hashed = await hash_password(password) if can_hash(password) else None
+        try:
+            linked = await sql.link_email(self.db, user_id, rules.clean_email(email), hashed)
+        except Conflict:
+            linked = False
+        except DatabaseError:
+            log.exception("could not link email")
+            raise internal("Error while trying to link email.") from None
+        if not linked:
+            raise NakamaError("Email is already in use.", Code.ALREADY_EXISTS)
+
+    async def unlink_custom(self, user_id: str, custom_id: str = "") -> None:
+        """Remove the custom ID (only if it is ``custom_id``, when given)."""
+        try:
+            unlinked = await sql.unlink_custom(self.db, user_id, custom_id)
+        except DatabaseError:
+            log.exception("could not unlink custom ID")
+            raise internal("Error while trying to unlink custom ID.") from None
+        if not unlinked:
+            raise permission_denied(LAST_LINK)
+
+    async def unlink_device(self, user_id: str, device_id: str) -> None:
+        if not device_id:
+            raise invalid_argument("A device ID must be supplied.")
+        try:
+            unlinked = await sql.unlink_device(self.db, user_id, device_id)
+        except DatabaseError:
+            log.exception("could not unlink device ID")
+            raise internal("Could not unlink device ID.") from None
+        if not unlinked:
+            raise permission_denied(LAST_LINK)
+
+    async def unlink_email(self, user_id: str, email: str = "") -> None:
+        """Remove the email and password (only if the email is ``email``, when given)."""
+        try:
+            unlinked = await sql.unlink_email(self.db, user_id, rules.clean_email(email))
+        except DatabaseError:
+            log.exception("could not unlink email")
+            raise internal("Error while trying to unlink email.") from None
+        if not unlinked:
+            raise permission_denied(LAST_LINK)

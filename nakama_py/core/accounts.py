@@ -1,0 +1,230 @@
+"""The account service: signing in, sessions for a signed-in user, and the account itself.
+
+The runtime's ``nk`` and the REST handlers both call this; ``caller``-free because
+an account is only ever acted on by its owner (REST) or by the server (runtime).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from nakama_py.config import Config
+from nakama_py.core import account_rules as rules
+from nakama_py.core.account_links import AccountLinks
+from nakama_py.core.account_types import Account, AuthResult, User, account_from_row, is_set, user_from_row
+from nakama_py.core.authentication import Authenticator
+from nakama_py.core.sessions import IssuedSession, SessionService
+from nakama_py.core.social import OfflineSocialVerifier, SocialVerifier
+from nakama_py.db import users as sql
+from nakama_py.db.pool import Database
+from nakama_py.db.users import Conflict, DatabaseError
+from nakama_py.errors import Code, NakamaError, internal, invalid_argument, not_found, permission_denied
+
+__all__ = ["Account", "AccountService", "AuthResult", "User"]
+
+log = logging.getLogger("nakama_py.accounts")
+
+SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000000"
+
+# Runs inside the deleting transaction: its writes commit or roll back with the deletion.
+DeleteHandler = Callable[[str, AsyncConnection[Any]], Awaitable[None]]
+# Runs once the deletion is committed, e.g. to drop the user's leaderboard records and ranks.
+DeletedHandler = Callable[[str], Awaitable[object]]
+
+
+def _valid_user_id(user_id: str) -> str:
+    try:
+        return str(uuid.UUID(user_id))
+    except (ValueError, TypeError, AttributeError):
+        raise invalid_argument("Invalid user ID.") from None
+
+
+class AccountService:
+    def __init__(self, db: Database, sessions: SessionService, config: Config,
+                 verifier: SocialVerifier | None = None) -> None:
+        self.db = db
+        self.sessions = sessions
+        self.config = config
+        self.authenticator = Authenticator(db, config.social, verifier or OfflineSocialVerifier())
+        self.links = AccountLinks(db)
+        self._delete_handlers: list[DeleteHandler] = []
+        self._deleted_handlers: list[DeletedHandler] = []
+
+    # --- signing in -------------------------------------------------------------------------------
+
+    async def authenticate_custom(self, id: str, *, username: str = "", create: bool = True) -> AuthResult:
+        return await self.authenticator.custom(id, username, create)
+
+    async def authenticate_device(self, id: str, *, username: str = "", create: bool = True) -> AuthResult:
+        return await self.authenticator.device(id, username, create)
+
+    async def authenticate_email(self, email: str, password: str, *, username: str = "",
+                                 create: bool = True) -> AuthResult:
+        return await self.authenticator.email(email, password, username, create)
+
+    async def authenticate_apple(self, token: str, *, username: str = "", create: bool = True) -> AuthResult:
+        return await self.authenticator.apple(token, username, create)
+
+    async def authenticate_facebook(self, token: str, *, username: str = "", create: bool = True) -> AuthResult:
+        return await self.authenticator.facebook(token, username, create)
+
+    async def authenticate_facebook_instant_game(self, signed_player_info: str, *, username: str = "",
+                                                 create: bool = True) -> AuthResult:
+        return await self.authenticator.facebook_instant_game(signed_player_info, username, create)
+
+    async def authenticate_gamecenter(self, player_id: str, bundle_id: str, timestamp_seconds: int, salt: str,
+                                      signature: str, public_key_url: str, *, username: str = "",
+                                      create: bool = True) -> AuthResult:
+        return await self.authenticator.gamecenter(player_id, bundle_id, timestamp_seconds, salt, signature,
+                                                   public_key_url, username, create)
+
+    async def authenticate_google(self, token: str, *, username: str = "", create: bool = True) -> AuthResult:
+        return await self.authenticator.google(token, username, create)
+
+    async def authenticate_steam(self, token: str, *, username: str = "", create: bool = True) -> AuthResult:
+        return await self.authenticator.steam(token, username, create)
+
+    # --- sessions -----------------------------------------------------------------------------------
+
+    async def start_session(self, result: AuthResult, variables: dict[str, str] | None = None) -> IssuedSession:
+        """Tokens for a user who just signed in; with ``session.single_session`` older ones stop working."""
+        if self.config.session.single_session:
+            await self.sessions.revoke_user(result.user_id)
+        return self.sessions.issue(result.user_id, result.username, variables)
+
+    async def refresh_session(self, refresh_token: str, variables: dict[str, str] | None = None) -> IssuedSession:
+        """New tokens from a refresh token: same token ID and issue time, the current username,
+        and the old vars unless new ones are given (an empty map keeps them)."""
+        if not refresh_token:
+            raise invalid_argument("Refresh token is required.")
+        claims = self.sessions.verify_refresh(refresh_token)
+        try:
+            found = await sql.username_and_disable_time(self.db, claims.user_id)
+        except DatabaseError:
+            log.exception("error looking up user by ID")
+            raise internal("Error finding user account.") from None
+        if found is None:
+            raise not_found("User account not found.")
+        username, disable_time = found
+        if is_set(disable_time):
+            raise permission_denied("User account banned.")
+        return self.sessions.issue(claims.user_id, username, variables or claims.vars,
+                                   token_id=claims.token_id, issued_at=claims.issued_at)
+
+    # --- the account --------------------------------------------------------------------------------
+
+    async def get_account(self, user_id: str) -> Account:
+        user_id = _valid_user_id(user_id)
+        try:
+            row = await sql.account_row(self.db, user_id)
+        except DatabaseError:
+            log.exception("error retrieving user account")
+            raise internal("Error retrieving user account.") from None
+        if row is None:
+            raise not_found("Account not found.")
+        return account_from_row(row)
+
+    async def get_users(self, *, ids: Sequence[str] = (), usernames: Sequence[str] = ()) -> list[User]:
+        if not ids and not usernames:
+            return []
+        valid_ids = []
+        for user_id in ids:
+            try:
+                valid_ids.append(str(uuid.UUID(user_id)))
+            except (ValueError, TypeError, AttributeError):
+                raise invalid_argument("each user id must be a valid id string") from None
+        try:
+            rows = await sql.user_rows(self.db, valid_ids, list(usernames))
+        except DatabaseError:
+            log.exception("error retrieving users")
+            raise internal("Error retrieving user accounts.") from None
+        return [user_from_row(row) for row in rows]
+
+    async def update_account(self, user_id: str, *, username: str | None = None, display_name: str | None = None,
+                             avatar_url: str | None = None, lang_tag: str | None = None,
+                             location: str | None = None, timezone: str | None = None,
+                             metadata: dict[str, Any] | None = None) -> None:
+        """Set the given fields; ``""`` clears a field (sets NULL); an empty username changes nothing."""
+        values: dict[str, Any] = {}
+        if username:
+            if rules.is_invalid_username(username):
+                raise invalid_argument("Username invalid, no spaces or control characters allowed.")
+            if rules.byte_len(username) > rules.USERNAME_MAX_BYTES:
+                raise invalid_argument("Username invalid, must be 1-128 bytes.")
+            values["username"] = username
+        for column, value in (("display_name", display_name), ("timezone", timezone), ("location", location),
+                              ("lang_tag", lang_tag), ("avatar_url", avatar_url)):
+            if value is not None:
+                values[column] = value or None
+        if metadata is not None:
+            values["metadata"] = metadata
+        if not values:
+            raise invalid_argument("No fields to update.")
+        try:
+            await sql.update_user(self.db, _valid_user_id(user_id), values)
+        except Conflict as exc:
+            if exc.constraint == sql.USERNAME_KEY:
+                raise NakamaError("Username is already in use.", Code.ALREADY_EXISTS) from None
+            raise internal("Error while trying to update account.") from None
+        except DatabaseError:
+            # e.g. a value too long for its column, or an empty lang_tag (NOT NULL)
+            log.warning("could not update user account", exc_info=True)
+            raise internal("Error while trying to update account.") from None
+
+    def on_delete(self, handler: DeleteHandler) -> None:
+        """Run ``handler(user_id, conn)`` inside the transaction that deletes an account."""
+        self._delete_handlers.append(handler)
+
+    def after_delete(self, handler: DeletedHandler) -> None:
+        """Run ``handler(user_id)`` after an account's deletion is committed (and its tokens revoked)."""
+        self._deleted_handlers.append(handler)
+
+    async def delete_account(self, user_id: str, *, recorded: bool = True) -> None:
+        """Delete the user (with a tombstone when ``recorded``) and revoke every token they hold."""
+        user_id = _valid_user_id(user_id)
+        if user_id == SYSTEM_USER_ID:
+            raise internal("Cannot delete the system user.")
+        try:
+            async with self.db.transaction() as conn:
+                deleted = await sql.delete_user(conn, user_id)
+                if deleted:
+                    for handler in self._delete_handlers:
+                        await handler(user_id, conn)
+                    if recorded:
+                        await sql.insert_tombstone(conn, user_id)
+        except DatabaseError:
+            log.exception("error deleting user account")
+            raise internal("Error deleting user account.") from None
+        if not deleted:
+            return
+        await self.sessions.revoke_user(user_id)
+        for after in self._deleted_handlers:
+            try:
+                await after(user_id)
+            except Exception:  # the account is gone either way; what is left over is logged
+                log.exception("cleanup after account deletion failed", extra={"fields": {"user_id": user_id}})
+
+    # --- linking ------------------------------------------------------------------------------------
+
+    async def link_custom(self, user_id: str, id: str) -> None:
+        await self.links.link_custom(_valid_user_id(user_id), id)
+
+    async def link_device(self, user_id: str, id: str) -> None:
+        await self.links.link_device(_valid_user_id(user_id), id)
+
+    async def link_email(self, user_id: str, email: str, password: str) -> None:
+        await self.links.link_email(_valid_user_id(user_id), email, password)
+
+    async def unlink_custom(self, user_id: str, id: str = "") -> None:
+        await self.links.unlink_custom(_valid_user_id(user_id), id)
+
+    async def unlink_device(self, user_id: str, id: str) -> None:
+        await self.links.unlink_device(_valid_user_id(user_id), id)
+
+    async def unlink_email(self, user_id: str, email: str = "") -> None:
+        await self.links.unlink_email(_valid_user_id(user_id), email)

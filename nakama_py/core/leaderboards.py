@@ -1,0 +1,447 @@
+"""Leaderboards: Nakama's rules for boards and records, ranks from memory, reset hooks.
+
+``state.leaderboards`` is a LeaderboardService; the REST routes (api/leaderboard.py) and
+the runtime's ``nk.leaderboard_*`` call it. ``caller`` is a user id for client calls and
+None for the runtime, which bypasses the authoritative check as Nakama's runtime does.
+
+- Boards are cached in memory: all of them are loaded at start-up, a board another
+  process creates is announced (core/rank_sync.py) or read on first use.
+- Records live in Nakama's ``leaderboard_record`` table, one bucket per reset period
+  keyed by its expiry (core/leaderboard_schedule.py). Writes: core/leaderboard_writes.py;
+  pages, owner records and haystacks: core/leaderboard_reads.py.
+- Ranks come from core/ranks.py (one structure per bucket), kept in step across server
+  processes by core/rank_sync.py; ``top`` and ``rank_of`` answer from it alone.
+- The reset scheduler (scheduler/leaderboard_resets.py) calls the ``on_reset`` handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from nakama_py.config import Config
+from nakama_py.core import rank_sync
+from nakama_py.core.leaderboard_cursor import CursorCodec
+from nakama_py.core.leaderboard_reads import LAST_EXPIRY, RecordReader
+from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
+from nakama_py.core.leaderboard_types import (
+    ASCENDING,
+    BEST,
+    DECREMENT,
+    DESCENDING,
+    INCREMENT,
+    OPERATOR_NAMES,
+    SET,
+    SORT_NAMES,
+    Leaderboard,
+    LeaderboardRecord,
+    RankEntry,
+    RecordList,
+    TopList,
+    WriteReceipt,
+    from_unix,
+)
+from nakama_py.core.leaderboard_writes import RecordWriter
+from nakama_py.core.ranks import BucketBuilder, RankBucket, RankStore, make_stamp, owner_int, owner_str
+from nakama_py.db import leaderboards as sql
+from nakama_py.db.listener import Listener
+from nakama_py.db.pool import Database
+from nakama_py.errors import Code, NakamaError, invalid_argument, not_found
+
+__all__ = [
+    "BucketNotLoaded",
+    "Leaderboard",
+    "LeaderboardRecord",
+    "LeaderboardService",
+    "RankEntry",
+    "RecordList",
+    "TopList",
+    "WriteReceipt",
+]
+
+log = logging.getLogger("nakama_py.leaderboards")
+
+NOT_FOUND = "Leaderboard not found."
+WARM_BATCH = 10_000
+DELETE_BATCH = 10_000
+MAINTENANCE_SEC = 5.0
+MAX_ID_CHARS = 128
+
+ResetHandler = Callable[[Leaderboard, int], Awaitable[None]]
+
+
+class BucketNotLoaded(NakamaError):
+    """``top``/``rank_of`` asked about a past bucket that is not in memory: ``await
+    load_bucket(id, expiry)`` first. The current bucket of a ranked board always is."""
+
+    def __init__(self, leaderboard_id: str, expiry: int) -> None:
+        super().__init__(f"Ranks of leaderboard {leaderboard_id!r} for expiry {expiry} are not loaded.",
+                         Code.FAILED_PRECONDITION)
+
+
+def ranks_disabled(board_id: str) -> NakamaError:
+    return NakamaError(f"Leaderboard {board_id!r} has ranks disabled.", Code.FAILED_PRECONDITION)
+
+
+class LeaderboardService:
+    def __init__(self, db: Database, config: Config, *, node: str | None = None) -> None:
+        self.db = db
+        self.node = node or uuid.uuid4().hex
+        self.cursors = CursorCodec(config.session.encryption_key)
+        blacklist = list(config.leaderboard.blacklist_rank_cache)
+        self._ranks_off_all = blacklist == ["*"]
+        self._ranks_off = set(blacklist)
+        self._boards: dict[str, Leaderboard] = {}
+        self.ranks = RankStore()
+        self.publisher = rank_sync.RankPublisher(db.conninfo, self.node)
+        self.follower = rank_sync.RankFollower(self)
+        self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for)
+        self.writes = RecordWriter(db, self.board, self.ranked, self.ranks, self.publisher.publish, self.forget_board)
+        self.reset_handler: ResetHandler | None = None
+        self._loads: dict[tuple[str, int], asyncio.Future[RankBucket]] = {}
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def attach(self, listener: Listener) -> None:
+        """Hear other processes' changes; call before the listener starts."""
+        listener.subscribe(rank_sync.CHANNEL, self.follower.on_notify, resync=self.follower.on_connected)
+
+    async def start(self) -> None:
+        """Load every board and warm the current bucket of each ranked one, in batches."""
+        started = time.monotonic()
+        await self.refresh_boards()
+        records = 0
+        for board in builtins.list(self._boards.values()):
+            if self.ranked(board):
+                records += len(await self.load_ranks(board, board.current_expiry(), force=True))
+        self.publisher.start()
+        self.follower.started = True
+        log.info("leaderboard ranks warmed", extra={"fields": {
+            "boards": len(self._boards), "records": records, "seconds": round(time.monotonic() - started, 3)}})
+
+    async def close(self) -> None:
+        await self.follower.close()
+        await self.publisher.close()
+
+    async def maintain(self, interval: float = MAINTENANCE_SEC) -> None:
+        """Trim expired buckets from memory (after their grace period), forever."""
+        while True:
+            await asyncio.sleep(interval)
+            dropped = self.ranks.trim_expired(time.time())
+            if dropped:
+                log.debug("expired rank buckets trimmed", extra={"fields": {"buckets": len(dropped)}})
+
+    def on_reset(self, handler: ResetHandler) -> None:
+        """Register the function the reset scheduler calls once per reset of each scheduled board,
+        with the board and the reset (unix seconds of the bucket's expiry)."""
+        self.reset_handler = handler
+
+    # --- boards ------------------------------------------------------------------------------
+
+    def ranked(self, board: Leaderboard) -> bool:
+        return board.enable_ranks and not self._ranks_off_all and board.id not in self._ranks_off
+
+    def boards(self) -> builtins.list[Leaderboard]:
+        """Every board this process knows, from memory."""
+        return builtins.list(self._boards.values())
+
+    def known_board(self, board_id: str) -> Leaderboard | None:
+        return self._boards.get(board_id)
+
+    def put_board(self, board: Leaderboard) -> None:
+        self._boards[board.id] = board
+        if not self.ranked(board):
+            self.ranks.drop(board.id)
+
+    def forget_board(self, board_id: str) -> None:
+        self._boards.pop(board_id, None)
+        self.ranks.drop(board_id)
+
+    @staticmethod
+    def _board_of(row: tuple[Any, ...]) -> Leaderboard:
+        board_id, authoritative, sort_order, operator, reset, metadata, create_time, enable_ranks = row
+        return Leaderboard(board_id, bool(authoritative), int(sort_order), int(operator), reset or None,
+                           orjson.loads(metadata), create_time, bool(enable_ranks))
+
+    async def refresh_boards(self) -> None:
+        """Re-read every board from the database (other processes create and delete boards)."""
+        boards = {b.id: b for b in map(self._board_of, await sql.all_boards(self.db))}
+        for board_id in [k for k in self._boards if k not in boards]:
+            self.ranks.drop(board_id)
+        self._boards = {}
+        for board in boards.values():
+            self.put_board(board)
+
+    async def board(self, board_id: str) -> Leaderboard:
+        """A board, from memory or else the database; 404 when there is none."""
+        board = self._boards.get(board_id)
+        if board is not None:
+            return board
+        rows = await sql.boards_by_id(self.db, [board_id])
+        if not rows:
+            raise not_found(NOT_FOUND)
+        board = self._board_of(rows[0])
+        self.put_board(board)
+        return board
+
+    async def create(self, id: str, *, authoritative: bool = False, sort_order: str | int = "desc",
+                     operator: str | int = "best", reset_schedule: str | None = None,
+                     metadata: dict[str, Any] | None = None, enable_ranks: bool = True) -> Leaderboard:
+        """Create a board; if the id exists, the existing board is returned unchanged."""
+        if not isinstance(id, str) or not id:
+            raise invalid_argument("expects a leaderboard ID string")
+        if len(id) > MAX_ID_CHARS:
+            raise invalid_argument(f"expects a leaderboard ID of at most {MAX_ID_CHARS} characters")
+        sort = SORT_NAMES.get(sort_order.lower()) if isinstance(sort_order, str) else sort_order
+        if isinstance(sort, bool) or sort not in (ASCENDING, DESCENDING):
+            raise invalid_argument("expects sort order to be 'asc' or 'desc'")
+        oper = OPERATOR_NAMES.get(operator.lower()) if isinstance(operator, str) else operator
+        if isinstance(oper, bool) or oper not in (BEST, SET, INCREMENT, DECREMENT):
+            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'")
+        if reset_schedule:
+            try:
+                parse_schedule(reset_schedule)
+            except InvalidSchedule:
+                raise invalid_argument("expects reset schedule to be a valid CRON expression") from None
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise invalid_argument("expects metadata to be a map")
+        existing = self._boards.get(id)
+        if existing is not None:
+            return existing
+        row, created = await sql.insert_board(self.db, id, bool(authoritative), int(sort), int(oper),
+                                              reset_schedule or None, orjson.dumps(dict(metadata or {})).decode(),
+                                              bool(enable_ranks))
+        board = self._board_of(row)
+        self.put_board(board)
+        if created:
+            self.publisher.publish(rank_sync.board_event(id, board))
+        return board
+
+    async def delete(self, id: str) -> None:
+        """Delete a board with its records (idempotent)."""
+        if not id:
+            raise invalid_argument("expects a leaderboard ID string")
+        await sql.delete_board(self.db, id, DELETE_BATCH)
+        self.forget_board(id)
+        self.publisher.publish(rank_sync.board_event(id, None))
+
+    async def list(self, limit: int = 10, cursor: str | None = None) -> tuple[builtins.list[Leaderboard], str | None]:
+        """Boards in creation order, ``limit`` (1-100) at a time."""
+        if not 1 <= limit <= 100:
+            raise invalid_argument("limit must be 1-100")
+        after = None
+        if cursor:
+            position = self.cursors.decode_boards(cursor)
+            after = (position.create_time_us, position.id)
+        rows = await sql.board_page(self.db, limit + 1, after)
+        boards = [self._board_of(row) for row in rows[:limit]]
+        following = None
+        if len(rows) > limit:
+            following = self.cursors.encode_boards(boards[-1].create_time, boards[-1].id)
+        return boards, following
+
+    async def get(self, ids: Sequence[str]) -> builtins.list[Leaderboard]:
+        """The boards with these ids that exist, in the order asked."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self._boards]
+        if missing:
+            for row in await sql.boards_by_id(self.db, missing):
+                self.put_board(self._board_of(row))
+        return [self._boards[i] for i in ids if i in self._boards]
+
+    async def disable_ranks(self, id: str) -> None:
+        """Switch ranks off for a board (Nakama's leaderboard_ranks_disable) and forget them."""
+        board = await self.board(id)
+        await sql.disable_ranks(self.db, id)
+        updated = Leaderboard(board.id, board.authoritative, board.sort_order, board.operator,
+                              board.reset_schedule, board.metadata, board.create_time, False)
+        self.put_board(updated)
+        self.publisher.publish(rank_sync.board_event(id, updated))
+
+    # --- records -------------------------------------------------------------------------------
+
+    async def write_record(self, id: str, owner_id: str, *, username: str | None = None, score: int = 0,
+                           subscore: int = 0, metadata: Mapping[str, Any] | str | None = None,
+                           override_operator: int = 0, caller: str | None = None) -> LeaderboardRecord:
+        """Nakama's write. ``override_operator`` is the API enum: 0 none, 1 best, 2 set, 3 incr,
+        4 decr. ``metadata`` None keeps the record's; a string is JSON object text."""
+        return await self.writes.write(id, owner_id, username, score, subscore, metadata, override_operator, caller)
+
+    async def delete_record(self, id: str, owner_id: str, *, caller: str | None = None) -> None:
+        """Delete an owner's record in the current bucket (no record is fine)."""
+        await self.writes.delete(id, owner_id, caller)
+
+    async def delete_owner_records(self, owner_id: str) -> int:
+        """Delete every leaderboard record of a user (for account deletion); how many."""
+        return await self.writes.delete_owner(owner_id)
+
+    async def write_record_once(self, id: str, owner_id: str, key: str, *, score: int, subscore: int = 0,
+                                username: str | None = None, metadata: Mapping[str, Any] | None = None,
+                                ttl_seconds: int = 3600, rate_limit: tuple[int, int] | None = None) -> WriteReceipt:
+        """An idempotent, authoritative write in one database round trip.
+
+        The first call with ``(id, owner_id, key)`` writes with the board's operator and
+        stores its receipt; a later call (or a concurrent duplicate) gets that receipt with
+        ``replayed=True`` and writes nothing. A key is kept for ``ttl_seconds``, or for the
+        rate window if that is longer. ``rate_limit=(n, window_seconds)``: at most n accepted
+        writes per owner per rolling window on this board, else RateLimitedError (code 8,
+        with ``retry_after``); replays never count. Calls of one owner with different keys
+        sent at the same instant may pass the limit by the number in flight.
+        """
+        return await self.writes.write_once(id, owner_id, key, score, subscore, username, metadata, ttl_seconds,
+                                            rate_limit)
+
+    async def purge_expired_receipts(self, batch_size: int = 5000) -> int:
+        """Delete idempotency receipts past their time, ``batch_size`` rows per statement."""
+        return await self.writes.purge_receipts(batch_size)
+
+    async def count_receipts(self, id: str, *, expiry: int = 0) -> int:
+        """How many ``write_record_once`` keys a board remembers; with ``expiry``, how many accepted
+        idempotent writes landed in that bucket (e.g. the submissions of a period)."""
+        moment = datetime.fromtimestamp(expiry, UTC) if expiry else None
+        return await sql.count_receipts(self.db, id, moment)
+
+    async def list_records(self, id: str, *, owner_ids: Sequence[str] | None = None, limit: int | None = None,
+                           cursor: str | None = None, expiry: int = 0, caller: str | None = None) -> RecordList:
+        """A page of a bucket (the current one, or the one that expires at ``expiry``) and the
+        given owners' records. Runtime rules when ``caller`` is None (limit 0-10000, 0: owner
+        records only), REST rules otherwise (limit 1-1000, Nakama's defaults)."""
+        return await self.reads.list_records(id, owner_ids, limit, cursor, expiry, caller)
+
+    async def haystack(self, id: str, owner_id: str, *, limit: int = 10, cursor: str | None = None,
+                       expiry: int = 0) -> RecordList:
+        """The records around an owner, or with a cursor an ordinary page of ``limit`` records."""
+        return await self.reads.haystack(id, owner_id, limit, cursor, expiry)
+
+    async def cursor_from_rank(self, id: str, rank: int, expiry: int = 0) -> str:
+        """A list cursor whose next page starts at ``rank`` (Nakama's
+        leaderboard_records_list_cursor_from_rank); "" for rank 1."""
+        return await self.reads.cursor_from_rank(id, rank, expiry)
+
+    # --- ranks from memory ---------------------------------------------------------------------
+
+    def _ranks_for(self, board: Leaderboard, expiry: int) -> RankBucket | None:
+        return self.ranks.get(board.id, expiry) if self.ranked(board) else None
+
+    def _resident(self, id: str, expiry: int) -> tuple[int, RankBucket | None]:
+        board = self._boards.get(id)
+        if board is None:
+            raise not_found(NOT_FOUND)
+        if not self.ranked(board):
+            raise ranks_disabled(id)
+        current = board.current_expiry()
+        bucket_expiry = expiry or current
+        bucket = self.ranks.get(id, bucket_expiry)
+        if bucket is None and bucket_expiry != current and 0 < bucket_expiry <= time.time():
+            raise BucketNotLoaded(id, bucket_expiry)
+        return bucket_expiry, bucket
+
+    def top(self, id: str, limit: int, expiry: int = 0) -> TopList:
+        """The best ``limit`` records of a bucket, from memory (no database round trip)."""
+        if limit < 0:
+            raise invalid_argument("expects limit to be >= 0")
+        bucket_expiry, bucket = self._resident(id, expiry)
+        if bucket is None:
+            return TopList([], 0, bucket_expiry)
+        memo = bucket.memo
+        if memo is not None and memo[0] == bucket.version and memo[1] >= limit:
+            entries: builtins.list[RankEntry] = memo[2][:limit]  # nothing changed since: no need to rebuild
+        else:
+            entries = [RankEntry(e.rank, owner_str(e.owner), e.username, e.score, e.subscore)
+                       for e in bucket.top(limit)]
+            bucket.memo = (bucket.version, limit, entries)
+            entries = entries[:]
+        return TopList(entries, len(bucket), bucket_expiry)
+
+    def rank_of(self, id: str, owner_id: str, expiry: int = 0) -> RankEntry | None:
+        """An owner's rank, score and subscore in a bucket, from memory; None without a record."""
+        try:
+            owner = owner_int(owner_id)
+        except (ValueError, AttributeError):
+            raise invalid_argument("expects owner ID to be a valid identifier") from None
+        _, bucket = self._resident(id, expiry)
+        entry = bucket.entry(owner) if bucket is not None else None
+        if entry is None:
+            return None
+        return RankEntry(entry.rank, owner_id, entry.username, entry.score, entry.subscore)
+
+    async def load_bucket(self, id: str, expiry: int = 0) -> int:
+        """Bring a bucket's ranks into memory (a past period, for ``top``/``rank_of``); its size.
+        An expired bucket is dropped again after ranks.EXPIRED_GRACE_SEC without use."""
+        if not 0 <= expiry <= LAST_EXPIRY:
+            raise invalid_argument("expects expiry to be unix seconds of a bucket's expiry, or 0")
+        board = await self.board(id)
+        if not self.ranked(board):
+            raise ranks_disabled(id)
+        return len(await self.load_ranks(board, expiry or board.current_expiry()))
+
+    async def load_ranks(self, board: Leaderboard, expiry: int, *, force: bool = False) -> RankBucket:
+        """A bucket's ranks, read from the database in batches unless in memory (or ``force``)."""
+        key = (board.id, expiry)
+        running = self._loads.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        resident = self.ranks.get(board.id, expiry)
+        if resident is not None and not force:
+            return resident
+        future: asyncio.Future[RankBucket] = asyncio.get_running_loop().create_future()
+        self._loads[key] = future
+        self.ranks.begin_load(board.id, expiry)
+        try:
+            bucket = await self._read_bucket(board, expiry)
+            future.set_result(bucket)
+            return bucket
+        except BaseException as exc:
+            self.ranks.abandon_load(board.id, expiry)
+            future.set_exception(exc)
+            future.exception()  # marked retrieved: only waiters re-raise it
+            raise
+        finally:
+            self._loads.pop(key, None)
+
+    async def _read_bucket(self, board: Leaderboard, expiry: int) -> RankBucket:
+        builder = BucketBuilder(board.descending, expiry)
+        expiry_time = from_unix(expiry)
+        after: tuple[int, int, str] | None = None
+        while True:
+            async with self.db.connection() as conn:
+                rows = await sql.bucket_batch(conn, board.id, expiry_time, WARM_BATCH, after)
+            add = builder.add
+            for owner_bytes, score, subscore, created_us, num_score, username in rows:
+                add(int.from_bytes(owner_bytes, "big"), score, subscore, make_stamp(created_us, num_score), username)
+            if len(rows) < WARM_BATCH:
+                return self.ranks.finish_load(builder, board.id)
+            last = rows[-1]
+            after = (last[1], last[2], str(uuid.UUID(bytes=bytes(last[0]))))
+
+    # --- retention ----------------------------------------------------------------------------
+
+    async def delete_expired_buckets(self, id: str, before: datetime, batch_size: int = 5000) -> int:
+        """Delete the records of buckets whose expiry is before ``before``, ``batch_size`` per
+        statement (the no-reset bucket is never touched); the number of records deleted."""
+        if batch_size < 1:
+            raise invalid_argument("expects batch_size to be >= 1")
+        await self.board(id)
+        total = 0
+        while True:
+            deleted = await sql.delete_bucket_batch(self.db, id, before, batch_size)
+            total += len(deleted)
+            if len(deleted) < batch_size:
+                break
+            await asyncio.sleep(0)  # let requests in between batches
+        cutoff = int(before.timestamp())
+        self.drop_buckets_before(id, cutoff)
+        self.publisher.publish(rank_sync.drop_event(id, cutoff))
+        return total
+
+    def drop_buckets_before(self, board_id: str, cutoff: int) -> None:
+        for key in builtins.list(self.ranks.keys_of(board_id)):
+            if 0 < key[1] < cutoff:
+                self.ranks.drop(board_id, key[1])

@@ -1,0 +1,288 @@
+"""Keeping the rank structures (and board caches) of several server processes in step
+(see core/ranks.py).
+
+A process publishes the changes it made (record writes and deletes, boards created or
+deleted, buckets purged) on one PostgreSQL channel. Changes are coalesced for
+``COALESCE_SEC`` and sent as few NOTIFY payloads as fit, in one statement on a
+connection of their own: no NOTIFY inside the write transactions (that would
+serialise their commits on PostgreSQL's notify lock) and no wait for a pool slot.
+Every other process applies them as they arrive (state.listener).
+
+A publish that fails is retried with backoff; once the oldest unsent change is older
+than ``ranks.VISIBILITY_BOUND_SEC`` the backlog is replaced by one "reload" message, so
+peers rebuild from the database rather than stay wrong.
+
+Payload: ``{"s": sender, "n": sequence, "e": [event, ...]}`` where an event is
+``["w", board, expiry, owner_hex, score, subscore, stamp_hex, username]`` (a write),
+``["d", board, expiry, owner_hex, stamp_hex]`` (a delete), ``["b", board, definition]``
+(a board created or changed; null when deleted), ``["x", board, before]`` (forget the
+buckets that expired before) or ``["r"]`` (reload everything).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any, Protocol
+
+import orjson
+from psycopg import AsyncConnection
+
+from nakama_py.core.leaderboard_types import Leaderboard, from_micros, micros
+from nakama_py.core.ranks import VISIBILITY_BOUND_SEC, RankBucket, RankStore
+
+log = logging.getLogger("nakama_py.leaderboards")
+
+CHANNEL = "nakama_py_ranks"
+COALESCE_SEC = 0.005
+MAX_PAYLOAD_BYTES = 7800  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
+Event = list[Any]
+
+
+def write_event(board: str, expiry: int, owner: int, score: int, subscore: int, stamp: int,
+                username: str | None) -> Event:
+    return ["w", board, expiry, f"{owner:x}", score, subscore, f"{stamp:x}", username]
+
+
+def delete_event(board: str, expiry: int, owner: int, stamp: int) -> Event:
+    return ["d", board, expiry, f"{owner:x}", f"{stamp:x}"]
+
+
+def drop_event(board: str, before: int) -> Event:
+    return ["x", board, before]
+
+
+RELOAD: Event = ["r"]
+
+
+def decode(payload: str) -> tuple[str, list[Event]] | None:
+    """(sender, events) of a payload; None for anything malformed."""
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("s"), str) or not isinstance(value.get("e"), list):
+        return None
+    return value["s"], [e for e in value["e"] if isinstance(e, list) and e and isinstance(e[0], str)]
+
+
+class RankPublisher:
+    def __init__(self, conninfo: str, sender: str, *, coalesce_sec: float = COALESCE_SEC) -> None:
+        self.conninfo = conninfo
+        self.sender = sender
+        self.coalesce_sec = coalesce_sec
+        self._buffer: list[bytes] = []
+        self._oldest = 0.0  # monotonic time of the oldest unsent event
+        self._sequence = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection[Any] | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="rank-publisher")
+
+    def publish(self, event: Event) -> None:
+        if not self._buffer:
+            self._oldest = time.monotonic()
+        self._buffer.append(orjson.dumps(event))
+        self._wake.set()
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """Send what is pending, then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except (TimeoutError, asyncio.CancelledError, Exception):
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+
+    def _payloads(self, events: list[bytes]) -> list[str]:
+        head = f'{{"s":"{self.sender}","n":'
+        payloads: list[str] = []
+        chunk: list[bytes] = []
+        size = 0
+        for raw in events:
+            if len(raw) + 64 > MAX_PAYLOAD_BYTES:
+                raw = orjson.dumps(RELOAD)  # cannot happen with 128-character ids; never send a broken one
+            if chunk and size + len(raw) + 1 > MAX_PAYLOAD_BYTES - 64:
+                payloads.append(self._wrap(head, chunk))
+                chunk, size = [], 0
+            chunk.append(raw)
+            size += len(raw) + 1
+        if chunk:
+            payloads.append(self._wrap(head, chunk))
+        return payloads
+
+    def _wrap(self, head: str, chunk: list[bytes]) -> str:
+        self._sequence += 1
+        return head + str(self._sequence) + ',"e":[' + b",".join(chunk).decode() + "]}"
+
+    async def _send(self, payloads: list[str]) -> None:
+        if self._conn is None or self._conn.closed:
+            self._conn = await AsyncConnection.connect(self.conninfo, autocommit=True,
+                                                       application_name="nakama-py-ranks")
+        await self._conn.execute("SELECT pg_notify(%s, p) FROM unnest(%s::text[]) WITH ORDINALITY AS t(p, i)"
+                                 " ORDER BY i", (CHANNEL, payloads))
+
+    async def _run(self) -> None:
+        delay = 0.05
+        while True:
+            if not self._buffer:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if not self._closing:
+                await asyncio.sleep(self.coalesce_sec)  # let a burst of writes share one NOTIFY
+            events, self._buffer = self._buffer, []
+            oldest = self._oldest
+            try:
+                await self._send(self._payloads(events))
+                delay = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._conn is not None:
+                    with contextlib.suppress(Exception):
+                        await self._conn.close()
+                    self._conn = None
+                if time.monotonic() - oldest > VISIBILITY_BOUND_SEC:
+                    # Peers would be wrong for longer than promised: have them reload instead.
+                    events = [orjson.dumps(RELOAD)]
+                self._buffer = events + self._buffer
+                self._oldest = oldest
+                log.warning("rank publish failed; retrying",
+                            extra={"fields": {"error": str(exc), "pending": len(self._buffer)}})
+                if self._closing:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+
+class RankHolder(Protocol):
+    """What the follower needs from the leaderboard service."""
+
+    node: str
+    ranks: RankStore
+
+    def known_board(self, board_id: str) -> Leaderboard | None: ...
+
+    def put_board(self, board: Leaderboard) -> None: ...
+
+    def forget_board(self, board_id: str) -> None: ...
+
+    def ranked(self, board: Leaderboard) -> bool: ...
+
+    def drop_buckets_before(self, board_id: str, cutoff: int) -> None: ...
+
+    def boards(self) -> list[Leaderboard]: ...
+
+    async def refresh_boards(self) -> None: ...
+
+    async def load_ranks(self, board: Leaderboard, expiry: int, *, force: bool = False) -> RankBucket: ...
+
+
+def board_event(board_id: str, board: Leaderboard | None) -> Event:
+    body = None if board is None else [
+        board.authoritative, board.sort_order, board.operator, board.reset_schedule,
+        orjson.dumps(board.metadata).decode(), micros(board.create_time), board.enable_ranks]
+    return ["b", board_id, body]
+
+
+class RankFollower:
+    """Applies other processes' changes to this process's ranks and board cache, and
+    rebuilds them from the database when changes may have been missed."""
+
+    def __init__(self, holder: RankHolder) -> None:
+        self.holder = holder
+        self.started = False  # set once the start-up warm-up is done: before that, nothing to rebuild
+        self._reloading: asyncio.Task[None] | None = None
+        self._again = False
+
+    def on_notify(self, payload: str) -> None:
+        decoded = decode(payload)
+        if decoded is None or decoded[0] == self.holder.node:
+            return
+        now = time.time()
+        for event in decoded[1]:
+            try:
+                self._apply(event, now)
+            except (IndexError, TypeError, ValueError, KeyError, orjson.JSONDecodeError):
+                log.warning("malformed rank event ignored", extra={"fields": {"event": repr(event)[:200]}})
+
+    def _apply(self, event: Event, now: float) -> None:
+        holder = self.holder
+        kind = event[0]
+        if kind == "w":
+            _, board_id, expiry, owner_hex, score, subscore, stamp, username = event
+            board = holder.known_board(board_id)
+            if board is not None and holder.ranked(board):
+                # Only a current (or future) bucket may be started from events alone.
+                holder.ranks.write(board_id, int(expiry), board.descending, int(owner_hex, 16), int(score),
+                                   int(subscore), int(stamp, 16), username, create=expiry == 0 or expiry > now)
+        elif kind == "d":
+            _, board_id, expiry, owner_hex, stamp = event
+            holder.ranks.delete(board_id, int(expiry), int(owner_hex, 16), int(stamp, 16))
+        elif kind == "b":
+            _, board_id, body = event
+            if body is None:
+                holder.forget_board(board_id)
+                return
+            authoritative, sort_order, operator, reset, metadata, created_us, enable_ranks = body
+            holder.put_board(Leaderboard(board_id, bool(authoritative), int(sort_order), int(operator),
+                                         reset or None, orjson.loads(metadata), from_micros(int(created_us)),
+                                         bool(enable_ranks)))
+        elif kind == "x":
+            holder.drop_buckets_before(event[1], int(event[2]))
+        elif kind == "r":
+            self.schedule_reload()
+
+    async def on_connected(self) -> None:
+        # Changes sent while we were not listening are lost: rebuild from the database.
+        if self.started:
+            self.schedule_reload()
+
+    def schedule_reload(self) -> None:
+        if self._reloading is not None and not self._reloading.done():
+            self._again = True
+            return
+        self._reloading = asyncio.create_task(self._reload(), name="rank-reload")
+
+    async def close(self) -> None:
+        if self._reloading is not None:
+            self._reloading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reloading
+
+    async def _reload(self) -> None:
+        holder = self.holder
+        while True:
+            self._again = False
+            try:
+                await holder.refresh_boards()
+                keys = set(holder.ranks.buckets)
+                keys |= {(b.id, b.current_expiry()) for b in holder.boards() if holder.ranked(b)}
+                for board_id, expiry in sorted(keys):
+                    board = holder.known_board(board_id)
+                    if board is not None and holder.ranked(board):
+                        await holder.load_ranks(board, expiry, force=True)
+                log.info("leaderboard ranks reloaded", extra={"fields": {"buckets": len(keys)}})
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("leaderboard rank reload failed; retrying", extra={"fields": {"error": str(exc)}})
+                await asyncio.sleep(1.0)
+                self._again = True
+            if not self._again:
+                return

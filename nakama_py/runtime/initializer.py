@@ -1,0 +1,184 @@
+"""The ``initializer`` handed to ``init_module``: how a module registers its functions.
+
+Every registration is checked at once (an ``async def`` with the right parameters,
+an id not taken yet, a known hook name), and a mistake raises ``RegistrationError``
+naming the module file and line of the offending call, so start-up stops there.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nakama_py.runtime.logger import RuntimeLogger
+from nakama_py.runtime.registry import (
+    HOOKABLE_METHODS,
+    HookEntry,
+    Origin,
+    Registry,
+    ResetEntry,
+    RpcEntry,
+    TaskEntry,
+)
+
+_RUNTIME_DIR = str(Path(__file__).resolve().parent)
+
+
+class RegistrationError(Exception):
+    """A registration a module made is wrong; the message starts with ``file:line:``."""
+
+    def __init__(self, origin: Origin, message: str) -> None:
+        super().__init__(f"{origin}: {message}")
+        self.origin = origin
+        self.message = message
+
+
+def caller_origin() -> Origin:
+    """The first frame outside nakama_py.runtime: the module line that made the call."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_RUNTIME_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return Origin("<unknown>", 0)
+    return Origin(frame.f_code.co_filename, frame.f_lineno)
+
+
+def _is_async(fn: Any) -> bool:
+    if inspect.iscoroutinefunction(fn):
+        return True
+    # An object whose class defines ``async def __call__``.
+    return not inspect.isfunction(fn) and inspect.iscoroutinefunction(type(fn).__call__)
+
+
+def _name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _parameters(fn: Any) -> str:
+    try:
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(?)"
+
+
+def check_function(origin: Origin, what: str, fn: Any, params: tuple[str, ...]) -> None:
+    """``fn`` must be an ``async def`` callable with exactly these positional parameters."""
+    wanted = ", ".join(params)
+    if not callable(fn):
+        raise RegistrationError(origin, f"{what}: expected an async function, got {type(fn).__name__}")
+    if not _is_async(fn):
+        raise RegistrationError(origin, f"{what}: {_name(fn)} must be a coroutine function: "
+                                        f"write `async def {_name(fn)}({wanted})`")
+    try:
+        inspect.signature(fn).bind(*params)
+    except TypeError:
+        raise RegistrationError(origin, f"{what}: {_name(fn)} must take ({wanted}), "
+                                        f"but its signature is {_parameters(fn)}") from None
+    except ValueError:  # no signature available: accept it
+        return
+
+
+RPC_PARAMS = ("ctx", "logger", "nk", "payload")
+BEFORE_PARAMS = ("ctx", "logger", "nk", "message")
+AFTER_PARAMS = ("ctx", "logger", "nk", "reply", "message")
+RESET_PARAMS = ("ctx", "logger", "nk", "leaderboard", "reset")
+TASK_PARAMS = ("ctx", "logger", "nk")
+
+
+class Initializer:
+    """Registers one module's functions into the registry being built."""
+
+    def __init__(self, registry: Registry, module: str) -> None:
+        self._registry = registry
+        self._module = module
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+
+    def _origin(self, what: str) -> Origin:
+        origin = caller_origin()
+        if not self._open:
+            raise RegistrationError(origin, f"{what}: the initializer only works inside init_module")
+        return origin
+
+    def _logger(self, **fields: Any) -> RuntimeLogger:
+        return RuntimeLogger({"module": self._module, **fields})
+
+    def register_rpc(self, id: str, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, payload: str) -> str | None``; ``id`` is case-insensitive."""
+        origin = self._origin(f"register_rpc({id!r})")
+        what = f"register_rpc({id!r})"
+        if not isinstance(id, str) or not id:
+            raise RegistrationError(origin, f"{what}: the id must be a non-empty string")
+        check_function(origin, what, fn, RPC_PARAMS)
+        key = id.lower()
+        taken = self._registry.rpcs.get(key)
+        if taken is not None:
+            raise RegistrationError(origin, f"{what}: the RPC id {key!r} is already registered at {taken.origin} "
+                                            "(ids are case-insensitive)")
+        self._registry.rpcs[key] = RpcEntry(key, fn, self._logger(rpc_id=key), self._module, origin)
+
+    def _hook(self, kind: str, table: dict[str, HookEntry], name: str, fn: Any, params: tuple[str, ...]) -> None:
+        what = f"register_{kind}({name!r})"
+        origin = self._origin(what)
+        key = name.lower() if isinstance(name, str) else ""
+        if key not in HOOKABLE_METHODS:
+            raise RegistrationError(origin, f"{what}: unknown method name; use Nakama's API method names such as "
+                                            "'AuthenticateCustom' or 'WriteLeaderboardRecord'")
+        check_function(origin, what, fn, params)
+        taken = table.get(key)
+        if taken is not None:
+            raise RegistrationError(origin, f"{what}: a {kind} hook for {name!r} is already registered at "
+                                            f"{taken.origin}")
+        table[key] = HookEntry(key, fn, self._logger(hook=f"{kind} {name}"), self._module, origin)
+
+    def register_before(self, name: str, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, message: dict) -> dict | None`` before the REST method ``name``.
+
+        Return the (possibly rewritten) message to go on, None to answer 404 "Requested resource
+        was not found.", or raise ``NakamaError`` to reject the request with that code.
+        """
+        self._hook("before", self._registry.before, name, fn, BEFORE_PARAMS)
+
+    def register_after(self, name: str, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, reply, message: dict) -> None`` after ``name`` succeeded."""
+        self._hook("after", self._registry.after, name, fn, AFTER_PARAMS)
+
+    def register_leaderboard_reset(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, leaderboard, reset: int)``: once per reset of a scheduled board."""
+        origin = self._origin("register_leaderboard_reset")
+        check_function(origin, "register_leaderboard_reset", fn, RESET_PARAMS)
+        self._registry.resets.append(ResetEntry(fn, self._logger(hook="leaderboard_reset"), self._module, origin))
+
+    def register_shutdown(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk)``: when the server process stops, before the database closes."""
+        origin = self._origin("register_shutdown")
+        check_function(origin, "register_shutdown", fn, TASK_PARAMS)
+        self._registry.shutdowns.append(
+            TaskEntry(_name(fn), fn, self._logger(hook="shutdown"), self._module, origin))
+
+    def register_background_job(self, name: str, interval_sec: float, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk)`` every ``interval_sec`` on exactly one server process at a time.
+
+        With several processes (or servers) on one database, one of them holds the job; when
+        it stops or dies another takes it over within about a second.
+        """
+        what = f"register_background_job({name!r})"
+        origin = self._origin(what)
+        if not isinstance(name, str) or not name:
+            raise RegistrationError(origin, f"{what}: the name must be a non-empty string")
+        if (not isinstance(interval_sec, (int, float)) or isinstance(interval_sec, bool)
+                or not math.isfinite(interval_sec) or interval_sec <= 0):
+            raise RegistrationError(origin, f"{what}: interval_sec must be a positive number of seconds")
+        check_function(origin, what, fn, TASK_PARAMS)
+        taken = self._registry.jobs.get(name)
+        if taken is not None:
+            raise RegistrationError(origin, f"{what}: a background job named {name!r} is already registered at "
+                                            f"{taken.origin}")
+        self._registry.jobs[name] = TaskEntry(name, fn, self._logger(job=name), self._module, origin,
+                                              float(interval_sec))

@@ -1,0 +1,138 @@
+"""Every ``nakama-py bench`` scenario, briefly, against a live nakama-py with the repository's
+runtime modules: the report's structure and what it counts (never the speed). The racing
+scenarios need runtime_modules/racing.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from nakama_py.bench.cli import main
+from nakama_py.bench.wrk import find_wrk
+from tests.support.server import REPO, ServerProcess, start_server
+
+CYCLE_SECONDS = 12  # short cycles, so reset-under-load need not wait long for one to end
+
+needs_racing = pytest.mark.skipif(not (REPO / "runtime_modules" / "racing.py").exists(),
+                                  reason="runtime_modules/racing.py has not landed yet")
+needs_wrk = pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[ServerProcess]:
+    process = start_server(tmp_path_factory.mktemp("bench"), database_url,
+                           "--runtime.path", str(REPO / "runtime_modules"), "--logger.level", "warn",
+                           "--runtime.env", f"racing_cycle_seconds={CYCLE_SECONDS}")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def bench(capsys: pytest.CaptureFixture[str], scenario: str, server: ServerProcess, prefix: str,
+          *extra: str) -> dict[str, Any]:
+    argv = [scenario, "--url", server.url, "--duration", "2s", "--warmup", "0.5s", "--connections", "8",
+            "--processes", "2", "--users", "20", "--user-prefix", prefix, "--json", "--quiet", *extra]
+    code = main(argv)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    report = orjson.loads(out.out.strip().splitlines()[-1])
+    assert isinstance(report, dict)
+    assert report["scenario"] == scenario and report["url"] == server.url
+    latency = report["latency_ms"]
+    assert 0 <= latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["p99_9"] <= latency["max"]
+    assert report["requests"] == report["ok"] + sum(report["errors"]["status"].values())
+    assert report["generator_cpu"]["cpu_s"] > 0 and report["generator_cpu"]["cores"] >= 1
+    assert isinstance(report["warnings"], list)
+    return report
+
+
+def test_cli_runs_from_the_command_line(server: ServerProcess, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nakama_py", "bench", "echo", "--url", server.url, "--duration", "1s", "--warmup",
+         "0s", "--connections", "4", "--users", "5", "--engine", "python", "--json", "--quiet"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    report = orjson.loads(done.stdout.strip().splitlines()[-1])
+    assert report["engine"] == "python" and report["ok"] == report["requests"] > 0
+    help_text = subprocess.run([sys.executable, "-m", "nakama_py.bench", "--help"], capture_output=True, text=True,
+                               timeout=60, check=False)
+    assert help_text.returncode == 0 and "reset-under-load" in help_text.stdout
+
+
+def test_auth_creates_accounts_and_counts_a_wrong_server_key(server: ServerProcess,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "auth", server, "bench-auth")
+    assert report["requests"] > 0 and report["ok"] == report["requests"]
+    refused = bench(capsys, "auth", server, "bench-auth", "--server-key", "not-the-key")
+    assert refused["requests"] > 0 and refused["ok"] == 0
+    assert refused["errors"]["status"] == {"401": refused["requests"]}
+
+
+def test_account_reads_with_session_tokens(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "account", server, "bench-account", "--engine", "python")
+    assert report["setup"]["users_signed_in"] == 20
+    assert report["requests"] > 0 and report["ok"] == report["requests"]
+
+
+@pytest.mark.parametrize("engine", ["python", pytest.param("wrk", marks=needs_wrk)])
+def test_echo_on_each_engine(server: ServerProcess, capsys: pytest.CaptureFixture[str], engine: str) -> None:
+    report = bench(capsys, "echo", server, "bench-echo", "--engine", engine)
+    assert report["engine"] == engine and report["rpc"] == {"id": "echo", "auth": "session"}
+    assert report["requests"] > 0 and report["ok"] == report["requests"]
+
+
+def test_echo_counts_a_wrong_http_key(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "echo", server, "bench-echo", "--rpc-auth", "http-key", "--http-key", "not-the-key")
+    assert report["requests"] > 0 and report["errors"]["status"] == {"401": report["requests"]}
+    report = bench(capsys, "echo", server, "bench-echo", "--rpc-auth", "http-key", "--rate", "100")
+    assert report["mode"] == "open" and report["ok"] == report["requests"] > 0
+
+
+@needs_racing
+def test_submit_counts_the_rate_limit(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    # 3 users and the module's default 10 accepted submissions per user per minute: the rest are 429s.
+    report = bench(capsys, "submit", server, "bench-submit", "--users", "3")
+    assert 0 < report["ok"] <= 30
+    assert report["errors"]["status"].get("429", 0) > 0
+    assert any("429" in warning for warning in report["warnings"])
+
+
+@needs_racing
+def test_leaderboard_reads_a_filled_cycle(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "leaderboard", server, "bench-read", "--records", "50")
+    assert report["cycle"]["records"] >= 50 and report["cycle"]["read_limit"] == 100
+    assert report["requests"] > 0 and report["ok"] == report["requests"]
+
+
+@needs_racing
+def test_mix_reports_reads_and_submissions(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "mix", server, "bench-mix", "--records", "40", "--users", "40")
+    kinds = report["kinds"]
+    assert set(kinds) == {"get_leaderboard", "submit_race_time"}
+    assert kinds["get_leaderboard"]["requests"] > kinds["submit_race_time"]["requests"] > 0
+    assert kinds["get_leaderboard"]["errors"]["total"] == 0
+
+
+@needs_racing
+def test_burst_is_an_open_loop_of_submissions(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "burst", server, "bench-burst", "--rate", "100", "--warmup", "0s", "--users", "100")
+    assert report["mode"] == "open" and report["rate"] == 100
+    assert report["ok"] > 0
+
+
+@needs_racing
+def test_reset_under_load_finalizes_the_filled_cycle(server: ServerProcess,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "reset-under-load", server, "bench-reset", "--records", "60", "--duration", "4s")
+    finalize = report["finalize"]
+    assert finalize["status"] == 200 and finalize["cycle"] == report["cycle"]["cycle"]
+    assert finalize["finalized_by"] in ("bench", "server") and finalize["duration_ms"] is not None
+    assert set(report["phases"]) == {"before", "during", "after"}
+    assert sum(p["requests"] for p in report["phases"].values()) == report["requests"] > 0
