@@ -332,10 +332,19 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return base
 
 
-def _split_list(values: Sequence[str]) -> list[str]:
+# List keys whose items are key=value pairs: a comma inside a value (racing_rewards=1000,500)
+# does not start a new item unless what follows it is itself a key=value pair.
+PAIR_LISTS = {"runtime.env", "socket.response_headers"}
+
+
+def _split_list(values: Sequence[str], *, pairs: bool = False) -> list[str]:
     items: list[str] = []
     for value in values:
-        items.extend(part for part in value.split(",") if part != "")
+        for part in value.split(","):
+            if pairs and items and "=" not in part:
+                items[-1] += "," + part
+            elif part != "":
+                items.append(part)
     return items
 
 
@@ -412,12 +421,12 @@ def load_config(
             continue
         raw = env.get(env_name(path))
         if raw is not None:
-            _set(tree, path, _split_list([raw]) if _is_list(annotation) else raw)
+            _set(tree, path, _split_list([raw], pairs=path in PAIR_LISTS) if _is_list(annotation) else raw)
     for path, values in (flags or {}).items():
         annotation = LEAVES.get(path)
         if annotation is None:
             raise ConfigError(f"unknown configuration key: {path}")
-        _set(tree, path, _split_list(values) if _is_list(annotation) else values[-1])
+        _set(tree, path, _split_list(values, pairs=path in PAIR_LISTS) if _is_list(annotation) else values[-1])
     if file_list:
         tree.setdefault("config", file_list)
     try:

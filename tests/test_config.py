@@ -62,6 +62,9 @@ def test_flag_forms_and_lists() -> None:
     assert config.socket.port == 7351
     assert config.runtime.env_map == {"a": "1", "b": "x=y"}
     assert config.database.address == ["postgres@127.0.0.1:5432/nakama"]
+    files, flags = parse_flags(["--runtime.env", "racing_rewards=1000,500,250", "--runtime.env", "a=1,b=2"])
+    env_map = load_config(files, flags, environ={}).runtime.env_map
+    assert env_map == {"racing_rewards": "1000,500,250", "a": "1", "b": "2"}
     config = load_config(environ={"NAKAMA_DATABASE_ADDRESS": "a@h1:1/d,b@h2:2/d"})
     assert config.database.address == ["a@h1:1/d", "b@h2:2/d"]
 

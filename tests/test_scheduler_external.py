@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import orjson
 import pytest
 from aiohttp import web
 
+from tests.support.database import create_database, drop_database, migrate
 from tests.support.ports import free_port
+from tests.support.racing import HTTP_KEY, racing_flags
+from tests.support.server import start_server
 
 
 class StandIn:
@@ -83,3 +87,18 @@ async def test_an_unreachable_server_gives_up_when_the_next_run_is_due() -> None
 async def test_a_bad_cron_expression_is_refused() -> None:
     code, output = await run_scheduler("--cron", "every minute", "--http-key", "k")
     assert code == 2 and "--cron" in output
+
+
+async def test_against_the_racing_module(tmp_path: Path) -> None:
+    database = create_database("nakama_py_sched")
+    await asyncio.to_thread(migrate, database)
+    server = start_server(tmp_path, database, *racing_flags(tmp_path, cycle_seconds=60))
+    try:
+        code, output = await run_scheduler("--once", "--url", server.url, "--http-key", HTTP_KEY)
+        assert code == 0, output
+        assert '\\"finalized\\":true' in output or '"finalized":true' in output
+        code, output = await run_scheduler("--once", "--url", server.url, "--http-key", "wrong-key")
+        assert code == 2 and "HTTP key invalid" in output
+    finally:
+        server.stop()
+        drop_database(database)

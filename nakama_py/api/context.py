@@ -10,6 +10,7 @@ from aiohttp import web
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.errors import unauthenticated
 from nakama_py.state import STATE, ServerState
+from nakama_py.wire.middleware import USER_ID
 
 
 def state_of(request: web.Request) -> ServerState:
@@ -24,7 +25,7 @@ def bearer_session(request: web.Request) -> SessionClaims:
     if not header.startswith("Bearer "):
         raise unauthenticated("Auth token invalid")
     claims = request.app[STATE].sessions.verify_session(header[7:])
-    request["user_id"] = claims.user_id
+    request[USER_ID] = claims.user_id
     return claims
 
 

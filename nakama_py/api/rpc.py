@@ -24,6 +24,7 @@ from nakama_py.runtime.context import RPC, Context
 from nakama_py.runtime.service import InternalRpcError
 from nakama_py.state import STATE
 from nakama_py.wire.encoding import dumps_go
+from nakama_py.wire.middleware import USER_ID
 from nakama_py.wire.response import GRPC_CODE
 from nakama_py.wire.status import http_status
 
@@ -111,7 +112,7 @@ async def rpc(request: web.Request) -> web.StreamResponse:
                 claims = state.sessions.verify_session(auth[7:])
             except NakamaError:
                 return _fixed(AUTH_TOKEN_INVALID, 16)
-            request["user_id"] = claims.user_id
+            request[USER_ID] = claims.user_id
 
     rpc_id = request.match_info["id"]
     if not rpc_id:

@@ -92,6 +92,8 @@ def choose_engine(options: Options, prepared: Prepared) -> tuple[str, str]:
         reason = "wrk cannot hold a constant rate (open loop)"
     elif options.scenario.name == "reset-under-load":
         reason = "reset-under-load needs each request's timing"
+    elif len(prepared.traffic.kinds) > 1:
+        reason = "a mixed scenario is reported per request kind, which wrk cannot do"
     elif find_wrk() is None:
         reason = "wrk is not installed"
     elif prepared.users and prepared.token_lifetime_s and \

@@ -25,6 +25,8 @@ log = logging.getLogger("nakama_py.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# The signed-in user of a request, set by the auth helpers, logged by the access log.
+USER_ID = web.RequestKey("user_id", str)
 COMPRESS_MIN_BYTES = 1024
 NO_CACHE = "no-store, no-cache, must-revalidate"
 
@@ -105,7 +107,7 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
         metrics.request_finished(route, request.method, code, elapsed)
         if ACCESS.enabled:
             ACCESS.request(route, request.method, response.status, code, round(elapsed * 1000, 3),
-                           request.get("user_id", ""))
+                           request.get(USER_ID, ""))
         return response
 
     return nakama_middleware

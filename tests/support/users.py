@@ -11,6 +11,7 @@ from nakama_py.state import ServerState
 
 @dataclass(frozen=True)
 class TestUser:
+    __test__ = False  # a helper, not a test class
     user_id: str
     username: str
     token: str

@@ -1,0 +1,25 @@
+"""Cycle arithmetic. Cycle n covers [n * length, (n + 1) * length) seconds of unix time; its
+leaderboard bucket is keyed by its end, the bucket's ``expiry_time``."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+
+class Cycles:
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def of(self, timestamp: float) -> int:
+        return math.floor(timestamp / self.length)
+
+    def end(self, cycle: int) -> int:
+        """The moment the cycle ends, which is also its bucket's expiry (unix seconds)."""
+        return (cycle + 1) * self.length
+
+    def of_expiry(self, expiry: int) -> int:
+        return expiry // self.length - 1
+
+    def ends_at(self, cycle: int) -> str:
+        return datetime.fromtimestamp(self.end(cycle), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,174 @@
+"""Finalizing a cycle exactly once, however many times and from however many processes.
+
+1. The snapshot of the top entries is written create-only (system-owned ``race_data``
+   ``snapshot_<cycle>``). The first writer wins; everyone else reads and uses the winner's.
+2. Each rewarded player is paid in one transaction that both credits the wallet (with a
+   ledger entry) and creates the receipt ``reward_<cycle>`` owned by that player,
+   create-only: a second payment finds the receipt and changes nothing. A crash midway
+   leaves some players paid; the next finalization pays the others.
+3. Each payment writes one audit log line.
+
+Runs from the leaderboard-reset hook at every cycle end, and from ``manual_reset_leaderboard``
+(an external scheduler, an operator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from nakama_py.runtime import Code, Context, Leaderboard, NakamaError, NakamaModule, RuntimeLogger
+
+from . import payloads, telemetry
+from .access import BOARD, COLLECTION, require_backend
+from .cycles import Cycles
+from .settings import RacingSettings
+
+VERSION_CONFLICT = "Storage write rejected - version check failed."
+# Writes that computed their bucket just before a cycle ended may commit just after it:
+# the hook waits this long past the end before taking the snapshot.
+SETTLE_SECONDS = 1.0
+
+
+def snapshot_key(cycle: int) -> str:
+    return f"snapshot_{cycle}"
+
+
+def reward_key(cycle: int) -> str:
+    return f"reward_{cycle}"
+
+
+LAST_RESET_KEY = "last_reset"
+
+
+def _conflict(exc: NakamaError) -> bool:
+    return exc.code == Code.INVALID_ARGUMENT and exc.message == VERSION_CONFLICT
+
+
+class Finalizer:
+    def __init__(self, settings: RacingSettings, cycles: Cycles) -> None:
+        self.settings = settings
+        self.cycles = cycles
+
+    async def _read(self, nk: NakamaModule, key: str, user_id: str | None = None) -> dict[str, Any] | None:
+        objects = await nk.storage_read([{"collection": COLLECTION, "key": key, "user_id": user_id}])
+        return nk.json_decode(objects[0].value) if objects else None
+
+    async def _snapshot(self, nk: NakamaModule, cycle: int) -> tuple[dict[str, Any], bool]:
+        """The cycle's snapshot and whether this call created it."""
+        existing = await self._read(nk, snapshot_key(cycle))
+        if existing is not None:
+            return existing, False
+        expiry = self.cycles.end(cycle)
+        page = await nk.leaderboard_records_list(BOARD, limit=len(self.settings.rewards), expiry=expiry)
+        records = await nk.leaderboard_bucket_load(BOARD, expiry)
+        snapshot = {
+            "cycle": cycle,
+            "ends_at": self.cycles.ends_at(cycle),
+            "records": records,
+            "entries": [{"rank": index + 1, "user_id": r.owner_id, "username": r.username or "",
+                         "race_time_ms": r.score} for index, r in enumerate(page.records)],
+            "created_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+        try:
+            await nk.storage_write([{"collection": COLLECTION, "key": snapshot_key(cycle), "user_id": None,
+                                     "value": snapshot, "version": "*", "permission_read": 2,
+                                     "permission_write": 0}])
+        except NakamaError as exc:
+            if not _conflict(exc):
+                raise
+            winner = await self._read(nk, snapshot_key(cycle))
+            if winner is None:
+                raise
+            return winner, False
+        return snapshot, True
+
+    async def _pay(self, nk: NakamaModule, logger: RuntimeLogger, cycle: int, entry: dict[str, Any],
+                   coins: int) -> bool:
+        """Pay one player once; False when an earlier finalization already did."""
+        receipt = {"cycle": cycle, "rank": entry["rank"], "coins": coins, "race_time_ms": entry["race_time_ms"],
+                   "paid_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        try:
+            await nk.multi_update(
+                storage_writes=[{"collection": COLLECTION, "key": reward_key(cycle), "user_id": entry["user_id"],
+                                 "value": receipt, "version": "*", "permission_read": 1, "permission_write": 0}],
+                wallet_updates=[{"user_id": entry["user_id"], "changeset": {"coins": coins},
+                                 "metadata": {"reason": "racing_reward", "cycle": cycle, "rank": entry["rank"]}}])
+        except NakamaError as exc:
+            if _conflict(exc):
+                return False
+            raise
+        logger.info("reward paid", audit="racing_reward", cycle=cycle, rank=entry["rank"], user_id=entry["user_id"],
+                    username=entry["username"], race_time_ms=entry["race_time_ms"], coins=coins)
+        nk.metrics_counter_add(telemetry.REWARDS_PAID, None, 1)
+        nk.metrics_counter_add(telemetry.REWARD_COINS_PAID, None, coins)
+        return True
+
+    async def finalize(self, nk: NakamaModule, logger: RuntimeLogger, cycle: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            snapshot, created = await self._snapshot(nk, cycle)
+            rewarded: list[dict[str, Any]] = []
+            paid_now = 0
+            # A player deleted since the race cannot be paid (and cannot sign in to spend it).
+            ids = [entry["user_id"] for entry in snapshot["entries"]]
+            present = {user.id for user in await nk.users_get_id(ids)} if ids else set()
+            for entry in snapshot["entries"]:
+                if entry["user_id"] not in present:
+                    logger.warn("reward skipped: the player no longer exists", cycle=cycle, rank=entry["rank"],
+                                user_id=entry["user_id"])
+                    continue
+                coins = self.settings.rewards[entry["rank"] - 1] if entry["rank"] <= len(self.settings.rewards) else 0
+                if coins <= 0:
+                    continue
+                if await self._pay(nk, logger, cycle, entry, coins):
+                    paid_now += 1
+                rewarded.append({**entry, "coins": coins})
+        except Exception:
+            nk.metrics_counter_add(telemetry.FINALIZE_FAILURES, None, 1)
+            logger.error("finalize failed", cycle=cycle)
+            raise
+        elapsed = time.perf_counter() - started
+        now = time.time()
+        if created:
+            nk.metrics_counter_add(telemetry.RECORDS_FINALIZED, None, snapshot.get("records", 0))
+        nk.metrics_timer_record(telemetry.FINALIZE_DURATION, None, elapsed)
+        nk.metrics_gauge_set(telemetry.LAST_FINALIZE, None, now)
+        duration_ms = round(elapsed * 1000, 3)
+        if created or paid_now:  # a call that found the work done does not replace the record of it
+            await nk.storage_write([{"collection": COLLECTION, "key": LAST_RESET_KEY, "user_id": None, "value": {
+                "cycle": cycle, "duration_ms": duration_ms,
+                "at": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")},
+                "permission_read": 0, "permission_write": 0}])
+        logger.info("cycle finalized", cycle=cycle, created_snapshot=created, paid=paid_now, duration_ms=duration_ms)
+        return {"cycle": cycle, "finalized": True, "already_finalized": not created and paid_now == 0,
+                "rewarded": rewarded, "duration_ms": duration_ms}
+
+    # --- the entry points ----------------------------------------------------------
+
+    async def manual_reset_leaderboard(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule,
+                                       payload: str) -> str:
+        require_backend(ctx, "manual_reset_leaderboard")
+        body = payloads.json_object(payload)
+        now = time.time()
+        current = self.cycles.of(now)
+        cycle = payloads.optional_int(body, "cycle", low=0)
+        if cycle is None:
+            cycle = current - 1
+        if cycle >= current:
+            raise NakamaError(f"cycle {cycle} has not ended yet (the current cycle is {current})",
+                              Code.INVALID_ARGUMENT)
+        if self.cycles.end(cycle) <= now - self.settings.retention_seconds:
+            raise NakamaError(f"cycle {cycle} is no longer kept", Code.NOT_FOUND)
+        return nk.json_encode(await self.finalize(nk, logger, cycle))
+
+    async def on_leaderboard_reset(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule,
+                                   leaderboard: Leaderboard, reset: int) -> None:
+        if leaderboard.id != BOARD:
+            return
+        wait = reset + SETTLE_SECONDS - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self.finalize(nk, logger, self.cycles.of_expiry(reset))

@@ -1,0 +1,33 @@
+"""Retention: cycle buckets older than ``racing_retention_days`` and idempotency keys past their
+ttl are deleted in bounded batches, by one server process at a time, while play goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from nakama_py.runtime import Context, NakamaModule, RuntimeLogger
+
+from .access import BOARD
+from .settings import RacingSettings
+
+BATCH_SIZE = 2000
+INTERVAL_SECONDS = 60.0
+
+
+class Retention:
+    def __init__(self, settings: RacingSettings) -> None:
+        self.settings = settings
+
+    async def run(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule) -> None:
+        cutoff = int(time.time() - self.settings.retention_seconds)
+        records = await nk.leaderboard_buckets_delete(BOARD, cutoff, BATCH_SIZE)  # batches inside
+        receipts = 0
+        while True:
+            purged = await nk.leaderboard_receipts_purge(BATCH_SIZE)
+            receipts += purged
+            if purged < BATCH_SIZE:
+                break
+            await asyncio.sleep(0.05)  # give submissions the database between batches
+        if records or receipts:
+            logger.info("retention", records_deleted=records, idempotency_keys_deleted=receipts)

@@ -1,0 +1,90 @@
+"""``get_leaderboard``: the standings of the current cycle, or of a past one still kept.
+
+This is the hot read path. It never costs a database round trip for the current cycle:
+entries come from the server's in-memory rank structure (``nk.leaderboard_top``), which
+every write updates, and the rendered entries are memoized for at most
+``leaderboard_cache_ms``. A submission made on this server process that lands within the
+memoized range drops the memo at once, and the caller's own standing (``me``) is read
+fresh on every call, so a player always sees their own latest submission.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from nakama_py.runtime import Code, Context, NakamaError, NakamaModule, RuntimeLogger
+
+from .access import BOARD
+from .cycles import Cycles
+from .payloads import json_object, optional_int
+from .settings import RacingSettings
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    built: float
+    generation: int
+    entries: str   # the JSON array text
+    total: int
+
+
+class Standings:
+    def __init__(self, settings: RacingSettings, cycles: Cycles) -> None:
+        self.settings = settings
+        self.cycles = cycles
+        self.max_age = settings.leaderboard_cache_ms / 1000
+        self._memo: dict[tuple[int, int], _Rendered] = {}
+        self._generation = 0
+
+    def changed(self, rank: int) -> None:
+        """A submission here reached ``rank``: memos covering it are stale."""
+        if rank <= MAX_LIMIT:
+            self._generation += 1
+
+    async def _bucket_loaded(self, nk: NakamaModule, expiry: int) -> None:
+        await nk.leaderboard_bucket_load(BOARD, expiry)
+
+    async def _render(self, nk: NakamaModule, cycle: int, limit: int, current: bool) -> _Rendered:
+        key = (cycle, limit)
+        now = time.monotonic()
+        memo = self._memo.get(key)
+        if memo is not None and now - memo.built < self.max_age and memo.generation == self._generation:
+            return memo
+        expiry = self.cycles.end(cycle)
+        if not current:
+            await self._bucket_loaded(nk, expiry)
+        top = nk.leaderboard_top(BOARD, limit, expiry)
+        entries = json.dumps([{"rank": e.rank, "user_id": e.owner_id, "username": e.username or "",
+                               "race_time_ms": e.score} for e in top.entries], separators=(",", ":"))
+        rendered = _Rendered(now, self._generation, entries, top.total)
+        if len(self._memo) > 256:
+            self._memo.clear()
+        self._memo[key] = rendered
+        return rendered
+
+    async def get_leaderboard(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:
+        body = json_object(payload)
+        limit = optional_int(body, "limit", low=1, high=MAX_LIMIT) or DEFAULT_LIMIT
+        now = time.time()
+        current = self.cycles.of(now)
+        cycle = optional_int(body, "cycle", low=0)
+        if cycle is None:
+            cycle = current
+        elif cycle > current:
+            raise NakamaError(f"cycle {cycle} has not started yet (the current cycle is {current})",
+                              Code.INVALID_ARGUMENT)
+        elif self.cycles.end(cycle) <= now - self.settings.retention_seconds:
+            raise NakamaError(f"cycle {cycle} is no longer kept", Code.NOT_FOUND)
+        rendered = await self._render(nk, cycle, limit, cycle == current)
+        me = "null"
+        if ctx.user_id:
+            entry = nk.leaderboard_rank(BOARD, ctx.user_id, self.cycles.end(cycle))
+            if entry is not None:
+                me = f'{{"rank":{entry.rank},"race_time_ms":{entry.score}}}'
+        return (f'{{"cycle":{cycle},"ends_at":"{self.cycles.ends_at(cycle)}","entries":{rendered.entries},'
+                f'"total":{rendered.total},"me":{me}}}')

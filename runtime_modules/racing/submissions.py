@@ -1,0 +1,71 @@
+"""``submit_race_time``: a player's race time for the current cycle, idempotent and rate limited.
+
+One database round trip for an accepted submission: ``nk.leaderboard_record_write_once``
+checks the idempotency key, counts the rate-limit window, writes the record and stores
+the receipt in a single statement. A replayed key returns the first call's receipt, so
+the reply is the same; replays do not count toward the rate limit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nakama_py.runtime import Code, Context, NakamaError, NakamaModule, RateLimitedError, RuntimeLogger
+
+from . import payloads, telemetry
+from .access import BOARD, require_player
+from .cycles import Cycles
+from .settings import RacingSettings
+from .standings import Standings
+
+RATE_WINDOW_SECONDS = 60
+
+
+class Submissions:
+    def __init__(self, settings: RacingSettings, cycles: Cycles, standings: Standings) -> None:
+        self.settings = settings
+        self.cycles = cycles
+        self.standings = standings
+
+    def _rejected(self, nk: NakamaModule, reason: str) -> None:
+        nk.metrics_counter_add(telemetry.SUBMISSIONS_REJECTED, {"reason": reason}, 1)
+
+    async def submit_race_time(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:
+        user_id = require_player(ctx, "submit_race_time")
+        settings = self.settings
+        try:
+            body = payloads.json_object(payload)
+            seconds = payloads.race_time(body, settings.min_race_seconds, settings.max_race_seconds)
+            key = payloads.idempotency_key(body)
+            metadata = payloads.metadata(body)
+        except NakamaError:
+            self._rejected(nk, "invalid")
+            raise
+        try:
+            receipt = await nk.leaderboard_record_write_once(
+                BOARD, user_id, key, score=round(seconds * 1000), username=ctx.username, metadata=metadata,
+                ttl_seconds=settings.idempotency_ttl_seconds,
+                rate_limit=(settings.submit_rate_per_minute, RATE_WINDOW_SECONDS))
+        except RateLimitedError as exc:
+            self._rejected(nk, "rate_limit")
+            raise NakamaError(f"rate limit exceeded: at most {settings.submit_rate_per_minute} submissions per "
+                              f"minute; retry in {max(1, math.ceil(exc.retry_after))} s",
+                              Code.RESOURCE_EXHAUSTED) from None
+        record = receipt.record
+        if receipt.replayed:
+            self._rejected(nk, "duplicate")
+        else:
+            nk.metrics_counter_add(telemetry.SUBMISSIONS_ACCEPTED, None, 1)
+            self.standings.changed(receipt.rank)
+            nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, nk.leaderboard_top(BOARD, 0).total)
+        expiry = int(record.expiry_time.timestamp()) if record.expiry_time else 0
+        reply: dict[str, Any] = {
+            "success": True,
+            "cycle": self.cycles.of_expiry(expiry),
+            "race_time_ms": receipt.submitted_score,
+            "best_time_ms": record.score,
+            "rank": receipt.rank,
+            "personal_best": receipt.updated,
+        }
+        return nk.json_encode(reply)

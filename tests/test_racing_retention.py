@@ -1,0 +1,101 @@
+"""Retention: old cycle buckets and expired idempotency keys go, in batches, while play goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nakama_py.app import build_app
+from nakama_py.config import load_config, parse_flags
+from nakama_py.runtime.context import Context
+from nakama_py.state import ServerState, build_state
+from tests.support.database import create_database, drop_database, migrate
+from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
+from tests.support.users import create_user
+
+CYCLE = 2
+RETENTION_DAYS = 0.00005  # 4.32 seconds
+
+
+@pytest.fixture
+def fresh_db() -> Iterator[str]:
+    url = create_database("nakama_py_retention")
+    migrate(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+async def racing_state(fresh_db: str, tmp_path: Path) -> AsyncIterator[ServerState]:
+    files, flags = parse_flags(["--database.address", fresh_db, "--data_dir", str(tmp_path / "data"),
+                                "--logger.level", "warn", "--database.max_open_conns", "10",
+                                *racing_flags(tmp_path, cycle_seconds=CYCLE, retention_days=RETENTION_DAYS)])
+    state = await build_state(load_config(files, flags, environ={}), fresh_db)
+    yield state
+    await state.close()
+
+
+async def count(state: ServerState, query: Any, params: Any = None) -> int:
+    return int(await state.db.fetchval(query, params) or 0)
+
+
+async def test_retention_deletes_old_buckets_and_expired_keys_in_batches(
+        racing_state: ServerState, aiohttp_client: Callable[..., Any]) -> None:
+    state = racing_state
+    client = await aiohttp_client(build_app(state))
+    old_cycle = await until_cycle_start(CYCLE, margin=0.05)
+    players = [await create_user(state) for _ in range(5)]
+    for player in players:
+        status, _ = await rpc(client, "", "submit_race_time", {"race_time": 30, "idempotency_key": "old"},
+                              token=player.token)
+        assert status == 200
+    # An old bucket large enough to need several batches, and keys whose time has long passed.
+    old_expiry = (old_cycle + 1) * CYCLE
+    await state.db.execute(
+        "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
+        " SELECT 'race_times', gen_random_uuid(), 1000 + n, to_timestamp(%s) FROM generate_series(1, 4500) n",
+        (old_expiry - CYCLE,))
+    await state.db.execute(
+        "INSERT INTO nakama_py_leaderboard_receipt (leaderboard_id, owner_id, idempotency_key, expire_time,"
+        " expiry_time, submitted_score, submitted_subscore, updated, rank, score, subscore, num_score,"
+        " max_num_score, record_create_time, record_update_time)"
+        " SELECT 'race_times', gen_random_uuid(), 'k' || n, now() - interval '1 hour', now(), 1, 0, true, 1,"
+        " 1, 0, 1, 1000000, now(), now() FROM generate_series(1, 4500) n")
+    await until_cycle_end(old_cycle, CYCLE, settle=RETENTION_DAYS * 86400 + 1.2)
+
+    stop = asyncio.Event()
+    accepted = 0
+
+    async def keep_playing() -> None:
+        nonlocal accepted
+        player = await create_user(state)
+        while not stop.is_set():
+            status, _ = await rpc(client, "", "submit_race_time",
+                                  {"race_time": 20, "idempotency_key": str(uuid.uuid4())}, token=player.token)
+            accepted += status == 200
+            await asyncio.sleep(0.02)
+
+    player_task = asyncio.create_task(keep_playing())
+    await asyncio.sleep(0.3)
+    job = state.runtime.registry.jobs["racing_retention"]
+    await job.fn(Context(state.runtime.info, "background"), job.logger, state.runtime.nk)
+    await asyncio.sleep(0.3)
+    stop.set()
+    await player_task
+
+    assert accepted > 5  # play went on during the clean-up
+    assert await count(state, "SELECT count(*) FROM leaderboard_record WHERE expiry_time <= to_timestamp(%s)",
+                       (old_expiry,)) == 0
+    current = (int(time.time()) // CYCLE + 1) * CYCLE
+    assert await count(state, "SELECT count(*) FROM leaderboard_record WHERE expiry_time >= to_timestamp(%s)",
+                       (current - CYCLE,)) >= 1
+    assert await count(state, "SELECT count(*) FROM nakama_py_leaderboard_receipt WHERE expire_time <= now()") == 0
+    assert await count(state, "SELECT count(*) FROM nakama_py_leaderboard_receipt") >= accepted
+    status, body = await rpc(client, "", "get_leaderboard", {"cycle": old_cycle}, http_key=HTTP_KEY)
+    assert status == 404 and "no longer kept" in body["message"]
