@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from jwt.algorithms import HMACAlgorithm
+from jwt.utils import base64url_encode
 from jwt.warnings import InsecureKeyLengthWarning
 
 ALGORITHM = "HS256"
@@ -70,25 +72,27 @@ def _escape(text: str) -> str:
         "\x7f", "\\u007f")
 
 
-class ClientSafeEncoder(json.JSONEncoder):
-    """ASCII-only JSON with the bytes that would put ``-``/``_`` into base64url escaped."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["ensure_ascii"] = True
-        super().__init__(**kwargs)
-
-    def encode(self, o: Any) -> str:
-        return _escape(super().encode(o))
+def client_safe_json(value: Any) -> str:
+    """ASCII-only compact JSON with the bytes that would put ``-``/``_`` into base64url escaped."""
+    return _escape(json.dumps(value, ensure_ascii=True, separators=(",", ":")))
 
 
 class InvalidToken(Exception):
     pass
 
 
+# The JWS header never changes: {"alg":"HS256","typ":"JWT"}, as Nakama writes it.
+_HEADER_SEGMENT = base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
+
+
 class TokenCodec:
     def __init__(self, key: str, lifetime_sec: int) -> None:
         self.key = key
         self.lifetime_sec = lifetime_sec
+        # pyjwt's HS256 signer with the key prepared once: jwt.encode re-validates the key and
+        # re-encodes the header on every call, which is most of a sign-in's CPU.
+        self._signer = HMACAlgorithm(HMACAlgorithm.SHA256)
+        self._prepared_key = self._signer.prepare_key(key)
 
     def encode(self, claims: SessionClaims) -> str:
         payload: dict[str, Any] = {"tid": claims.token_id, "uid": claims.user_id, "usn": claims.username}
@@ -96,7 +100,9 @@ class TokenCodec:
             payload["vrs"] = claims.vars
         payload["exp"] = claims.expires_at
         payload["iat"] = claims.issued_at
-        return jwt.encode(payload, self.key, algorithm=ALGORITHM, json_encoder=ClientSafeEncoder)
+        signing_input = _HEADER_SEGMENT + b"." + base64url_encode(client_safe_json(payload).encode("ascii"))
+        signature = base64url_encode(self._signer.sign(signing_input, self._prepared_key))
+        return (signing_input + b"." + signature).decode("ascii")
 
     def decode(self, token: str) -> SessionClaims:
         try:

@@ -1,0 +1,117 @@
+"""Group concurrent single-statement writes into one transaction.
+
+Under load, many requests each run one write statement at the same moment. Sent one by
+one, each costs a round trip and a commit (a WAL flush); grouped, a whole group is one
+pipeline (BEGIN, the statements, COMMIT: a single round trip) and one commit. Nothing is
+delayed to form a group: a statement goes out at once when fewer than ``max_in_flight``
+groups are running, and only the statements that arrive while they run are grouped.
+
+Each statement's result reaches its caller only after the group committed. Statements
+run in a fixed order (``order`` key) so that two groups never lock the same rows in
+opposite orders. If any statement of a group fails, the group rolls back as a whole and
+every statement is run again on its own, so each caller gets the answer (or the error) its
+statement alone would have produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from nakama_py.db.pool import Database, Params, Query
+
+log = logging.getLogger("nakama_py.db")
+
+Row = tuple[Any, ...] | None
+
+
+@dataclass(order=True)
+class _Pending:
+    order: Any
+    query: Query = field(compare=False)
+    params: Params = field(compare=False)
+    result: asyncio.Future[Row] = field(compare=False)
+
+
+class StatementBatcher:
+    def __init__(self, db: Database, *, max_batch: int = 32, max_in_flight: int = 4) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self.max_in_flight = max_in_flight
+        self._queue: list[_Pending] = []
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def fetchrow(self, query: Query, params: Params, order: Hashable = 0) -> Row:
+        """The statement's first row (None when it returns none), once its group has committed."""
+        future: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(order, query, params, future))
+        self._dispatch()
+        return await future
+
+    def _dispatch(self) -> None:
+        while self._queue and self._in_flight < self.max_in_flight:
+            group, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+            self._in_flight += 1
+            task = asyncio.create_task(self._run(group))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, group: list[_Pending]) -> None:
+        try:
+            if len(group) == 1:
+                await self._alone(group[0])
+                return
+            group.sort()
+            try:
+                rows = await self._together(group)
+            except Exception as exc:
+                if not isinstance(exc, psycopg.Error):
+                    log.warning("write group failed; running its statements one by one", exc_info=True)
+                for pending in group:
+                    await self._alone(pending)
+                return
+            for pending, row in zip(group, rows, strict=True):
+                if not pending.result.done():
+                    pending.result.set_result(row)
+        finally:
+            self._in_flight -= 1
+            self._dispatch()
+
+    async def _alone(self, pending: _Pending) -> None:
+        try:
+            row = await self.db.fetchrow(pending.query, pending.params)
+        except Exception as exc:
+            if not pending.result.done():
+                pending.result.set_exception(exc)
+            return
+        if not pending.result.done():
+            pending.result.set_result(row)
+
+    async def _together(self, group: list[_Pending]) -> list[Row]:
+        async with self.db.connection() as conn, conn.pipeline() as pipeline:
+            try:
+                await conn.execute("BEGIN")
+                cursors = [await conn.execute(p.query, p.params) for p in group]
+                await conn.execute("COMMIT")
+                await pipeline.sync()
+            except BaseException:
+                # The pipeline skipped everything after the error, COMMIT included.
+                with contextlib.suppress(psycopg.Error):
+                    await pipeline.sync()
+                with contextlib.suppress(psycopg.Error):
+                    await conn.execute("ROLLBACK")
+                    await pipeline.sync()
+                raise
+            return [await cursor.fetchone() for cursor in cursors]
+
+    async def close(self) -> None:
+        """Wait for the groups in flight (their callers are waiting for them)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
