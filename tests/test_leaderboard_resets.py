@@ -147,7 +147,7 @@ async def test_resets_missed_while_down_fire_once_when_back(db: Database, make_c
 
 
 HANGING_WORKER = """
-import asyncio, sys
+import asyncio, sys, tempfile
 from nakama_py.config import load_config, parse_flags
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.db.pool import Database
@@ -266,14 +266,15 @@ async def test_the_handler_reads_the_finished_period_from_memory(db: Database,
 # --- several server processes ---------------------------------------------------------
 
 WORKER = """
-import asyncio, sys
+import asyncio, sys, tempfile
 from nakama_py.config import load_config, parse_flags
 from nakama_py.state import build_state
 
 url, table, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 
 async def main():
-    files, flags = parse_flags(["--database.address", url, "--logger.level", "warn"])
+    files, flags = parse_flags(["--database.address", url, "--logger.level", "warn",
+                                "--runtime.path", tempfile.mkdtemp()])  # no game modules
     state = await build_state(load_config(files, flags, environ={}), url)
     async def handler(board, reset):
         if not board.id.startswith("procs-"):

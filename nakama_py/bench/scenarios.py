@@ -92,7 +92,7 @@ def choose_engine(options: Options, prepared: Prepared) -> tuple[str, str]:
         reason = "wrk cannot hold a constant rate (open loop)"
     elif options.scenario.name == "reset-under-load":
         reason = "reset-under-load needs each request's timing"
-    elif len(prepared.traffic.kinds) > 1:
+    elif len(prepared.traffic.kinds) > 1 and options.engine == "auto":
         reason = "a mixed scenario is reported per request kind, which wrk cannot do"
     elif find_wrk() is None:
         reason = "wrk is not installed"
