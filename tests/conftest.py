@@ -62,3 +62,25 @@ def user_factory(state: ServerState) -> Callable[..., object]:
         return await create_user(state, username)
 
     return factory
+
+
+@pytest.fixture
+async def alice(state: ServerState) -> TestUser:
+    """A signed-in user."""
+    return await create_user(state)
+
+
+@pytest.fixture
+async def bob(state: ServerState) -> TestUser:
+    """Another signed-in user."""
+    return await create_user(state)
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    """A migrated database of this test's own (for features fixed per database, such as the
+    racing board's cycle length), dropped afterwards."""
+    url = create_database("nakama_py_own")
+    migrate(url)
+    yield url
+    drop_database(url)

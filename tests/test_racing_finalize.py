@@ -6,15 +6,12 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import psycopg
-import pytest
 
-from tests.support.database import create_database, drop_database, migrate
 from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
 from tests.support.server import ServerProcess, start_server
 from tests.support.users import TestUser, create_user_in
@@ -22,13 +19,6 @@ from tests.support.users import TestUser, create_user_in
 CYCLE = 4  # seconds: short enough to end cycles within a test
 REWARDS = [1000, 500, 250, 100, 100, 100, 100, 100, 100, 100]
 
-
-@pytest.fixture
-def fresh_db() -> Iterator[str]:
-    url = create_database("nakama_py_finalize")
-    migrate(url)
-    yield url
-    drop_database(url)
 
 
 def start_racing(tmp: Path, db: str, name: str, **env: object) -> ServerProcess:
@@ -92,10 +82,10 @@ def assert_paid_once(db: str, cycle: int, players: list[TestUser]) -> None:
     assert value["records"] == len(players)
 
 
-async def test_many_concurrent_finalizations_pay_once(tmp_path: Path, fresh_db: str) -> None:
-    server = start_racing(tmp_path, fresh_db, "a")
+async def test_many_concurrent_finalizations_pay_once(tmp_path: Path, own_database: str) -> None:
+    server = start_racing(tmp_path, own_database, "a")
     try:
-        players = [create_user_in(fresh_db, f"p{i:02d}") for i in range(12)]
+        players = [create_user_in(own_database, f"p{i:02d}") for i in range(12)]
         cycle = await fill_cycle(server.url, players)
         await until_cycle_end(cycle, CYCLE, settle=0.1)  # race the server's own reset hook too
         async with aiohttp.ClientSession() as session:
@@ -107,7 +97,7 @@ async def test_many_concurrent_finalizations_pay_once(tmp_path: Path, fresh_db: 
                          "race_time_ms": round((i + 1 + i / 1000) * 1000), "coins": REWARDS[i]}
                         for i, p in enumerate(players[:10])]
             assert all(reply["rewarded"] == expected and reply["finalized"] for _, reply in replies)
-            assert_paid_once(fresh_db, cycle, players)
+            assert_paid_once(own_database, cycle, players)
             status, later = await rpc(session, server.url, "manual_reset_leaderboard", {"cycle": cycle},
                                       http_key=HTTP_KEY)
             assert status == 200 and later["already_finalized"] is True and later["rewarded"] == expected
@@ -124,11 +114,11 @@ async def test_many_concurrent_finalizations_pay_once(tmp_path: Path, fresh_db: 
         server.stop()
 
 
-async def test_two_server_processes_finalize_once(tmp_path: Path, fresh_db: str) -> None:
-    first = start_racing(tmp_path, fresh_db, "a")
-    second = start_racing(tmp_path, fresh_db, "b")
+async def test_two_server_processes_finalize_once(tmp_path: Path, own_database: str) -> None:
+    first = start_racing(tmp_path, own_database, "a")
+    second = start_racing(tmp_path, own_database, "b")
     try:
-        players = [create_user_in(fresh_db, f"q{i:02d}") for i in range(11)]
+        players = [create_user_in(own_database, f"q{i:02d}") for i in range(11)]
         cycle = await fill_cycle(first.url, players)
         await until_cycle_end(cycle, CYCLE, settle=0.1)
         async with aiohttp.ClientSession() as session:
@@ -136,32 +126,32 @@ async def test_two_server_processes_finalize_once(tmp_path: Path, fresh_db: str)
                 rpc(session, server.url, "manual_reset_leaderboard", {"cycle": cycle}, http_key=HTTP_KEY)
                 for server in (first, second) for _ in range(8)))
         assert {status for status, _ in replies} == {200}
-        assert_paid_once(fresh_db, cycle, players)
+        assert_paid_once(own_database, cycle, players)
     finally:
         first.stop()
         second.stop()
 
 
-async def test_a_process_killed_midway_pays_the_rest_once_on_retry(tmp_path: Path, fresh_db: str) -> None:
-    first = start_racing(tmp_path, fresh_db, "a")
-    players = [create_user_in(fresh_db, f"k{i:02d}") for i in range(10)]
+async def test_a_process_killed_midway_pays_the_rest_once_on_retry(tmp_path: Path, own_database: str) -> None:
+    first = start_racing(tmp_path, own_database, "a")
+    players = [create_user_in(own_database, f"k{i:02d}") for i in range(10)]
     cycle = await fill_cycle(first.url, players)
     # Hold the fifth player's row: the finalization started by the reset hook pays ranks 1-4, then waits.
-    blocker = psycopg.connect(fresh_db)
+    blocker = psycopg.connect(own_database)
     blocker.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (players[4].user_id,))
     second: ServerProcess | None = None
     try:
         await until_cycle_end(cycle, CYCLE, settle=0.0)
         deadline = time.monotonic() + 30
-        while len(payouts(fresh_db, cycle)) < 4:
+        while len(payouts(own_database, cycle)) < 4:
             assert time.monotonic() < deadline, "the reset hook did not start finalizing"
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)
-        assert len(payouts(fresh_db, cycle)) == 4  # stuck in the middle
-        _, version_before = snapshot(fresh_db, cycle)
+        assert len(payouts(own_database, cycle)) == 4  # stuck in the middle
+        _, version_before = snapshot(own_database, cycle)
         first.stop(signal.SIGKILL)
         blocker.rollback()
-        second = start_racing(tmp_path, fresh_db, "b")
+        second = start_racing(tmp_path, own_database, "b")
         async with aiohttp.ClientSession() as session:
             status, reply = await rpc(session, second.url, "manual_reset_leaderboard", {"cycle": cycle},
                                       http_key=HTTP_KEY)
@@ -169,8 +159,8 @@ async def test_a_process_killed_midway_pays_the_rest_once_on_retry(tmp_path: Pat
             status, again = await rpc(session, second.url, "manual_reset_leaderboard", {"cycle": cycle},
                                       http_key=HTTP_KEY)
             assert status == 200 and again["already_finalized"] is True
-        assert_paid_once(fresh_db, cycle, players)
-        assert snapshot(fresh_db, cycle)[1] == version_before  # the snapshot was written once
+        assert_paid_once(own_database, cycle, players)
+        assert snapshot(own_database, cycle)[1] == version_before  # the snapshot was written once
     finally:
         blocker.close()
         first.stop(signal.SIGKILL)

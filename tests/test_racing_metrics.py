@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import yaml
 
-from tests.support.database import create_database, drop_database, migrate
 from tests.support.ports import free_port
 from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
 from tests.support.server import REPO, start_server
@@ -39,13 +37,6 @@ def exported(exposition: str) -> set[str]:
     return {line.split("{")[0].split(" ")[0] for line in exposition.splitlines() if line and not line.startswith("#")}
 
 
-@pytest.fixture
-def fresh_db() -> Iterator[str]:
-    url = create_database("nakama_py_metrics")
-    migrate(url)
-    yield url
-    drop_database(url)
-
 
 def test_the_rules_reference_the_racing_metrics() -> None:
     names = referenced_metrics()
@@ -55,12 +46,13 @@ def test_the_rules_reference_the_racing_metrics() -> None:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-async def test_every_referenced_metric_is_exported(tmp_path: Path, fresh_db: str, workers: str) -> None:
+async def test_every_referenced_metric_is_exported(tmp_path: Path, own_database: str, workers: str) -> None:
     metrics_port = free_port()
-    server = start_server(tmp_path, fresh_db, *racing_flags(tmp_path, cycle_seconds=CYCLE, submit_rate_per_minute=2),
+    flags = racing_flags(tmp_path, cycle_seconds=CYCLE, submit_rate_per_minute=2)
+    server = start_server(tmp_path, own_database, *flags,
                           "--metrics.prometheus_port", str(metrics_port), "--socket.workers", workers)
     try:
-        player = create_user_in(fresh_db)
+        player = create_user_in(own_database)
         async with aiohttp.ClientSession() as session:
             cycle = await until_cycle_start(CYCLE, margin=0.05)
             for key in ("a", "a", "b", "c"):  # accepted, duplicate, accepted, rate limited

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ from nakama_py.app import build_app
 from nakama_py.config import load_config, parse_flags
 from nakama_py.runtime.context import Context
 from nakama_py.state import ServerState, build_state
-from tests.support.database import create_database, drop_database, migrate
 from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
 from tests.support.users import create_user
 
@@ -23,20 +22,13 @@ CYCLE = 2
 RETENTION_DAYS = 0.00005  # 4.32 seconds
 
 
-@pytest.fixture
-def fresh_db() -> Iterator[str]:
-    url = create_database("nakama_py_retention")
-    migrate(url)
-    yield url
-    drop_database(url)
-
 
 @pytest.fixture
-async def racing_state(fresh_db: str, tmp_path: Path) -> AsyncIterator[ServerState]:
-    files, flags = parse_flags(["--database.address", fresh_db, "--data_dir", str(tmp_path / "data"),
+async def racing_state(own_database: str, tmp_path: Path) -> AsyncIterator[ServerState]:
+    files, flags = parse_flags(["--database.address", own_database, "--data_dir", str(tmp_path / "data"),
                                 "--logger.level", "warn", "--database.max_open_conns", "10",
                                 *racing_flags(tmp_path, cycle_seconds=CYCLE, retention_days=RETENTION_DAYS)])
-    state = await build_state(load_config(files, flags, environ={}), fresh_db)
+    state = await build_state(load_config(files, flags, environ={}), own_database)
     yield state
     await state.close()
 

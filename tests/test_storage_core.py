@@ -64,18 +64,6 @@ def storage(state: ServerState) -> StorageService:
     return state.storage
 
 
-@pytest.fixture
-async def alice(user_factory: Callable[..., Any]) -> users.TestUser:
-    user: users.TestUser = await user_factory()
-    return user
-
-
-@pytest.fixture
-async def bob(user_factory: Callable[..., Any]) -> users.TestUser:
-    user: users.TestUser = await user_factory()
-    return user
-
-
 async def read_one(storage: StorageService, collection: str, key: str, user_id: str | None,
                    caller: str | None = None) -> StorageObject | None:
     found = await storage.read([StorageObjectId(collection, key, user_id)], caller=caller)

@@ -31,18 +31,6 @@ def fresh() -> str:
     return "h" + uuid.uuid4().hex[:12]
 
 
-@pytest.fixture
-async def alice(user_factory: Callable[..., Any]) -> users.TestUser:
-    user: users.TestUser = await user_factory()
-    return user
-
-
-@pytest.fixture
-async def bob(user_factory: Callable[..., Any]) -> users.TestUser:
-    user: users.TestUser = await user_factory()
-    return user
-
-
 async def call(client: Client, method: str, path: str, user: users.TestUser | None, body: Any = None,
                raw: bytes | None = None) -> tuple[int, Any]:
     headers = user.auth if user else {}
