@@ -10,6 +10,7 @@ shows up in the figures instead of slowing the generator down (no coordinated om
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from array import array
 from collections import deque
@@ -428,6 +429,8 @@ async def _serve(spec: WorkerSpec, pipe: Connection) -> None:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
     loop.remove_reader(pipe.fileno())
+    # The event loop made the pipe non-blocking; a large result would fail with EAGAIN.
+    os.set_blocking(pipe.fileno(), True)
     pipe.send(("result", worker.result()))
 
 

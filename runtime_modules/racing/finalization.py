@@ -110,22 +110,22 @@ class Finalizer:
         started = time.perf_counter()
         try:
             snapshot, created = await self._snapshot(nk, cycle)
-            rewarded: list[dict[str, Any]] = []
-            paid_now = 0
             # A player deleted since the race cannot be paid (and cannot sign in to spend it).
             ids = [entry["user_id"] for entry in snapshot["entries"]]
             present = {user.id for user in await nk.users_get_id(ids)} if ids else set()
+            due: list[tuple[dict[str, Any], int]] = []
             for entry in snapshot["entries"]:
                 if entry["user_id"] not in present:
                     logger.warn("reward skipped: the player no longer exists", cycle=cycle, rank=entry["rank"],
                                 user_id=entry["user_id"])
                     continue
                 coins = self.settings.rewards[entry["rank"] - 1] if entry["rank"] <= len(self.settings.rewards) else 0
-                if coins <= 0:
-                    continue
-                if await self._pay(nk, logger, cycle, entry, coins):
-                    paid_now += 1
-                rewarded.append({**entry, "coins": coins})
+                if coins > 0:
+                    due.append((entry, coins))
+            # Each payment is its own transaction, independent of the others: pay them together.
+            paid = await asyncio.gather(*(self._pay(nk, logger, cycle, entry, coins) for entry, coins in due))
+            paid_now = sum(paid)
+            rewarded = [{**entry, "coins": coins} for entry, coins in due]
         except Exception:
             nk.metrics_counter_add(telemetry.FINALIZE_FAILURES, None, 1)
             logger.error("finalize failed", cycle=cycle)
