@@ -118,6 +118,13 @@ def test_leaderboard_reads_a_filled_cycle(server: ServerProcess, capsys: pytest.
 
 
 @needs_racing
+def test_leaderboard_rest_reads_the_list_route(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "leaderboard-rest", server, "bench-rest", "--records", "30", "--limit", "10")
+    assert report["cycle"]["records"] >= 30
+    assert report["requests"] > 0 and report["ok"] == report["requests"]
+
+
+@needs_racing
 def test_mix_reports_reads_and_submissions(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
     report = bench(capsys, "mix", server, "bench-mix", "--records", "40", "--users", "40")
     kinds = report["kinds"]

@@ -22,13 +22,16 @@ SCENARIOS = {s.name: s for s in (
     Scenario("echo", "rpc", False, "an RPC (--rpc, default echo) with session tokens or --rpc-auth http-key"),
     Scenario("submit", "submit", False, "submit_race_time from signed-in users, fresh idempotency keys"),
     Scenario("leaderboard", "leaderboard", True, "get_leaderboard top --limit of a cycle pre-filled with --records"),
+    Scenario("leaderboard-rest", "leaderboard-rest", True,
+             "GET /v2/leaderboard/race_times?limit=--limit (Nakama's list route: a database page) of a cycle "
+             "pre-filled with --records"),
     Scenario("mix", "mix", True, "70% get_leaderboard, 30% submit_race_time (the steady state)"),
     Scenario("burst", "submit", False, "cycle-end rush: submissions at a high constant --rate (open loop)"),
     Scenario("reset-under-load", "mix", True,
              "mix running while the filled cycle ends and is finalized with manual_reset_leaderboard"),
 )}
 
-DEFAULT_RECORDS = {"leaderboard": 10_000, "mix": 10_000, "reset-under-load": 100_000}
+DEFAULT_RECORDS = {"leaderboard": 10_000, "leaderboard-rest": 10_000, "mix": 10_000, "reset-under-load": 100_000}
 BURST_DEFAULTS = {"rate": 2000.0, "duration": 10.0, "warmup": 0.0, "users": 5000}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

@@ -15,7 +15,9 @@ import orjson
 
 from nakama_py.bench.http1 import basic_auth, finish, request_head, rpc_body, rpc_path
 
-SHAPES = ("auth", "account", "rpc", "submit", "leaderboard", "mix")
+SHAPES = ("auth", "account", "rpc", "submit", "leaderboard", "leaderboard-rest", "mix")
+# The board the racing scenarios fill (read through its REST list route by leaderboard-rest).
+RACING_BOARD = "race_times"
 
 # Race times in seconds: a realistic spread around a 52 s lap, inside the module's 1 to 3600 s bounds.
 RACE_TIME_MEAN = 52.0
@@ -61,6 +63,7 @@ class TrafficSpec:
             "rpc": (self.rpc,),
             "submit": ("submit_race_time",),
             "leaderboard": ("get_leaderboard",),
+            "leaderboard-rest": ("list_leaderboard_records",),
             "mix": ("get_leaderboard", "submit_race_time"),
         }[self.shape]
 
@@ -185,6 +188,9 @@ def build_source(spec: TrafficSpec) -> RequestSource:
             return PerUserRequests(spec.kinds, "POST", rpc_path(spec.rpc, spec.http_key), host,
                                    rpc_body(spec.payload), (), auth=None)
         return PerUserRequests(spec.kinds, "POST", rpc_path(spec.rpc), host, rpc_body(spec.payload), spec.tokens)
+    if spec.shape == "leaderboard-rest":
+        return PerUserRequests(spec.kinds, "GET", f"/v2/leaderboard/{RACING_BOARD}?limit={spec.read_limit}", host,
+                               b"", spec.tokens)
     reads = PerUserRequests(("get_leaderboard",), "POST", rpc_path("get_leaderboard"), host,
                             rpc_body(leaderboard_payload(spec.read_limit)), spec.tokens)
     if spec.shape == "leaderboard":

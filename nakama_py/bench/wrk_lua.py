@@ -6,7 +6,7 @@ per thread and reported with the latency percentiles as one marked JSON line.
 from __future__ import annotations
 
 from nakama_py.bench.http1 import basic_auth, rpc_body, rpc_path
-from nakama_py.bench.traffic import RACE_TIME_MEAN, RACE_TIME_SPREAD, TrafficSpec, leaderboard_payload
+from nakama_py.bench.traffic import RACE_TIME_MEAN, RACE_TIME_SPREAD, RACING_BOARD, TrafficSpec, leaderboard_payload
 
 MARKER = "NAKAMA_PY_BENCH_WRK "
 
@@ -20,6 +20,7 @@ local RPC_BODY = __RPC_BODY__
 local SERVER_AUTH = __SERVER_AUTH__
 local READ_SHARE = __READ_SHARE__
 local READ_BODY = __READ_BODY__
+local REST_READ_PATH = __REST_READ_PATH__
 local RACE_MEAN, RACE_SPREAD = __RACE_MEAN__, __RACE_SPREAD__
 local MARKER = __MARKER__
 
@@ -83,6 +84,8 @@ function init(args)
       table.insert(prebuilt, wrk.format("POST", RPC_PATH, headers(bearer), RPC_BODY))
     elseif SHAPE == "leaderboard" or SHAPE == "mix" then
       table.insert(prebuilt, wrk.format("POST", "/v2/rpc/get_leaderboard", headers(bearer), READ_BODY))
+    elseif SHAPE == "leaderboard-rest" then
+      table.insert(prebuilt, wrk.format("GET", REST_READ_PATH, headers(bearer)))
     end
   end
   if SHAPE == "rpc" and #prebuilt == 0 then  -- called with the http key in the path, no session
@@ -161,6 +164,7 @@ def render_script(spec: TrafficSpec, tokens_file: str, threads: int) -> str:
         "__SERVER_AUTH__": lua_string(basic_auth(spec.server_key)),
         "__READ_SHARE__": repr(float(spec.read_share)),
         "__READ_BODY__": lua_string(rpc_body(leaderboard_payload(spec.read_limit)).decode()),
+        "__REST_READ_PATH__": lua_string(f"/v2/leaderboard/{RACING_BOARD}?limit={spec.read_limit}"),
         "__RACE_MEAN__": repr(RACE_TIME_MEAN),
         "__RACE_SPREAD__": repr(RACE_TIME_SPREAD),
         "__MARKER__": lua_string(MARKER),

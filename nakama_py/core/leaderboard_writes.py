@@ -42,7 +42,6 @@ from nakama_py.core.leaderboard_types import (
 )
 from nakama_py.core.ranks import RankStore, make_stamp, owner_int
 from nakama_py.db import leaderboards as sql
-from nakama_py.db.batching import StatementBatcher
 from nakama_py.db.pool import Database
 from nakama_py.errors import NakamaError, RateLimitedError, internal, invalid_argument, not_found, permission_denied
 
@@ -118,8 +117,6 @@ class RecordWriter:
                  ranked: Callable[[Leaderboard], bool], ranks: RankStore, publish: Callable[[rank_sync.Event], None],
                  board_gone: Callable[[str], None]) -> None:
         self.db = db
-        # Idempotent writes arriving together share a transaction (one round trip, one commit).
-        self.batcher = StatementBatcher(db)
         self._board = board
         self._ranked = ranked
         self.ranks = ranks
@@ -242,7 +239,7 @@ class RecordWriter:
                   **self._prediction(board, expiry, owner_id, score, subscore)}
         for _ in range(MAX_ATTEMPTS):
             try:
-                row = await sql.write_once(self.batcher, board.operator, board.descending, params)
+                row = await sql.write_once(self.db, board.operator, board.descending, params)
             except pg_errors.UniqueViolation as exc:
                 if exc.diag.constraint_name == RECEIPT_PKEY:
                     # A concurrent call with this key won (ours rolled back), or an expired receipt

@@ -128,7 +128,6 @@ class LeaderboardService:
             "boards": len(self._boards), "records": records, "seconds": round(time.monotonic() - started, 3)}})
 
     async def close(self) -> None:
-        await self.writes.batcher.close()
         await self.follower.close()
         await self.publisher.close()
 

@@ -20,11 +20,12 @@ import contextlib
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from nakama_py.db.pool import Database, Params, Query
+if TYPE_CHECKING:
+    from nakama_py.db.pool import Database, Params, Query
 
 log = logging.getLogger("nakama_py.db")
 
@@ -111,7 +112,7 @@ class StatementBatcher:
                 raise
             return [await cursor.fetchone() for cursor in cursors]
 
-    async def close(self) -> None:
+    async def drain(self) -> None:
         """Wait for the groups in flight (their callers are waiting for them)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

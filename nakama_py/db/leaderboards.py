@@ -14,7 +14,6 @@ from typing import Any, LiteralString
 from psycopg import AsyncConnection
 
 from nakama_py.core.leaderboard_types import BEST, DECREMENT, INCREMENT, SET
-from nakama_py.db.batching import StatementBatcher
 from nakama_py.db.pool import Database
 
 # --- boards -------------------------------------------------------------------------
@@ -274,11 +273,11 @@ WRITE_ONCE_SQL: dict[tuple[int, bool], LiteralString] = {
 OnceRow = tuple[Any, ...]
 
 
-async def write_once(batcher: StatementBatcher, operator: int, desc: bool, params: dict[str, Any]) -> OnceRow | None:
+async def write_once(db: Database, operator: int, desc: bool, params: dict[str, Any]) -> OnceRow | None:
     """The whole idempotent write in one statement; its one result row, or None when the
     owner's record changed under the statement in a way it could not account for (retry).
     Concurrent calls share a transaction, taken in (board, owner) order."""
-    row = await batcher.fetchrow(WRITE_ONCE_SQL[(operator, desc)], params, order=(params["b"], str(params["o"])))
+    row = await db.fetchrow_grouped(WRITE_ONCE_SQL[(operator, desc)], params, order=(params["b"], str(params["o"])))
     return row
 
 

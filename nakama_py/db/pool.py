@@ -16,6 +16,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from nakama_py.db.batching import StatementBatcher
+
 log = logging.getLogger("nakama_py.db")
 
 Params = Sequence[Any] | dict[str, Any] | None
@@ -35,11 +37,13 @@ class Database:
             kwargs={"autocommit": True, "application_name": name},
             name=name,
         )
+        self.batcher = StatementBatcher(self, max_in_flight=2)
 
     async def open(self, timeout: float = 30.0) -> None:
         await self.pool.open(wait=True, timeout=timeout)
 
     async def close(self) -> None:
+        await self.batcher.drain()
         await self.pool.close()
 
     @asynccontextmanager
@@ -62,6 +66,12 @@ class Database:
         async with self.pool.connection() as conn:
             cur = await conn.execute(query, params)
             return await cur.fetchone()
+
+    async def fetchrow_grouped(self, query: Query, params: Params = None, order: Any = 0) -> tuple[Any, ...] | None:
+        """Like ``fetchrow`` for a write statement that may share a transaction (one round trip,
+        one commit) with others arriving at the same moment; see db/batching.py. ``order`` keys
+        the statements of a group so concurrent groups lock rows in one order."""
+        return await self.batcher.fetchrow(query, params, order)
 
     async def fetchval(self, query: Query, params: Params = None) -> Any:
         row = await self.fetchrow(query, params)

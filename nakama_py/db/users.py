@@ -99,9 +99,10 @@ async def find_or_create_by_identity(db: Database, column: IdentityColumn, value
                                      username: str, display_name: str = "", avatar_url: str = "") -> Identity:
     """Raises ``Conflict`` when a concurrent sign-up took the identifier or the username first."""
     async with _conflicts():
-        row = await db.fetchrow(_FIND_OR_CREATE[column], {
+        # Sign-ups arriving together share one transaction (db/batching.py).
+        row = await db.fetchrow_grouped(_FIND_OR_CREATE[column], {
             "value": value, "user_id": user_id, "username": username,
-            "display_name": display_name, "avatar_url": avatar_url})
+            "display_name": display_name, "avatar_url": avatar_url}, order=(column, value))
     identity = _identity(row)
     assert identity is not None
     return identity
@@ -133,8 +134,9 @@ async def find_by_device(db: Database, device_id: str) -> Identity | None:
 async def find_or_create_by_device(db: Database, device_id: str, *, user_id: str, username: str) -> Identity:
     """Raises ``Conflict`` when a concurrent sign-up took the device or the username first."""
     async with _conflicts():
-        row = await db.fetchrow(_FIND_OR_CREATE_BY_DEVICE,
-                                {"device_id": device_id, "user_id": user_id, "username": username})
+        row = await db.fetchrow_grouped(_FIND_OR_CREATE_BY_DEVICE,
+                                        {"device_id": device_id, "user_id": user_id, "username": username},
+                                        order=("device", device_id))
     identity = _identity(row)
     assert identity is not None
     return identity
