@@ -159,8 +159,11 @@ async def owner_records(db: Database, board_id: str, expiry: datetime, owner_ids
 
 _PAGE: LiteralString = ("SELECT " + RECORD_COLS
                         + " FROM leaderboard_record WHERE leaderboard_id = %s AND expiry_time = %s")
-_ASC: LiteralString = " ORDER BY score ASC, subscore ASC, owner_id ASC LIMIT %s"
-_DESC: LiteralString = " ORDER BY score DESC, subscore DESC, owner_id DESC LIMIT %s"
+# Qualified names: a bare owner_id would sort by the selected owner_id::text, which no index holds.
+_ASC: LiteralString = (" ORDER BY leaderboard_record.score ASC, leaderboard_record.subscore ASC,"
+                       " leaderboard_record.owner_id ASC LIMIT %s")
+_DESC: LiteralString = (" ORDER BY leaderboard_record.score DESC, leaderboard_record.subscore DESC,"
+                        " leaderboard_record.owner_id DESC LIMIT %s")
 _AFTER: LiteralString = " AND (leaderboard_id, expiry_time, score, subscore, owner_id) > (%s, %s, %s, %s, %s::uuid)"
 _BEFORE: LiteralString = " AND (leaderboard_id, expiry_time, score, subscore, owner_id) < (%s, %s, %s, %s, %s::uuid)"
 

@@ -1,0 +1,36 @@
+"""The leaderboard page queries walk the primary key in order: a page costs the same on a board of
+a hundred records as on one of a hundred thousand (no scan and sort of the whole bucket)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from nakama_py.db import leaderboards as sql
+from nakama_py.state import ServerState
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+async def test_a_page_is_read_in_index_order(state: ServerState, ascending: bool) -> None:
+    board = f"plan-{'asc' if ascending else 'desc'}"
+    await state.leaderboards.create(board, sort_order="asc" if ascending else "desc", reset_schedule="0 0 * * *")
+    expiry = datetime(2030, 1, 1, tzinfo=UTC)
+    await state.db.execute(
+        "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
+        " SELECT %s, gen_random_uuid(), n %% 1000, %s FROM generate_series(1, 5000) n", (board, expiry))
+    await state.db.execute("ANALYZE leaderboard_record")
+    queries = [
+        (sql._PAGE + (sql._ASC if ascending else sql._DESC), (board, expiry, 101)),
+        (sql._PAGE + (sql._AFTER + sql._ASC if ascending else sql._BEFORE + sql._DESC),
+         (board, expiry, board, expiry, 500, 0, "00000000-0000-0000-0000-000000000000", 101)),
+    ]
+    for query, params in queries:
+        plan = "\n".join(row[0] for row in await state.db.fetch("EXPLAIN " + query, params))  # type: ignore[operator]
+        assert "leaderboard_record_pkey" in plan
+        assert "Sort" not in plan, plan
+    rows = await sql.record_page(state.db, board, expiry, 50, ascending, None)
+    keys = [(r[2], r[0]) for r in rows]
+    assert len(rows) == 50
+    assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=not ascending)
+    assert len(set(keys)) == 50
