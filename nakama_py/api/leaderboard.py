@@ -39,28 +39,34 @@ Message = dict[str, Any]
 OPERATORS = {"NO_OVERRIDE": 0, "BEST": 1, "SET": 2, "INCREMENT": 3, "DECREMENT": 4}
 
 
-def _seconds(value: datetime) -> datetime:
+def _whole_seconds(value: datetime) -> str | None:
     # Nakama builds record timestamps from whole seconds.
-    return value.replace(microsecond=0)
+    return timestamp(value.replace(microsecond=0) if value.microsecond else value)
 
 
 def record_message(record: LeaderboardRecord) -> Message:
-    message = compact({
-        "leaderboard_id": record.leaderboard_id,
-        "owner_id": record.owner_id,
-        "score": i64(record.score),
-        "subscore": i64(record.subscore),
-        "num_score": record.num_score,
-        "max_num_score": record.max_num_score,
-        # The JSON text as PostgreSQL prints jsonb (", " and ": " separators), as Nakama returns it.
-        "metadata": json.dumps(record.metadata, ensure_ascii=False),
-        "create_time": timestamp(_seconds(record.create_time)),
-        "update_time": timestamp(_seconds(record.update_time)),
-        "expiry_time": timestamp(record.expiry_time),
-        "rank": i64(record.rank),
-    })
+    """A LeaderboardRecord in protojson form, zero fields left out (built directly: a page holds
+    up to a thousand of these, and a generic zero filter costs more than the rest)."""
+    message: Message = {"leaderboard_id": record.leaderboard_id, "owner_id": record.owner_id}
     if record.username is not None:
         message["username"] = record.username  # a StringValue: present when set
+    if record.score:
+        message["score"] = str(record.score)
+    if record.subscore:
+        message["subscore"] = str(record.subscore)
+    if record.num_score:
+        message["num_score"] = record.num_score
+    if record.max_num_score:
+        message["max_num_score"] = record.max_num_score
+    # The JSON text as PostgreSQL prints jsonb (", " and ": " separators), as Nakama returns it.
+    message["metadata"] = json.dumps(record.metadata, ensure_ascii=False) if record.metadata else "{}"
+    message["create_time"] = _whole_seconds(record.create_time)
+    message["update_time"] = _whole_seconds(record.update_time)
+    expiry = timestamp(record.expiry_time)
+    if expiry:
+        message["expiry_time"] = expiry
+    if record.rank:
+        message["rank"] = str(record.rank)
     return message
 
 
