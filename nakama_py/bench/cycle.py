@@ -18,6 +18,7 @@ from nakama_py.bench.traffic import race_time, submit_payload
 from nakama_py.bench.users import SETUP_CONCURRENCY, SetupError, UserSession, run_all
 
 FILL_ATTEMPTS = 4
+SETTLE_S = 2.0  # other server processes see a write within ranks.VISIBILITY_BOUND_SEC (1 s)
 CYCLE_WAIT_SLACK_S = 0.5  # after a cycle's end, so the server has surely moved on
 
 
@@ -59,6 +60,18 @@ async def read_cycle(pool: HttpPool, session: UserSession) -> CycleState:
         raise SetupError(f"get_leaderboard reply lacks cycle, ends_at or total: {response.describe()}") from None
 
 
+async def read_settled(pool: HttpPool, session: UserSession, records: int) -> CycleState:
+    """The cycle once it shows ``records`` records, or as it stands after ``SETTLE_S``: with
+    several server processes, the one answering may learn of the last writes a moment later.
+    """
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        state = await read_cycle(pool, session)
+        if state.total >= records or time.monotonic() >= deadline:
+            return state
+        await asyncio.sleep(0.05)
+
+
 async def submit_once_each(pool: HttpPool, sessions: Sequence[UserSession], key_prefix: str) -> dict[int, int]:
     """One submission per user; the answers' statuses counted."""
     rng = random.Random()
@@ -97,7 +110,7 @@ async def fill_cycle(pool: HttpPool, sessions: Sequence[UserSession], records: i
         log(f"filling cycle {state.cycle} (now {state.total} records) with {records} submissions")
         started = time.monotonic()
         statuses = await submit_once_each(pool, sessions[:records], f"{key_prefix}-fill{attempt}")
-        after = await read_cycle(pool, sessions[0])
+        after = await read_settled(pool, sessions[0], records)
         log(f"filled cycle {after.cycle} to {after.total} records in {time.monotonic() - started:.1f}s")
         if after.cycle != state.cycle:
             continue  # the cycle turned while filling: fill the new one

@@ -41,7 +41,7 @@ class _Pending:
 
 
 class StatementBatcher:
-    def __init__(self, db: Database, *, max_batch: int = 32, max_in_flight: int = 2) -> None:
+    def __init__(self, db: Database, *, max_batch: int = 32, max_in_flight: int = 1) -> None:
         self.db = db
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight

@@ -37,7 +37,9 @@ class Database:
             kwargs={"autocommit": True, "application_name": name},
             name=name,
         )
-        self.batcher = StatementBatcher(self, max_in_flight=2)
+        # One group in flight: on a busy machine bigger groups (fewer commits and round trips)
+        # beat overlapping ones (racing mix p99 60-77 -> 50-59 ms with 2 -> 1).
+        self.batcher = StatementBatcher(self)
 
     async def open(self, timeout: float = 30.0) -> None:
         await self.pool.open(wait=True, timeout=timeout)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 class Cycles:
     def __init__(self, length: int) -> None:
         self.length = length
+        self._ends_at: tuple[int, str] = (-1, "")  # every read formats the same cycle's end
 
     def of(self, timestamp: float) -> int:
         return math.floor(timestamp / self.length)
@@ -22,4 +23,8 @@ class Cycles:
         return expiry // self.length - 1
 
     def ends_at(self, cycle: int) -> str:
-        return datetime.fromtimestamp(self.end(cycle), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        memo_cycle, text = self._ends_at
+        if memo_cycle != cycle:
+            text = datetime.fromtimestamp(self.end(cycle), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._ends_at = (cycle, text)
+        return text
