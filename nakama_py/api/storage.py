@@ -66,16 +66,17 @@ def ack_message(ack: StorageAck) -> Message:
 
 # --- read --------------------------------------------------------------------
 
-def _read_request(body: Message) -> Message:
+def _object_ids(body: Message, third: str) -> Message:
+    """A read (``user_id``) or delete (``version``) request: collection, key and the third field."""
     return {"object_ids": [
-        {"collection": get_str(item, "collection"), "key": get_str(item, "key"), "user_id": get_str(item, "user_id")}
+        {"collection": get_str(item, "collection"), "key": get_str(item, "key"), third: get_str(item, third)}
         for item in _messages(body, "object_ids")
     ]}
 
 
 async def read_objects(request: web.Request) -> web.Response:
     caller = bearer_session(request).user_id
-    message = await hooks.before(request, "ReadStorageObjects", _read_request(await read_body(request)))
+    message = await hooks.before(request, "ReadStorageObjects", _object_ids(await read_body(request), "user_id"))
     items = _messages(message, "object_ids")
     if not items:
         return empty_response()
@@ -125,16 +126,9 @@ async def write_objects(request: web.Request) -> web.Response:
 
 # --- delete ------------------------------------------------------------------
 
-def _delete_request(body: Message) -> Message:
-    return {"object_ids": [
-        {"collection": get_str(item, "collection"), "key": get_str(item, "key"), "version": get_str(item, "version")}
-        for item in _messages(body, "object_ids")
-    ]}
-
-
 async def delete_objects(request: web.Request) -> web.Response:
     caller = bearer_session(request).user_id
-    message = await hooks.before(request, "DeleteStorageObjects", _delete_request(await read_body(request)))
+    message = await hooks.before(request, "DeleteStorageObjects", _object_ids(await read_body(request), "version"))
     items = _messages(message, "object_ids")
     if not items:
         return empty_response()

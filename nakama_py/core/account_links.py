@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from nakama_py.core import account_rules as rules
 from nakama_py.core.passwords import can_hash, hash_password
@@ -56,33 +57,28 @@ class AccountLinks:
         if not linked:
             raise NakamaError("Email is already in use.", Code.ALREADY_EXISTS)
 
-    async def unlink_custom(self, user_id: str, custom_id: str = "") -> None:
-        """Remove the custom ID (only if it is ``custom_id``, when given)."""
+    async def _unlink(self, unlinking: Awaitable[bool], what: str, failure: str) -> None:
+        """Nakama's answers around an unlink: its failure message for a database error, 403 when
+        nothing was unlinked (another identifier, or the last one)."""
         try:
-            unlinked = await sql.unlink_custom(self.db, user_id, custom_id)
+            unlinked = await unlinking
         except DatabaseError:
-            log.exception("could not unlink custom ID")
-            raise internal("Error while trying to unlink custom ID.") from None
+            log.exception("could not unlink %s", what)
+            raise internal(failure) from None
         if not unlinked:
             raise permission_denied(LAST_LINK)
+
+    async def unlink_custom(self, user_id: str, custom_id: str = "") -> None:
+        """Remove the custom ID (only if it is ``custom_id``, when given)."""
+        await self._unlink(sql.unlink_custom(self.db, user_id, custom_id), "custom ID",
+                           "Error while trying to unlink custom ID.")
 
     async def unlink_device(self, user_id: str, device_id: str) -> None:
         if not device_id:
             raise invalid_argument("A device ID must be supplied.")
-        try:
-            unlinked = await sql.unlink_device(self.db, user_id, device_id)
-        except DatabaseError:
-            log.exception("could not unlink device ID")
-            raise internal("Could not unlink device ID.") from None
-        if not unlinked:
-            raise permission_denied(LAST_LINK)
+        await self._unlink(sql.unlink_device(self.db, user_id, device_id), "device ID", "Could not unlink device ID.")
 
     async def unlink_email(self, user_id: str, email: str = "") -> None:
         """Remove the email and password (only if the email is ``email``, when given)."""
-        try:
-            unlinked = await sql.unlink_email(self.db, user_id, rules.clean_email(email))
-        except DatabaseError:
-            log.exception("could not unlink email")
-            raise internal("Error while trying to unlink email.") from None
-        if not unlinked:
-            raise permission_denied(LAST_LINK)
+        await self._unlink(sql.unlink_email(self.db, user_id, rules.clean_email(email)), "email",
+                           "Error while trying to unlink email.")

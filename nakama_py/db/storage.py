@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor
@@ -231,6 +231,15 @@ _RELEASE: Query = "RELEASE SAVEPOINT nakama_py_storage_batch"
 _ROLLBACK_TO: Query = "ROLLBACK TO SAVEPOINT nakama_py_storage_batch"
 
 
+# After an "upd" CTE: the row it wrote (true), else the row as it stands (false), else nothing.
+_CHANGED_OR_CURRENT: LiteralString = (
+    " SELECT read, write, version, create_time, update_time, true FROM upd"
+    " UNION ALL"
+    " SELECT read, write, version, create_time, update_time, false FROM storage"
+    " WHERE collection = %(collection)s AND key = %(key)s AND user_id = %(user_id)s::uuid"
+    " AND NOT EXISTS (SELECT 1 FROM upd)"
+    " LIMIT 1"
+)
 # Named parameters shared by the three write statements:
 # collection, key, user_id, value, version, read, write, enforce (client permission rule), expected.
 _WRITE_LWW: Query = (
@@ -245,12 +254,7 @@ _WRITE_LWW: Query = (
     # Nakama's optimisation: an identical version and permissions leave the row (and its times) alone.
     " AND (s.version, s.read, s.write) IS DISTINCT FROM (excluded.version, excluded.read, excluded.write)"
     " RETURNING s.read, s.write, s.version, s.create_time, s.update_time)"
-    " SELECT read, write, version, create_time, update_time, true FROM upd"
-    " UNION ALL"
-    " SELECT read, write, version, create_time, update_time, false FROM storage"
-    " WHERE collection = %(collection)s AND key = %(key)s AND user_id = %(user_id)s::uuid"
-    " AND NOT EXISTS (SELECT 1 FROM upd)"
-    " LIMIT 1"
+    + _CHANGED_OR_CURRENT
 )
 _WRITE_IF_MATCH: Query = (
     "WITH upd AS ("
@@ -259,12 +263,7 @@ _WRITE_IF_MATCH: Query = (
     " WHERE collection = %(collection)s AND key = %(key)s AND user_id = %(user_id)s::uuid"
     " AND version = %(expected)s AND (NOT %(enforce)s OR write = 1)"
     " RETURNING read, write, version, create_time, update_time)"
-    " SELECT read, write, version, create_time, update_time, true FROM upd"
-    " UNION ALL"
-    " SELECT read, write, version, create_time, update_time, false FROM storage"
-    " WHERE collection = %(collection)s AND key = %(key)s AND user_id = %(user_id)s::uuid"
-    " AND NOT EXISTS (SELECT 1 FROM upd)"
-    " LIMIT 1"
+    + _CHANGED_OR_CURRENT
 )
 _WRITE_CREATE: Query = (
     "INSERT INTO storage (collection, key, user_id, value, version, read, write, create_time, update_time)"

@@ -291,26 +291,28 @@ async def _lock_user(conn: AsyncConnection[Any], user_id: str) -> None:
     await conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,))
 
 
-async def unlink_custom(db: Database, user_id: str, custom_id: str) -> bool:
-    """False when the user does not exist, holds another custom ID, or has no other way to sign in."""
+async def _unlink(db: Database, user_id: str, statement: LiteralString, params: dict[str, str]) -> bool:
+    """Run an unlink statement under the user's row lock; whether it changed the user."""
     async with db.transaction() as conn:
         await _lock_user(conn, user_id)
-        cur = await conn.execute(
-            "UPDATE users SET custom_id = NULL, update_time = now() WHERE id = %(user_id)s"
-            " AND (%(custom_id)s::text = '' OR custom_id = %(custom_id)s) AND " + _OTHER_THAN_CUSTOM,
-            {"user_id": user_id, "custom_id": custom_id})
+        cur = await conn.execute(statement, {"user_id": user_id, **params})
         return cur.rowcount > 0
+
+
+async def unlink_custom(db: Database, user_id: str, custom_id: str) -> bool:
+    """False when the user does not exist, holds another custom ID, or has no other way to sign in."""
+    return await _unlink(db, user_id, (
+        "UPDATE users SET custom_id = NULL, update_time = now() WHERE id = %(user_id)s"
+        " AND (%(custom_id)s::text = '' OR custom_id = %(custom_id)s) AND " + _OTHER_THAN_CUSTOM),
+        {"custom_id": custom_id})
 
 
 async def unlink_email(db: Database, user_id: str, email: str) -> bool:
     """Removes the email and the password; False as for ``unlink_custom``."""
-    async with db.transaction() as conn:
-        await _lock_user(conn, user_id)
-        cur = await conn.execute(
-            "UPDATE users SET email = NULL, password = NULL, update_time = now() WHERE id = %(user_id)s"
-            " AND (%(email)s::text = '' OR email = %(email)s) AND " + _OTHER_THAN_EMAIL,
-            {"user_id": user_id, "email": email})
-        return cur.rowcount > 0
+    return await _unlink(db, user_id, (
+        "UPDATE users SET email = NULL, password = NULL, update_time = now() WHERE id = %(user_id)s"
+        " AND (%(email)s::text = '' OR email = %(email)s) AND " + _OTHER_THAN_EMAIL),
+        {"email": email})
 
 
 async def unlink_device(db: Database, user_id: str, device_id: str) -> bool:
