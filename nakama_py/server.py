@@ -30,6 +30,7 @@ from aiohttp import web
 from nakama_py import __version__
 from nakama_py.app import build_app
 from nakama_py.config import Config
+from nakama_py.core.write_marks import MarkRegion, WriteMarks
 from nakama_py.db.address import AddressError, describe, to_conninfo
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
@@ -99,14 +100,14 @@ def shutdown_wait(config: Config) -> float:
 
 
 async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metrics: Metrics | None = None,
-                     ready: threading.Event | None = None) -> None:
+                     ready: threading.Event | None = None, marks: WriteMarks | None = None) -> None:
     """Serve until SIGTERM/SIGINT, then finish in-flight requests and close everything."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        state = await build_state(config, conninfo, metrics=metrics)
+        state = await build_state(config, conninfo, metrics=metrics, marks=marks)
     except RuntimeLoadError as exc:
         raise ReportedStartupError(exc.summary) from None
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
@@ -158,11 +159,12 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _worker_main(config: Config, conninfo: str, index: int) -> None:
+def _worker_main(config: Config, conninfo: str, index: int, region: MarkRegion) -> None:
     """The body of a forked worker process; never returns."""
     code = 0
     try:
         _die_with_parent()
+        marks = WriteMarks(region, index)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         if config.metrics.prometheus_port:
@@ -170,7 +172,7 @@ def _worker_main(config: Config, conninfo: str, index: int) -> None:
         sock = bind_socket(config, reuse_port=True)
         metrics = Metrics(config.metrics.prefix, config.metrics.custom_prefix)
         _install_uvloop()
-        asyncio.run(run_worker(config, conninfo, sock, metrics=metrics))
+        asyncio.run(run_worker(config, conninfo, sock, metrics=metrics, marks=marks))
     except ReportedStartupError:
         code = EXIT_STARTUP_FAILED
     except StartupError as exc:
@@ -218,11 +220,13 @@ def supervise(config: Config, conninfo: str, workers: int) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    region = MarkRegion(workers)  # mapped before forking, so every worker (and any restart) shares it
+
     def start(index: int) -> int:
         flush_logs()
         pid = os.fork()
         if pid == 0:
-            _worker_main(config, conninfo, index)
+            _worker_main(config, conninfo, index, region)
         return pid
 
     children = {start(i): i for i in range(workers)}

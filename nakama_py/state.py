@@ -22,6 +22,7 @@ from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.wallet import WalletService
+from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.hooks import HookRunner, NoHooks
@@ -86,7 +87,8 @@ async def _maintenance(state: ServerState) -> None:
             log.exception("maintenance failed")
 
 
-async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None) -> ServerState:
+async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
+                      marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
                   max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}")
     await db.open()
@@ -94,7 +96,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec)
     revocations.attach(listener)
     sessions = SessionService(config.session, revocations)
-    leaderboards = LeaderboardService(db, config)
+    leaderboards = LeaderboardService(db, config, marks=marks)
     leaderboards.attach(listener)
     state = ServerState(
         config=config,

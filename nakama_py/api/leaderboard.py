@@ -180,7 +180,7 @@ async def list_records(request: web.Request) -> web.Response:
 # --- around owner --------------------------------------------------------------------
 
 async def list_around_owner(request: web.Request) -> web.Response:
-    bearer_session(request)
+    claims = bearer_session(request)
     request_message = _optional_ints(request, {
         "leaderboard_id": request.match_info["leaderboard_id"],
         "owner_id": request.match_info["owner_id"],
@@ -204,7 +204,7 @@ async def list_around_owner(request: web.Request) -> web.Response:
         raise invalid_argument("Invalid owner ID provided.") from None
     result = await state_of(request).leaderboards.haystack(
         leaderboard_id, owner_id, limit=limit, cursor=get_str(message, "cursor") or None,
-        expiry=max(get_int(message, "expiry"), 0))
+        expiry=max(get_int(message, "expiry"), 0), caller=claims.user_id)
     reply = list_message(result)
     await hooks.after(request, "ListLeaderboardRecordsAroundOwner", message, reply)
     return json_response(reply)

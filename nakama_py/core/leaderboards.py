@@ -50,7 +50,16 @@ from nakama_py.core.leaderboard_types import (
     from_unix,
 )
 from nakama_py.core.leaderboard_writes import RecordWriter
-from nakama_py.core.ranks import BucketBuilder, RankBucket, RankStore, make_stamp, owner_int, owner_str
+from nakama_py.core.ranks import (
+    VISIBILITY_BOUND_SEC,
+    BucketBuilder,
+    RankBucket,
+    RankStore,
+    make_stamp,
+    owner_int,
+    owner_str,
+)
+from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
@@ -92,8 +101,10 @@ def ranks_disabled(board_id: str) -> NakamaError:
 
 
 class LeaderboardService:
-    def __init__(self, db: Database, config: Config, *, node: str | None = None) -> None:
+    def __init__(self, db: Database, config: Config, *, node: str | None = None,
+                 marks: WriteMarks | None = None) -> None:
         self.db = db
+        self.marks = marks  # shared with sibling worker processes, when there are any
         self.node = node or uuid.uuid4().hex
         self.cursors = CursorCodec(config.session.encryption_key)
         blacklist = list(config.leaderboard.blacklist_rank_cache)
@@ -101,8 +112,10 @@ class LeaderboardService:
         self._ranks_off = set(blacklist)
         self._boards: dict[str, Leaderboard] = {}
         self.ranks = RankStore()
-        self.publisher = rank_sync.RankPublisher(db.conninfo, self.node)
+        self.publisher = rank_sync.RankPublisher(db.conninfo, self.node, marks=marks)
         self.follower = rank_sync.RankFollower(self)
+        if marks is not None:
+            marks.on_late = self._sibling_late
         self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for)
         self.writes = RecordWriter(db, self.board, self.ranked, self.ranks, self.publisher.publish, self.forget_board)
         self.reset_handler: ResetHandler | None = None
@@ -117,15 +130,36 @@ class LeaderboardService:
     async def start(self) -> None:
         """Load every board and warm the current bucket of each ranked one, in batches."""
         started = time.monotonic()
+        heads = self.marks.heads() if self.marks is not None else None
         await self.refresh_boards()
         records = 0
         for board in builtins.list(self._boards.values()):
             if self.ranked(board):
                 records += len(await self.load_ranks(board, board.current_expiry(), force=True))
+        if heads is not None and self.marks is not None:
+            self.marks.loaded(heads)
         self.publisher.start()
         self.follower.started = True
         log.info("leaderboard ranks warmed", extra={"fields": {
             "boards": len(self._boards), "records": records, "seconds": round(time.monotonic() - started, 3)}})
+
+    async def caught_up(self, user_id: str) -> None:
+        """Read-your-writes: once this returns, this process's ranks hold every record change
+        of ``user_id`` that a sibling worker process published before now (core/write_marks.py)."""
+        if self.marks is not None:
+            try:
+                owner = owner_int(user_id)
+            except ValueError:
+                return
+            await self.marks.caught_up(owner, VISIBILITY_BOUND_SEC)
+
+    def _sibling_late(self) -> None:
+        # A sibling's change did not arrive within the bound (lost with a dying process, or its
+        # publishing fails): rebuild from the database rather than keep waiting or stay wrong.
+        assert self.marks is not None
+        log.warning("a sibling worker's leaderboard change did not arrive in time; reloading ranks")
+        self.follower.schedule_reload()
+        self.marks.loaded(self.marks.heads())
 
     async def close(self) -> None:
         await self.follower.close()
@@ -313,11 +347,16 @@ class LeaderboardService:
         """A page of a bucket (the current one, or the one that expires at ``expiry``) and the
         given owners' records. Runtime rules when ``caller`` is None (limit 0-10000, 0: owner
         records only), REST rules otherwise (limit 1-1000, Nakama's defaults)."""
+        if caller is not None:
+            await self.caught_up(caller)
         return await self.reads.list_records(id, owner_ids, limit, cursor, expiry, caller)
 
     async def haystack(self, id: str, owner_id: str, *, limit: int = 10, cursor: str | None = None,
-                       expiry: int = 0) -> RecordList:
-        """The records around an owner, or with a cursor an ordinary page of ``limit`` records."""
+                       expiry: int = 0, caller: str | None = None) -> RecordList:
+        """The records around an owner, or with a cursor an ordinary page of ``limit`` records;
+        a ``caller`` sees their own latest writes in it."""
+        if caller is not None:
+            await self.caught_up(caller)
         return await self.reads.haystack(id, owner_id, limit, cursor, expiry)
 
     async def cursor_from_rank(self, id: str, rank: int, expiry: int = 0) -> str:

@@ -12,7 +12,8 @@ A publish that fails is retried with backoff; once the oldest unsent change is o
 than ``ranks.VISIBILITY_BOUND_SEC`` the backlog is replaced by one "reload" message, so
 peers rebuild from the database rather than stay wrong.
 
-Payload: ``{"s": sender, "n": sequence, "e": [event, ...]}`` where an event is
+Payload: ``{"s": sender, "n": sequence, "e": [event, ...]}``, plus ``"w": worker index, "q":
+write-mark sequence`` between the workers of one supervisor (core/write_marks.py), where an event is
 ``["w", board, expiry, owner_hex, score, subscore, stamp_hex, username]`` (a write),
 ``["d", board, expiry, owner_hex, stamp_hex]`` (a delete), ``["b", board, definition]``
 (a board created or changed; null when deleted), ``["x", board, before]`` (forget the
@@ -32,6 +33,7 @@ from psycopg import AsyncConnection
 
 from nakama_py.core.leaderboard_types import Leaderboard, from_micros, micros
 from nakama_py.core.ranks import VISIBILITY_BOUND_SEC, RankBucket, RankStore
+from nakama_py.core.write_marks import WriteMarks
 
 log = logging.getLogger("nakama_py.leaderboards")
 
@@ -57,23 +59,44 @@ def drop_event(board: str, before: int) -> Event:
 RELOAD: Event = ["r"]
 
 
-def decode(payload: str) -> tuple[str, list[Event]] | None:
-    """(sender, events) of a payload; None for anything malformed."""
+def event_owner(event: Event) -> int | None:
+    """The record owner a write or delete event is about."""
+    return int(event[3], 16) if event[0] in ("w", "d") else None
+
+
+class Payload:
+    __slots__ = ("events", "mark", "sender", "worker")
+
+    def __init__(self, sender: str, events: list[Event], worker: int | None, mark: int) -> None:
+        self.sender = sender
+        self.events = events
+        self.worker = worker  # the sending worker of this supervisor, when it has siblings
+        self.mark = mark  # its write-mark sequence after these events
+
+
+def decode(payload: str) -> Payload | None:
+    """A payload's parts; None for anything malformed."""
     try:
         value = orjson.loads(payload)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("s"), str) or not isinstance(value.get("e"), list):
         return None
-    return value["s"], [e for e in value["e"] if isinstance(e, list) and e and isinstance(e[0], str)]
+    worker, mark = value.get("w"), value.get("q")
+    if not isinstance(worker, int) or not isinstance(mark, int):
+        worker, mark = None, 0
+    return Payload(value["s"], [e for e in value["e"] if isinstance(e, list) and e and isinstance(e[0], str)],
+                   worker, mark)
 
 
 class RankPublisher:
-    def __init__(self, conninfo: str, sender: str, *, coalesce_sec: float = COALESCE_SEC) -> None:
+    def __init__(self, conninfo: str, sender: str, *, coalesce_sec: float = COALESCE_SEC,
+                 marks: WriteMarks | None = None) -> None:
         self.conninfo = conninfo
         self.sender = sender
         self.coalesce_sec = coalesce_sec
-        self._buffer: list[bytes] = []
+        self.marks = marks
+        self._buffer: list[tuple[bytes, int]] = []  # (event, its write-mark sequence; 0 without marks)
         self._oldest = 0.0  # monotonic time of the oldest unsent event
         self._sequence = 0
         self._wake = asyncio.Event()
@@ -88,7 +111,10 @@ class RankPublisher:
     def publish(self, event: Event) -> None:
         if not self._buffer:
             self._oldest = time.monotonic()
-        self._buffer.append(orjson.dumps(event))
+        # Marked before the writer's reply leaves, so a sibling worker serving the writer's next
+        # request knows to wait for this event.
+        mark = self.marks.mark(event_owner(event)) if self.marks is not None else 0
+        self._buffer.append((orjson.dumps(event), mark))
         self._wake.set()
 
     async def close(self, timeout: float = 2.0) -> None:
@@ -106,26 +132,31 @@ class RankPublisher:
             with contextlib.suppress(Exception):
                 await self._conn.close()
 
-    def _payloads(self, events: list[bytes]) -> list[str]:
-        head = f'{{"s":"{self.sender}","n":'
+    def _payloads(self, events: list[tuple[bytes, int]]) -> list[str]:
+        head = f'{{"s":"{self.sender}",'
+        if self.marks is not None:
+            head += f'"w":{self.marks.index},'
         payloads: list[str] = []
         chunk: list[bytes] = []
         size = 0
-        for raw in events:
-            if len(raw) + 64 > MAX_PAYLOAD_BYTES:
+        mark = 0
+        for raw, event_mark in events:
+            if len(raw) + 96 > MAX_PAYLOAD_BYTES:
                 raw = orjson.dumps(RELOAD)  # cannot happen with 128-character ids; never send a broken one
-            if chunk and size + len(raw) + 1 > MAX_PAYLOAD_BYTES - 64:
-                payloads.append(self._wrap(head, chunk))
+            if chunk and size + len(raw) + 1 > MAX_PAYLOAD_BYTES - 96:
+                payloads.append(self._wrap(head, chunk, mark))
                 chunk, size = [], 0
             chunk.append(raw)
             size += len(raw) + 1
+            mark = max(mark, event_mark)
         if chunk:
-            payloads.append(self._wrap(head, chunk))
+            payloads.append(self._wrap(head, chunk, mark))
         return payloads
 
-    def _wrap(self, head: str, chunk: list[bytes]) -> str:
+    def _wrap(self, head: str, chunk: list[bytes], mark: int) -> str:
         self._sequence += 1
-        return head + str(self._sequence) + ',"e":[' + b",".join(chunk).decode() + "]}"
+        marked = f',"q":{mark}' if self.marks is not None else ""
+        return head + f'"n":{self._sequence}{marked},"e":[' + b",".join(chunk).decode() + "]}"
 
     async def _send(self, payloads: list[str]) -> None:
         if self._conn is None or self._conn.closed:
@@ -159,7 +190,7 @@ class RankPublisher:
                     self._conn = None
                 if time.monotonic() - oldest > VISIBILITY_BOUND_SEC:
                     # Peers would be wrong for longer than promised: have them reload instead.
-                    events = [orjson.dumps(RELOAD)]
+                    events = [(orjson.dumps(RELOAD), max(mark for _, mark in events))]
                 self._buffer = events + self._buffer
                 self._oldest = oldest
                 log.warning("rank publish failed; retrying",
@@ -175,6 +206,7 @@ class RankHolder(Protocol):
 
     node: str
     ranks: RankStore
+    marks: WriteMarks | None
 
     def known_board(self, board_id: str) -> Leaderboard | None: ...
 
@@ -212,14 +244,17 @@ class RankFollower:
 
     def on_notify(self, payload: str) -> None:
         decoded = decode(payload)
-        if decoded is None or decoded[0] == self.holder.node:
+        if decoded is None or decoded.sender == self.holder.node:
             return
         now = time.time()
-        for event in decoded[1]:
+        for event in decoded.events:
             try:
                 self._apply(event, now)
             except (IndexError, TypeError, ValueError, KeyError, orjson.JSONDecodeError):
                 log.warning("malformed rank event ignored", extra={"fields": {"event": repr(event)[:200]}})
+        marks = self.holder.marks
+        if marks is not None and decoded.worker is not None:
+            marks.heard(decoded.worker, decoded.mark)
 
     def _apply(self, event: Event, now: float) -> None:
         holder = self.holder
@@ -269,6 +304,7 @@ class RankFollower:
         holder = self.holder
         while True:
             self._again = False
+            heads = holder.marks.heads() if holder.marks is not None else None
             try:
                 await holder.refresh_boards()
                 keys = set(holder.ranks.buckets)
@@ -277,6 +313,8 @@ class RankFollower:
                     board = holder.known_board(board_id)
                     if board is not None and holder.ranked(board):
                         await holder.load_ranks(board, expiry, force=True)
+                if heads is not None and holder.marks is not None:
+                    holder.marks.loaded(heads)
                 log.info("leaderboard ranks reloaded", extra={"fields": {"buckets": len(keys)}})
             except asyncio.CancelledError:
                 raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from nakama_py.errors import Code, NakamaError
@@ -48,6 +49,7 @@ class Runtime:
         self.nk: NakamaModule | None = None
         self.jobs: BackgroundJobs | None = None
         self._metrics: Metrics | None = None
+        self._caught_up: Callable[[str], Awaitable[None]] | None = None
         self._stopped = False
 
     # --- start-up ------------------------------------------------------------------
@@ -72,6 +74,7 @@ class Runtime:
                       extra={"fields": {"file": exc.file, "line": exc.line, "traceback": exc.details}})
             raise
         self.info, self.nk, self.registry, self._metrics = info, nk, registry, state.metrics
+        self._caught_up = state.leaderboards.caught_up
         if registry.before or registry.after:
             state.hooks = RuntimeHooks(registry, info, nk, state.sessions)
         if registry.resets:
@@ -104,6 +107,10 @@ class Runtime:
         started = time.perf_counter()
         code = 0
         try:
+            user_id = ctx.user_id
+            if user_id is not None and self._caught_up is not None:
+                # A player's RPC sees their own latest leaderboard writes, whichever worker took them.
+                await self._caught_up(user_id)
             result = await entry.fn(ctx, entry.logger, self.nk, payload)
             if result is None:
                 return ""

@@ -5,7 +5,10 @@ entries come from the server's in-memory rank structure (``nk.leaderboard_top``)
 every write updates, and the rendered entries are memoized for at most
 ``leaderboard_cache_ms``. A submission made on this server process that lands within the
 memoized range drops the memo at once, and the caller's own standing (``me``) is read
-fresh on every call, so a player always sees their own latest submission.
+fresh on every call (after the runtime made sure this process has heard of the caller's
+writes on sibling workers); when that standing is within the entries but the memo shows an
+older time for the caller, the entries are rendered again. So a player always sees their
+own latest submission.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class _Rendered:
     generation: int
     entries: str   # the JSON array text
     total: int
+    times: dict[str, int]  # user id -> race time, of the entries
 
 
 class Standings:
@@ -49,11 +53,13 @@ class Standings:
     async def _bucket_loaded(self, nk: NakamaModule, expiry: int) -> None:
         await nk.leaderboard_bucket_load(BOARD, expiry)
 
-    async def _render(self, nk: NakamaModule, cycle: int, limit: int, current: bool) -> _Rendered:
+    async def _render(self, nk: NakamaModule, cycle: int, limit: int, current: bool,
+                      fresh: bool = False) -> _Rendered:
         key = (cycle, limit)
         now = time.monotonic()
         memo = self._memo.get(key)
-        if memo is not None and now - memo.built < self.max_age and memo.generation == self._generation:
+        if (not fresh and memo is not None and now - memo.built < self.max_age
+                and memo.generation == self._generation):
             return memo
         expiry = self.cycles.end(cycle)
         if not current:
@@ -61,7 +67,7 @@ class Standings:
         top = nk.leaderboard_top(BOARD, limit, expiry)
         entries = json.dumps([{"rank": e.rank, "user_id": e.owner_id, "username": e.username or "",
                                "race_time_ms": e.score} for e in top.entries], separators=(",", ":"))
-        rendered = _Rendered(now, self._generation, entries, top.total)
+        rendered = _Rendered(now, self._generation, entries, top.total, {e.owner_id: e.score for e in top.entries})
         if len(self._memo) > 256:
             self._memo.clear()
         self._memo[key] = rendered
@@ -85,6 +91,8 @@ class Standings:
         if ctx.user_id:
             entry = nk.leaderboard_rank(BOARD, ctx.user_id, self.cycles.end(cycle))
             if entry is not None:
+                if entry.rank <= limit and rendered.times.get(ctx.user_id) != entry.score:
+                    rendered = await self._render(nk, cycle, limit, cycle == current, fresh=True)
                 me = f'{{"rank":{entry.rank},"race_time_ms":{entry.score}}}'
         return (f'{{"cycle":{cycle},"ends_at":"{self.cycles.ends_at(cycle)}","entries":{rendered.entries},'
                 f'"total":{rendered.total},"me":{me}}}')
