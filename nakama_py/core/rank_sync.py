@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -64,14 +65,12 @@ def event_owner(event: Event) -> int | None:
     return int(event[3], 16) if event[0] in ("w", "d") else None
 
 
+@dataclass(frozen=True, slots=True)
 class Payload:
-    __slots__ = ("events", "mark", "sender", "worker")
-
-    def __init__(self, sender: str, events: list[Event], worker: int | None, mark: int) -> None:
-        self.sender = sender
-        self.events = events
-        self.worker = worker  # the sending worker of this supervisor, when it has siblings
-        self.mark = mark  # its write-mark sequence after these events
+    sender: str
+    events: list[Event]
+    worker: int | None  # the sending worker of this supervisor, when it has siblings
+    mark: int  # its write-mark sequence after these events
 
 
 def decode(payload: str) -> Payload | None:
