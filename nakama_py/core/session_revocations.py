@@ -22,11 +22,13 @@ from nakama_py.db.pool import Database
 log = logging.getLogger("nakama_py.sessions")
 
 ALL, SESSION, REFRESH = 0, 1, 2
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass
 class _UserRevocations:
-    all_before_ms: int = 0
+    all_before_us: int = 0  # tokens issued up to this moment (unix microseconds) are revoked
     session_ids: dict[str, float] = field(default_factory=dict)  # token id -> expiry (unix s)
     refresh_ids: dict[str, float] = field(default_factory=dict)
 
@@ -47,7 +49,7 @@ class SessionRevocations:
         entry = self._users.get(claims.user_id)
         if entry is None:
             return False
-        if claims.issued_ms < entry.all_before_ms:
+        if claims.issued_us <= entry.all_before_us:
             return True
         ids = entry.session_ids if kind == SESSION else entry.refresh_ids
         return claims.token_id in ids
@@ -65,7 +67,7 @@ class SessionRevocations:
         self._seen.add(revocation_id)
         entry = self._users.setdefault(user_id, _UserRevocations())
         if kind == ALL:
-            entry.all_before_ms = max(entry.all_before_ms, int(revoked_at.timestamp() * 1000))
+            entry.all_before_us = max(entry.all_before_us, (revoked_at - _EPOCH) // _MICROSECOND)
         elif token_id:
             target = entry.session_ids if kind == SESSION else entry.refresh_ids
             target[token_id] = expires_at.timestamp()
@@ -147,14 +149,13 @@ class SessionRevocations:
         """Forget revocations whose tokens have expired anyway, here and in the database."""
         now = time.time()
         self._notified.clear()
-        now_ms = int(now * 1000)
-        horizon_ms = now_ms - self.refresh_lifetime_sec * 1000 - 1000
+        horizon_us = int(now * 1_000_000) - (self.refresh_lifetime_sec + 1) * 1_000_000
         for user_id in list(self._users):
             entry = self._users[user_id]
             entry.session_ids = {k: v for k, v in entry.session_ids.items() if v > now}
             entry.refresh_ids = {k: v for k, v in entry.refresh_ids.items() if v > now}
-            if entry.all_before_ms < horizon_ms:
-                entry.all_before_ms = 0
-            if not entry.session_ids and not entry.refresh_ids and not entry.all_before_ms:
+            if entry.all_before_us < horizon_us:
+                entry.all_before_us = 0
+            if not entry.session_ids and not entry.refresh_ids and not entry.all_before_us:
                 del self._users[user_id]
         return await sql.delete_expired(self.db)
