@@ -21,17 +21,23 @@ class AccountLinks:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def link_custom(self, user_id: str, custom_id: str) -> None:
-        rules.check_link_custom_id(custom_id)
+    async def _link(self, linking: Awaitable[bool], what: str, failure: str, taken: str) -> None:
+        """Nakama's answers around a custom ID or email link: its failure message for a database
+        error, 409 when another account holds the identifier (found, or linked at the same moment)."""
         try:
-            linked = await sql.link_custom(self.db, user_id, custom_id)
-        except Conflict:  # another account linked it at the same moment
+            linked = await linking
+        except Conflict:
             linked = False
         except DatabaseError:
-            log.exception("could not link custom ID")
-            raise internal("Error while trying to link Custom ID.") from None
+            log.exception("could not link %s", what)
+            raise internal(failure) from None
         if not linked:
-            raise NakamaError("Custom ID is already in use.", Code.ALREADY_EXISTS)
+            raise NakamaError(taken, Code.ALREADY_EXISTS)
+
+    async def link_custom(self, user_id: str, custom_id: str) -> None:
+        rules.check_link_custom_id(custom_id)
+        await self._link(sql.link_custom(self.db, user_id, custom_id), "custom ID",
+                         "Error while trying to link Custom ID.", "Custom ID is already in use.")
 
     async def link_device(self, user_id: str, device_id: str) -> None:
         rules.check_device_id(device_id)
@@ -47,15 +53,8 @@ class AccountLinks:
         rules.check_link_email(email, password)
         # Nakama ignores the hashing error for a password over 72 bytes and stores no password.
         hashed = await hash_password(password) if can_hash(password) else None
-        try:
-            linked = await sql.link_email(self.db, user_id, rules.clean_email(email), hashed)
-        except Conflict:
-            linked = False
-        except DatabaseError:
-            log.exception("could not link email")
-            raise internal("Error while trying to link email.") from None
-        if not linked:
-            raise NakamaError("Email is already in use.", Code.ALREADY_EXISTS)
+        await self._link(sql.link_email(self.db, user_id, rules.clean_email(email), hashed), "email",
+                         "Error while trying to link email.", "Email is already in use.")
 
     async def _unlink(self, unlinking: Awaitable[bool], what: str, failure: str) -> None:
         """Nakama's answers around an unlink: its failure message for a database error, 403 when
