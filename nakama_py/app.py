@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nakama_py.api import account, authenticate, health, leaderboard, rpc, session, storage
+from nakama_py.api import accounts, authentication, health, leaderboards, rpc, sessions, storage
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.middleware import build_middleware
 
-ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authenticate.ROUTES, session.ROUTES, account.ROUTES, rpc.ROUTES,
-                leaderboard.ROUTES]
+ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
+                leaderboards.ROUTES]
 
 
 def build_app(state: ServerState) -> web.Application:

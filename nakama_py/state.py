@@ -25,8 +25,8 @@ from nakama_py.core.wallet import WalletService
 from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
-from nakama_py.hooks import HookRunner, NoHooks
 from nakama_py.metrics import Metrics
+from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.service import Runtime
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 

@@ -18,7 +18,7 @@ from aiohttp import web
 from nakama_py.app import build_app
 from nakama_py.core import authentication, passwords
 from nakama_py.errors import NakamaError
-from nakama_py.hooks import Message
+from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState, build_state
 from tests.conftest import ConfigFactory
 from tests.support.auth import Client, authenticate, basic, bearer, claims_of, token_parts

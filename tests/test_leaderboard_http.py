@@ -15,7 +15,7 @@ from nakama_py.app import build_app
 from nakama_py.config import Config
 from nakama_py.core.leaderboard_types import from_unix
 from nakama_py.errors import NakamaError, permission_denied
-from nakama_py.hooks import Message
+from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState, build_state
 from tests.support.users import TestUser, create_user
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from nakama_py.hooks import Message
+from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState
 from tests.support.auth import Client, authenticate, basic, bearer, claims_of, sign_in_custom
 

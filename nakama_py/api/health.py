@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nakama_py.api.context import state_of
+from nakama_py.api.caller import state_of
 from nakama_py.errors import Code
 from nakama_py.wire.response import empty_response, error_response
 

@@ -18,7 +18,7 @@ import math
 import orjson
 from aiohttp import web
 
-from nakama_py.api.context import basic_username
+from nakama_py.api.caller import basic_username
 from nakama_py.errors import NakamaError, RateLimitedError
 from nakama_py.runtime.context import RPC, Context
 from nakama_py.runtime.service import InternalRpcError

@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from nakama_py.api import hooks
-from nakama_py.api.context import bearer_session, state_of
+from nakama_py.api import hook_calls as hooks
+from nakama_py.api.caller import bearer_session, state_of
 from nakama_py.core.storage import StorageAck, StorageObject, StorageObjectId, StorageWrite
 from nakama_py.errors import invalid_argument
 from nakama_py.wire.encoding import compact, timestamp

@@ -7,9 +7,9 @@ from collections.abc import Awaitable
 
 from nakama_py.core import account_rules as rules
 from nakama_py.core.passwords import can_hash, hash_password
-from nakama_py.db import users as sql
+from nakama_py.db import accounts as sql
+from nakama_py.db.accounts import Conflict, DatabaseError
 from nakama_py.db.pool import Database
-from nakama_py.db.users import Conflict, DatabaseError
 from nakama_py.errors import Code, NakamaError, internal, invalid_argument, permission_denied
 
 log = logging.getLogger("nakama_py.accounts")

@@ -20,9 +20,9 @@ from nakama_py.core.account_types import Account, AuthResult, User, account_from
 from nakama_py.core.authentication import Authenticator
 from nakama_py.core.sessions import IssuedSession, SessionService
 from nakama_py.core.social import OfflineSocialVerifier, SocialVerifier
-from nakama_py.db import users as sql
+from nakama_py.db import accounts as sql
+from nakama_py.db.accounts import Conflict, DatabaseError
 from nakama_py.db.pool import Database
-from nakama_py.db.users import Conflict, DatabaseError
 from nakama_py.errors import Code, NakamaError, internal, invalid_argument, not_found, permission_denied
 
 __all__ = ["Account", "AccountService", "AuthResult", "User"]

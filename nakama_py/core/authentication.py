@@ -18,9 +18,9 @@ from nakama_py.core.account_types import AuthResult, is_set
 from nakama_py.core.passwords import can_hash, check_password, hash_password
 from nakama_py.core.social import ProviderError, SocialProfile, SocialVerifier
 from nakama_py.core.usernames import generate_username
-from nakama_py.db import users as sql
+from nakama_py.db import accounts as sql
+from nakama_py.db.accounts import Conflict, DatabaseError, Identity, IdentityColumn
 from nakama_py.db.pool import Database
-from nakama_py.db.users import Conflict, DatabaseError, Identity, IdentityColumn
 from nakama_py.errors import (
     Code,
     NakamaError,

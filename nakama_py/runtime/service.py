@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from nakama_py.errors import Code, NakamaError
 from nakama_py.runtime.background import BackgroundJobs
 from nakama_py.runtime.context import BACKGROUND, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
-from nakama_py.runtime.hooks import RuntimeHooks
+from nakama_py.runtime.hook_runner import RuntimeHooks
 from nakama_py.runtime.initializer import Initializer
 from nakama_py.runtime.loader import RuntimeLoadError, load_modules
 from nakama_py.runtime.logger import RuntimeLogger

@@ -1,4 +1,4 @@
-"""Running the runtime's before/after hooks around a REST handler (see nakama_py/hooks.py)."""
+"""Running the runtime's before/after hooks around a REST handler (see nakama_py/route_hooks.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from nakama_py.hooks import Message
+from nakama_py.route_hooks import Message
 from nakama_py.state import STATE
 
 

@@ -1,4 +1,4 @@
-"""The hook runner the API layer calls around REST handlers (nakama_py/hooks.py's HookRunner).
+"""The hook runner the API layer calls around REST handlers (nakama_py/route_hooks.py's HookRunner).
 
 A before hook gets the request message and returns it (maybe rewritten) to go on,
 returns None to answer 404 "Requested resource was not found.", or raises
@@ -16,7 +16,7 @@ from aiohttp import web
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.errors import Code, NakamaError
-from nakama_py.hooks import Message
+from nakama_py.route_hooks import Message
 from nakama_py.runtime.context import AFTER, BEFORE, Context, RuntimeInfo
 from nakama_py.runtime.registry import HookEntry, Registry
 

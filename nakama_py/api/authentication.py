@@ -14,12 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from nakama_py.api import hooks
-from nakama_py.api.context import require_server_key, state_of
+from nakama_py.api import hook_calls as hooks
+from nakama_py.api.caller import require_server_key, state_of
 from nakama_py.core.account_types import AuthResult
 from nakama_py.core.accounts import AccountService
 from nakama_py.errors import invalid_argument
-from nakama_py.hooks import Message
+from nakama_py.route_hooks import Message
 from nakama_py.wire.request import (
     field,
     get_int,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nakama_py.api import hooks
-from nakama_py.api.context import bearer_session, require_server_key, state_of
-from nakama_py.hooks import Message
+from nakama_py.api import hook_calls as hooks
+from nakama_py.api.caller import bearer_session, require_server_key, state_of
+from nakama_py.route_hooks import Message
 from nakama_py.wire.encoding import compact
 from nakama_py.wire.request import get_str, get_str_map, read_body
 from nakama_py.wire.response import empty_response, json_response

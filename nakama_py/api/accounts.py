@@ -7,13 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
-from nakama_py.api import hooks
+from nakama_py.api import hook_calls as hooks
 from nakama_py.api.account_messages import account_message
-from nakama_py.api.context import bearer_session, state_of
+from nakama_py.api.caller import bearer_session, state_of
 from nakama_py.core import account_rules as rules
 from nakama_py.core.accounts import AccountService
 from nakama_py.errors import Code, NakamaError, invalid_argument
-from nakama_py.hooks import Message
+from nakama_py.route_hooks import Message
 from nakama_py.wire.encoding import compact
 from nakama_py.wire.request import get_opt_str, get_str, get_str_map, read_body
 from nakama_py.wire.response import empty_response, json_response
