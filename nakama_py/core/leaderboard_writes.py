@@ -29,11 +29,6 @@ from psycopg import errors as pg_errors
 from nakama_py.core import rank_sync
 from nakama_py.core.leaderboard_reads import valid_uuid
 from nakama_py.core.leaderboard_types import (
-    API_TO_DB,
-    BEST,
-    DECREMENT,
-    INCREMENT,
-    SET,
     Leaderboard,
     LeaderboardRecord,
     WriteReceipt,
@@ -44,6 +39,7 @@ from nakama_py.core.ranks import RankStore, make_stamp, owner_int
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.pool import Database
 from nakama_py.errors import NakamaError, RateLimitedError, internal, invalid_argument, not_found, permission_denied
+from nakama_py.leaderboard_enums import Operator, OperatorOverride
 
 log = logging.getLogger("nakama_py.leaderboards")
 
@@ -67,17 +63,18 @@ def check_runtime_write(id: str, owner_id: str, score: int, subscore: int) -> No
         raise invalid_argument("expects subscore to be >= 0")
 
 
-def predict(operator: int, desc: bool, current: tuple[int, int] | None, score: int, subscore: int) -> tuple[int, int]:
+def predict(operator: Operator, desc: bool, current: tuple[int, int] | None, score: int,
+            subscore: int) -> tuple[int, int]:
     """The (score, subscore) a write leaves, as the upsert computes it."""
     if current is None:
-        return (0, 0) if operator == DECREMENT else (score, subscore)
+        return (0, 0) if operator is Operator.DECREMENT else (score, subscore)
     old_score, old_subscore = current
-    if operator == BEST:
+    if operator is Operator.BEST:
         pick = max if desc else min
         return pick(old_score, score), pick(old_subscore, subscore)
-    if operator == SET:
+    if operator is Operator.SET:
         return score, subscore
-    if operator == INCREMENT:
+    if operator is Operator.INCREMENT:
         return old_score + score, old_subscore + subscore
     return max(old_score - score, 0), max(old_subscore - subscore, 0)
 
@@ -139,20 +136,20 @@ class RecordWriter:
     # --- Nakama's write and delete -------------------------------------------------------
 
     async def write(self, id: str, owner_id: str, username: str | None, score: int, subscore: int,
-                    metadata: Mapping[str, Any] | str | None, override_operator: int,
+                    metadata: Mapping[str, Any] | str | None, override_operator: OperatorOverride | int,
                     caller: str | None) -> LeaderboardRecord:
         if caller is None:
             check_runtime_write(id, owner_id, score, subscore)
         board = await self._board(id)
         if board.authoritative and caller is not None:
             raise permission_denied("Leaderboard only allows authoritative score submissions.")
-        operator = board.operator
-        if override_operator:
-            if override_operator not in API_TO_DB:
-                if caller is None:
-                    raise invalid_argument("expects override operator to be 'best', 'set', 'incr' or 'decr'")
-                raise internal(WRITE_ERROR)
-            operator = API_TO_DB[override_operator]
+        try:
+            chosen = OperatorOverride(override_operator).operator
+        except ValueError:
+            if caller is None:
+                raise invalid_argument("expects override operator to be 'best', 'set', 'incr' or 'decr'") from None
+            raise internal(WRITE_ERROR) from None
+        operator = board.operator if chosen is None else chosen
         expiry = board.current_expiry()
         params = {"b": id, "o": owner_id, "u": username or None, "s": score, "ss": subscore,
                   "m": metadata_text(metadata), "e": from_unix(expiry)}
@@ -160,7 +157,8 @@ class RecordWriter:
         rank = self._apply(board, expiry, owner_id, row[1], row[2], row[3], row[6], row[0], updated)
         return written_record(id, owner_id, row, expiry, rank)
 
-    async def _upsert(self, board: Leaderboard, operator: int, params: dict[str, Any]) -> tuple[tuple[Any, ...], bool]:
+    async def _upsert(self, board: Leaderboard, operator: Operator,
+                      params: dict[str, Any]) -> tuple[tuple[Any, ...], bool]:
         """(the record after the write, whether the write changed it)."""
         for _ in range(MAX_ATTEMPTS):
             try:

@@ -33,14 +33,6 @@ from nakama_py.core.leaderboard_cursor import CursorCodec
 from nakama_py.core.leaderboard_reads import LAST_EXPIRY, RecordReader
 from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
 from nakama_py.core.leaderboard_types import (
-    ASCENDING,
-    BEST,
-    DECREMENT,
-    DESCENDING,
-    INCREMENT,
-    OPERATOR_NAMES,
-    SET,
-    SORT_NAMES,
     Leaderboard,
     LeaderboardRecord,
     RankEntry,
@@ -64,6 +56,7 @@ from nakama_py.db import leaderboards as sql
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.errors import Code, NakamaError, invalid_argument, not_found
+from nakama_py.leaderboard_enums import Operator, OperatorOverride, SortOrder
 
 __all__ = [
     "BucketNotLoaded",
@@ -202,7 +195,7 @@ class LeaderboardService:
     @staticmethod
     def _board_of(row: tuple[Any, ...]) -> Leaderboard:
         board_id, authoritative, sort_order, operator, reset, metadata, create_time, enable_ranks = row
-        return Leaderboard(board_id, bool(authoritative), int(sort_order), int(operator), reset or None,
+        return Leaderboard(board_id, bool(authoritative), SortOrder(sort_order), Operator(operator), reset or None,
                            orjson.loads(metadata), create_time, bool(enable_ranks))
 
     async def refresh_boards(self) -> None:
@@ -226,20 +219,22 @@ class LeaderboardService:
         self.put_board(board)
         return board
 
-    async def create(self, id: str, *, authoritative: bool = False, sort_order: str | int = "desc",
-                     operator: str | int = "best", reset_schedule: str | None = None,
+    async def create(self, id: str, *, authoritative: bool = False, sort_order: SortOrder | str | int = "desc",
+                     operator: Operator | str | int = "best", reset_schedule: str | None = None,
                      metadata: dict[str, Any] | None = None, enable_ranks: bool = True) -> Leaderboard:
         """Create a board; if the id exists, the existing board is returned unchanged."""
         if not isinstance(id, str) or not id:
             raise invalid_argument("expects a leaderboard ID string")
         if len(id) > MAX_ID_CHARS:
             raise invalid_argument(f"expects a leaderboard ID of at most {MAX_ID_CHARS} characters")
-        sort = SORT_NAMES.get(sort_order.lower()) if isinstance(sort_order, str) else sort_order
-        if isinstance(sort, bool) or sort not in (ASCENDING, DESCENDING):
-            raise invalid_argument("expects sort order to be 'asc' or 'desc'")
-        oper = OPERATOR_NAMES.get(operator.lower()) if isinstance(operator, str) else operator
-        if isinstance(oper, bool) or oper not in (BEST, SET, INCREMENT, DECREMENT):
-            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'")
+        try:
+            sort = SortOrder.parse(sort_order)
+        except ValueError:
+            raise invalid_argument("expects sort order to be 'asc' or 'desc'") from None
+        try:
+            oper = Operator.parse(operator)
+        except ValueError:
+            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'") from None
         if reset_schedule:
             try:
                 parse_schedule(reset_schedule)
@@ -250,7 +245,7 @@ class LeaderboardService:
         existing = self._boards.get(id)
         if existing is not None:
             return existing
-        row, created = await sql.insert_board(self.db, id, bool(authoritative), int(sort), int(oper),
+        row, created = await sql.insert_board(self.db, id, bool(authoritative), sort, oper,
                                               reset_schedule or None, orjson.dumps(dict(metadata or {})).decode(),
                                               bool(enable_ranks))
         board = self._board_of(row)
@@ -303,9 +298,10 @@ class LeaderboardService:
 
     async def write_record(self, id: str, owner_id: str, *, username: str | None = None, score: int = 0,
                            subscore: int = 0, metadata: Mapping[str, Any] | str | None = None,
-                           override_operator: int = 0, caller: str | None = None) -> LeaderboardRecord:
-        """Nakama's write. ``override_operator`` is the API enum: 0 none, 1 best, 2 set, 3 incr,
-        4 decr. ``metadata`` None keeps the record's; a string is JSON object text."""
+                           override_operator: OperatorOverride | int = OperatorOverride.NO_OVERRIDE,
+                           caller: str | None = None) -> LeaderboardRecord:
+        """Nakama's write. ``override_operator`` is the API enum (a number from a client).
+        ``metadata`` None keeps the record's; a string is JSON object text."""
         return await self.writes.write(id, owner_id, username, score, subscore, metadata, override_operator, caller)
 
     async def delete_record(self, id: str, owner_id: str, *, caller: str | None = None) -> None:

@@ -35,6 +35,7 @@ from psycopg import AsyncConnection
 from nakama_py.core.leaderboard_types import Leaderboard, from_micros, micros
 from nakama_py.core.ranks import VISIBILITY_BOUND_SEC, RankBucket, RankStore
 from nakama_py.core.write_marks import WriteMarks
+from nakama_py.leaderboard_enums import Operator, SortOrder
 
 log = logging.getLogger("nakama_py.leaderboards")
 
@@ -274,7 +275,7 @@ class RankFollower:
                 holder.forget_board(board_id)
                 return
             authoritative, sort_order, operator, reset, metadata, created_us, enable_ranks = body
-            holder.put_board(Leaderboard(board_id, bool(authoritative), int(sort_order), int(operator),
+            holder.put_board(Leaderboard(board_id, bool(authoritative), SortOrder(sort_order), Operator(operator),
                                          reset or None, orjson.loads(metadata), from_micros(int(created_us)),
                                          bool(enable_ranks)))
         elif kind == "x":

@@ -13,8 +13,8 @@ from typing import Any, LiteralString
 
 from psycopg import AsyncConnection
 
-from nakama_py.core.leaderboard_types import BEST, DECREMENT, INCREMENT, SET
 from nakama_py.db.pool import Database
+from nakama_py.leaderboard_enums import Operator, SortOrder
 
 # --- boards -------------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ async def board_page(db: Database, limit: int, after: tuple[int, str] | None) ->
     return rows
 
 
-async def insert_board(db: Database, board_id: str, authoritative: bool, sort_order: int, operator: int,
+async def insert_board(db: Database, board_id: str, authoritative: bool, sort_order: SortOrder, operator: Operator,
                        reset_schedule: str | None, metadata: str, enable_ranks: bool) -> tuple[BoardRow, bool]:
     """Create a board unless one exists; (the stored board, whether this call created it)."""
     row = await db.fetchrow(
@@ -89,23 +89,25 @@ WRITE_RETURNING: LiteralString = ("username, score, subscore, num_score, max_num
                                   " update_time")
 WrittenRow = tuple[Any, ...]
 
-_INSERT_VALUES: dict[int, LiteralString] = {
-    BEST: "%(s)s, %(ss)s", SET: "%(s)s, %(ss)s", INCREMENT: "%(s)s, %(ss)s", DECREMENT: "0, 0"}
-_UPDATE: dict[tuple[int, bool], tuple[LiteralString, LiteralString]] = {
-    (BEST, True): ("score = GREATEST(lr.score, %(s)s), subscore = GREATEST(lr.subscore, %(ss)s)",
+_INSERT_VALUES: dict[Operator, LiteralString] = {
+    Operator.BEST: "%(s)s, %(ss)s", Operator.SET: "%(s)s, %(ss)s", Operator.INCREMENT: "%(s)s, %(ss)s",
+    Operator.DECREMENT: "0, 0"}
+_UPDATE: dict[tuple[Operator, bool], tuple[LiteralString, LiteralString]] = {
+    (Operator.BEST, True): ("score = GREATEST(lr.score, %(s)s), subscore = GREATEST(lr.subscore, %(ss)s)",
                    "lr.score < %(s)s OR lr.subscore < %(ss)s"),
-    (BEST, False): ("score = LEAST(lr.score, %(s)s), subscore = LEAST(lr.subscore, %(ss)s)",
+    (Operator.BEST, False): ("score = LEAST(lr.score, %(s)s), subscore = LEAST(lr.subscore, %(ss)s)",
                     "lr.score > %(s)s OR lr.subscore > %(ss)s"),
-    (SET, True): ("score = %(s)s, subscore = %(ss)s", "lr.score <> %(s)s OR lr.subscore <> %(ss)s"),
-    (INCREMENT, True): ("score = lr.score + %(s)s, subscore = lr.subscore + %(ss)s", "%(s)s <> 0 OR %(ss)s <> 0"),
-    (DECREMENT, True): ("score = GREATEST(lr.score - %(s)s, 0), subscore = GREATEST(lr.subscore - %(ss)s, 0)",
-                        "%(s)s <> 0 OR %(ss)s <> 0"),
+    (Operator.SET, True): ("score = %(s)s, subscore = %(ss)s", "lr.score <> %(s)s OR lr.subscore <> %(ss)s"),
+    (Operator.INCREMENT, True): ("score = lr.score + %(s)s, subscore = lr.subscore + %(ss)s",
+                                 "%(s)s <> 0 OR %(ss)s <> 0"),
+    (Operator.DECREMENT, True): ("score = GREATEST(lr.score - %(s)s, 0), subscore = GREATEST(lr.subscore - %(ss)s, 0)",
+                                 "%(s)s <> 0 OR %(ss)s <> 0"),
 }
-for _op in (SET, INCREMENT, DECREMENT):
+for _op in (Operator.SET, Operator.INCREMENT, Operator.DECREMENT):
     _UPDATE[(_op, False)] = _UPDATE[(_op, True)]
 
 
-def _upsert(operator: int, desc: bool, source: LiteralString) -> LiteralString:
+def _upsert(operator: Operator, desc: bool, source: LiteralString) -> LiteralString:
     op, condition = _UPDATE[(operator, desc)]
     return ("INSERT INTO leaderboard_record AS lr"
             " (leaderboard_id, owner_id, username, score, subscore, metadata, expiry_time) "
@@ -116,11 +118,11 @@ def _upsert(operator: int, desc: bool, source: LiteralString) -> LiteralString:
 
 
 _VALUES: LiteralString = "VALUES (%(b)s, %(o)s, %(u)s, $VALUES, COALESCE(%(m)s::jsonb, '{}'::jsonb), %(e)s)"
-UPSERT_SQL: dict[tuple[int, bool], LiteralString] = {
+UPSERT_SQL: dict[tuple[Operator, bool], LiteralString] = {
     key: _upsert(key[0], key[1], _VALUES) + " RETURNING " + WRITE_RETURNING for key in _UPDATE}
 
 
-async def upsert_record(db: Database, operator: int, desc: bool, params: dict[str, Any]) -> WrittenRow | None:
+async def upsert_record(db: Database, operator: Operator, desc: bool, params: dict[str, Any]) -> WrittenRow | None:
     """The record after the write, or None when the operator's filter left it unchanged."""
     row = await db.fetchrow(UPSERT_SQL[(operator, desc)], params)
     return row
@@ -271,12 +273,12 @@ WHERE NOT EXISTS (SELECT 1 FROM prior) AND NOT (SELECT open FROM gate)
 """
 
 
-WRITE_ONCE_SQL: dict[tuple[int, bool], LiteralString] = {
+WRITE_ONCE_SQL: dict[tuple[Operator, bool], LiteralString] = {
     key: _ONCE_HEAD + _upsert(key[0], key[1], _ONCE_SOURCE) + _once_tail(key[1]) for key in _UPDATE}
 OnceRow = tuple[Any, ...]
 
 
-async def write_once(db: Database, operator: int, desc: bool, params: dict[str, Any]) -> OnceRow | None:
+async def write_once(db: Database, operator: Operator, desc: bool, params: dict[str, Any]) -> OnceRow | None:
     """The whole idempotent write in one statement; its one result row, or None when the
     owner's record changed under the statement in a way it could not account for (retry).
     Concurrent calls share a transaction, taken in (board, owner) order."""

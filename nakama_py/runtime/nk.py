@@ -25,6 +25,7 @@ from nakama_py.core.notifications import Notification, NotificationSend
 from nakama_py.core.storage import StorageAck, StorageObject, StorageObjectId, StorageWrite
 from nakama_py.core.wallet import WalletLedgerItem, WalletUpdate, WalletUpdateResult
 from nakama_py.errors import invalid_argument, not_found
+from nakama_py.leaderboard_enums import OperatorOverride
 from nakama_py.runtime.context import RUN_ONCE, Context, RuntimeInfo
 from nakama_py.runtime.localcache import LocalCache
 from nakama_py.runtime.logger import RuntimeLogger
@@ -34,25 +35,19 @@ if TYPE_CHECKING:
     from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
     from nakama_py.state import ServerState
 
-# Nakama's override operator names (Lua/JS) to the API enum the core takes.
-OVERRIDE_OPERATORS = {"": 0, "no_override": 0, "best": 1, "set": 2, "incr": 3, "increment": 3,
-                      "decr": 4, "decrement": 4}
-
 StorageWriteLike = StorageWrite | Mapping[str, Any]
 StorageIdLike = StorageObjectId | Mapping[str, Any]
 WalletUpdateLike = WalletUpdate | Mapping[str, Any]
 NotificationLike = NotificationSend | Mapping[str, Any]
 
 
-def _override(value: int | str | None) -> int:
-    if value is None:
-        return 0
+def _override(value: int | str | None) -> OperatorOverride | int:
     if isinstance(value, str):
         try:
-            return OVERRIDE_OPERATORS[value.strip().lower()]
-        except KeyError:
+            return OperatorOverride.parse(value)
+        except ValueError:
             raise invalid_argument(f"invalid override operator {value!r}: use best, set, incr or decr") from None
-    return int(value)
+    return OperatorOverride.NO_OVERRIDE if value is None else int(value)
 
 
 def _json_text(value: Any) -> str:
