@@ -55,7 +55,7 @@ from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
-from nakama_py.errors import Code, NakamaError, invalid_argument, not_found
+from nakama_py.errors import BucketNotLoaded, LeaderboardNotFound, LeaderboardRanksDisabled, invalid_argument
 from nakama_py.leaderboard_enums import Operator, OperatorOverride, SortOrder
 
 __all__ = [
@@ -71,26 +71,12 @@ __all__ = [
 
 log = logging.getLogger("nakama_py.leaderboards")
 
-NOT_FOUND = "Leaderboard not found."
 WARM_BATCH = 10_000
 DELETE_BATCH = 10_000
 MAINTENANCE_SEC = 5.0
 MAX_ID_CHARS = 128
 
 ResetHandler = Callable[[Leaderboard, int], Awaitable[None]]
-
-
-class BucketNotLoaded(NakamaError):
-    """``top``/``rank_of`` asked about a past bucket that is not in memory: ``await
-    load_bucket(id, expiry)`` first. The current bucket of a ranked board always is."""
-
-    def __init__(self, leaderboard_id: str, expiry: int) -> None:
-        super().__init__(f"Ranks of leaderboard {leaderboard_id!r} for expiry {expiry} are not loaded.",
-                         Code.FAILED_PRECONDITION)
-
-
-def ranks_disabled(board_id: str) -> NakamaError:
-    return NakamaError(f"Leaderboard {board_id!r} has ranks disabled.", Code.FAILED_PRECONDITION)
 
 
 class LeaderboardService:
@@ -193,10 +179,9 @@ class LeaderboardService:
         self.ranks.drop(board_id)
 
     @staticmethod
-    def _board_of(row: tuple[Any, ...]) -> Leaderboard:
-        board_id, authoritative, sort_order, operator, reset, metadata, create_time, enable_ranks = row
-        return Leaderboard(board_id, bool(authoritative), SortOrder(sort_order), Operator(operator), reset or None,
-                           orjson.loads(metadata), create_time, bool(enable_ranks))
+    def _board_of(row: sql.BoardRow) -> Leaderboard:
+        return Leaderboard(row.id, row.authoritative, row.sort_order, row.operator, row.reset_schedule,
+                           orjson.loads(row.metadata), row.create_time, row.enable_ranks)
 
     async def refresh_boards(self) -> None:
         """Re-read every board from the database (other processes create and delete boards)."""
@@ -214,7 +199,7 @@ class LeaderboardService:
             return board
         rows = await sql.boards_by_id(self.db, [board_id])
         if not rows:
-            raise not_found(NOT_FOUND)
+            raise LeaderboardNotFound()
         board = self._board_of(rows[0])
         self.put_board(board)
         return board
@@ -368,9 +353,9 @@ class LeaderboardService:
     def _resident(self, id: str, expiry: int) -> tuple[int, RankBucket | None]:
         board = self._boards.get(id)
         if board is None:
-            raise not_found(NOT_FOUND)
+            raise LeaderboardNotFound()
         if not self.ranked(board):
-            raise ranks_disabled(id)
+            raise LeaderboardRanksDisabled(id)
         current = board.current_expiry()
         bucket_expiry = expiry or current
         bucket = self.ranks.get(id, bucket_expiry)
@@ -414,7 +399,7 @@ class LeaderboardService:
             raise invalid_argument("expects expiry to be unix seconds of a bucket's expiry, or 0")
         board = await self.board(id)
         if not self.ranked(board):
-            raise ranks_disabled(id)
+            raise LeaderboardRanksDisabled(id)
         return len(await self.load_ranks(board, expiry or board.current_expiry()))
 
     async def load_ranks(self, board: Leaderboard, expiry: int, *, force: bool = False) -> RankBucket:
@@ -446,15 +431,14 @@ class LeaderboardService:
         expiry_time = from_unix(expiry)
         after: tuple[int, int, str] | None = None
         while True:
-            async with self.db.connection() as conn:
-                rows = await sql.bucket_batch(conn, board.id, expiry_time, WARM_BATCH, after)
+            rows = await sql.bucket_batch(self.db, board.id, expiry_time, WARM_BATCH, after)
             add = builder.add
             for owner_bytes, score, subscore, created_us, num_score, username in rows:
                 add(int.from_bytes(owner_bytes, "big"), score, subscore, make_stamp(created_us, num_score), username)
             if len(rows) < WARM_BATCH:
                 return self.ranks.finish_load(builder, board.id)
             last = rows[-1]
-            after = (last[1], last[2], str(uuid.UUID(bytes=bytes(last[0]))))
+            after = (last.score, last.subscore, str(uuid.UUID(bytes=bytes(last.owner))))
 
     # --- retention ----------------------------------------------------------------------------
 

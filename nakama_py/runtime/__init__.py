@@ -18,8 +18,25 @@ from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntr
 from nakama_py.core.multi_update import MultiUpdateResult
 from nakama_py.core.notifications import Notification, NotificationSend
 from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, StorageObjectId, StorageWrite
-from nakama_py.core.wallet import WalletLedgerItem, WalletNegativeError, WalletUpdate, WalletUpdateResult
-from nakama_py.errors import Code, NakamaError, RateLimitedError
+from nakama_py.core.wallet import WalletLedgerItem, WalletUpdate, WalletUpdateResult
+from nakama_py.errors import (
+    AccountBanned,
+    AccountNotFound,
+    BucketNotLoaded,
+    Code,
+    DatabaseUnavailable,
+    IdentifierTaken,
+    LeaderboardAuthoritative,
+    LeaderboardNotFound,
+    LeaderboardRanksDisabled,
+    NakamaError,
+    RateLimitedError,
+    StorageDeleteRejected,
+    StoragePermissionDenied,
+    StorageVersionConflict,
+    UsernameTaken,
+    WalletNegativeError,
+)
 from nakama_py.runtime.context import Context
 from nakama_py.runtime.initializer import Initializer
 from nakama_py.runtime.logger import RuntimeLogger
@@ -28,11 +45,19 @@ from nakama_py.runtime.nk import NakamaModule
 __all__ = [
     "SYSTEM_USER_ID",
     "Account",
+    "AccountBanned",
+    "AccountNotFound",
     "AuthResult",
+    "BucketNotLoaded",
     "Code",
     "Context",
+    "DatabaseUnavailable",
+    "IdentifierTaken",
     "Initializer",
     "Leaderboard",
+    "LeaderboardAuthoritative",
+    "LeaderboardNotFound",
+    "LeaderboardRanksDisabled",
     "LeaderboardRecord",
     "MultiUpdateResult",
     "NakamaError",
@@ -44,11 +69,15 @@ __all__ = [
     "RecordList",
     "RuntimeLogger",
     "StorageAck",
+    "StorageDeleteRejected",
     "StorageObject",
     "StorageObjectId",
+    "StoragePermissionDenied",
+    "StorageVersionConflict",
     "StorageWrite",
     "TopList",
     "User",
+    "UsernameTaken",
     "WalletLedgerItem",
     "WalletNegativeError",
     "WalletUpdate",
