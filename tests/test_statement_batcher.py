@@ -42,7 +42,7 @@ async def test_a_failing_statement_fails_alone_and_the_others_are_written(state:
                                    return_exceptions=True)
     assert isinstance(results[7], UniqueViolation)
     assert [r for i, r in enumerate(results) if i != 7] == [(k,) for k in range(12) if k != 7]
-    stored = dict(await state.db.fetch(f"SELECT k, v FROM {table}"))  # type: ignore[arg-type]
+    stored = {k: v for k, v in await state.db.fetch(f"SELECT k, v FROM {table}")}
     assert stored == {**{k: "new" for k in range(12)}, 7: "taken"}
 
 
@@ -56,4 +56,4 @@ async def test_a_group_that_fails_leaves_nothing_half_written(state: ServerState
                                    return_exceptions=True)
     failures = [r for r in results if isinstance(r, Exception)]
     assert len(failures) == 1 and isinstance(failures[0], UniqueViolation)
-    assert sorted(r[0] for r in await state.db.fetch(f"SELECT k FROM {table}")) == [1, 2, 3, 4]  # type: ignore[index]
+    assert sorted(r[0] for r in await state.db.fetch(f"SELECT k FROM {table}")) == [1, 2, 3, 4]
