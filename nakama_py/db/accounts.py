@@ -39,7 +39,7 @@ _FOUND: LiteralString = "id::text, username, disable_time, false, NULL::bytea"
 # --- sign-in lookups and creation ---------------------------------------------------------------
 
 _FIND_BY: dict[str, LiteralString] = {
-    column: "SELECT " + _FOUND + " FROM users WHERE " + column + " = %s"
+    column: "SELECT " + _FOUND + " FROM users WHERE " + column + " = %(value)s"
     for column in _IDENTITY_COLUMNS
 }
 
@@ -61,7 +61,7 @@ _FIND_OR_CREATE: dict[str, LiteralString] = {
 
 
 async def find_by_identity(db: Database, column: IdentityColumn, value: str) -> Identity | None:
-    return await db.fetchrow_as(Identity._make, _FIND_BY[column], (value,))
+    return await db.fetchrow_as(Identity._make, _FIND_BY[column], {"value": value})
 
 
 async def find_or_create_by_identity(db: Database, column: IdentityColumn, value: str, *, user_id: str,
@@ -77,7 +77,7 @@ async def find_or_create_by_identity(db: Database, column: IdentityColumn, value
 
 _FIND_BY_DEVICE: LiteralString = (
     "SELECT u.id::text, u.username, u.disable_time, false, NULL::bytea"
-    " FROM user_device d JOIN users u ON u.id = d.user_id WHERE d.id = %s")
+    " FROM user_device d JOIN users u ON u.id = d.user_id WHERE d.id = %(device_id)s")
 
 # The new user and its device row are written by one statement, so they exist together or not at all.
 _FIND_OR_CREATE_BY_DEVICE: LiteralString = (
@@ -95,7 +95,7 @@ _FIND_OR_CREATE_BY_DEVICE: LiteralString = (
 
 
 async def find_by_device(db: Database, device_id: str) -> Identity | None:
-    return await db.fetchrow_as(Identity._make, _FIND_BY_DEVICE, (device_id,))
+    return await db.fetchrow_as(Identity._make, _FIND_BY_DEVICE, {"device_id": device_id})
 
 
 async def find_or_create_by_device(db: Database, device_id: str, *, user_id: str, username: str) -> Identity:
@@ -109,21 +109,22 @@ async def find_or_create_by_device(db: Database, device_id: str, *, user_id: str
 
 async def find_by_email(db: Database, email: str) -> Identity | None:
     return await db.fetchrow_as(
-        Identity._make, "SELECT id::text, username, disable_time, false, password FROM users WHERE email = %s",
-        (email,))
+        Identity._make, "SELECT id::text, username, disable_time, false, password FROM users"
+        " WHERE email = %(email)s", {"email": email})
 
 
 async def find_by_username(db: Database, username: str) -> Identity | None:
     return await db.fetchrow_as(
-        Identity._make, "SELECT id::text, username, disable_time, false, password FROM users WHERE username = %s",
-        (username,))
+        Identity._make, "SELECT id::text, username, disable_time, false, password FROM users"
+        " WHERE username = %(username)s", {"username": username})
 
 
 async def create_email_user(db: Database, *, user_id: str, username: str, email: str, password: bytes) -> Identity:
     identity = await db.fetchrow_as(
         Identity._make, "INSERT INTO users (id, username, email, password, create_time, update_time)"
-        " VALUES (%s, %s, %s, %s, now(), now()) RETURNING id::text, username, disable_time, true, NULL::bytea",
-        (user_id, username, email, password))
+        " VALUES (%(user_id)s, %(username)s, %(email)s, %(password)s, now(), now())"
+        " RETURNING id::text, username, disable_time, true, NULL::bytea",
+        {"user_id": user_id, "username": username, "email": email, "password": password})
     assert identity is not None
     return identity
 
@@ -131,7 +132,8 @@ async def create_email_user(db: Database, *, user_id: str, username: str, email:
 async def import_email(db: Database, user_id: str, email: str) -> bool:
     """Give a new social account the provider's email, unless another account has it."""
     try:
-        await db.execute("UPDATE users SET email = %s WHERE id = %s", (email, user_id))
+        await db.execute("UPDATE users SET email = %(email)s WHERE id = %(user_id)s",
+                         {"email": email, "user_id": user_id})
     except UniqueViolation as exc:
         if exc.constraint == EMAIL_KEY:
             return False
@@ -139,9 +141,14 @@ async def import_email(db: Database, user_id: str, email: str) -> bool:
     return True
 
 
-async def username_and_disable_time(db: Database, user_id: str) -> tuple[str, datetime] | None:
-    row = await db.fetchrow("SELECT username, disable_time FROM users WHERE id = %s", (user_id,))
-    return None if row is None else (row[0], row[1])
+class UserStanding(NamedTuple):
+    username: str
+    disable_time: datetime
+
+
+async def username_and_disable_time(db: Database, user_id: str) -> UserStanding | None:
+    return await db.fetchrow_as(UserStanding._make, "SELECT username, disable_time FROM users WHERE id = %(user_id)s",
+                                {"user_id": user_id})
 
 
 # --- reading accounts and users ------------------------------------------------------------------
@@ -156,14 +163,15 @@ async def account_row(db: Database, user_id: str) -> dict[str, Any] | None:
     rows = await db.fetch_dicts(
         "SELECT " + _USER_COLUMNS + ", u.wallet, u.email, u.custom_id, u.verify_time, u.disable_time,"
         " array(SELECT d.id FROM user_device d WHERE d.user_id = u.id ORDER BY d.id) AS devices"
-        " FROM users u WHERE u.id = %s", (user_id,))
+        " FROM users u WHERE u.id = %(user_id)s", {"user_id": user_id})
     return rows[0] if rows else None
 
 
 async def user_rows(db: Database, ids: Sequence[str], usernames: Sequence[str]) -> list[dict[str, Any]]:
     return await db.fetch_dicts(
         "SELECT " + _USER_COLUMNS + " FROM users u"
-        " WHERE u.id = ANY(%s::uuid[]) OR u.username = ANY(%s::text[])", (list(ids), list(usernames)))
+        " WHERE u.id = ANY(%(ids)s::uuid[]) OR u.username = ANY(%(usernames)s::text[])",
+        {"ids": list(ids), "usernames": list(usernames)})
 
 
 # --- updating and deleting --------------------------------------------------------------------------
@@ -190,14 +198,14 @@ async def update_user(db: Database, user_id: str, values: dict[str, Any]) -> Non
 async def delete_user(conn: Connection, user_id: str) -> bool:
     """Delete the user; devices, storage, friends, notifications and wallet ledger go with it (cascades)."""
     with map_errors():
-        cur = await conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
+        cur = await conn.execute("DELETE FROM users WHERE id = %(user_id)s", {"user_id": user_id})
     return cur.rowcount > 0
 
 
 async def insert_tombstone(conn: Connection, user_id: str) -> None:
     with map_errors():
-        await conn.execute("INSERT INTO user_tombstone (user_id) VALUES (%s) ON CONFLICT (user_id) DO NOTHING",
-                           (user_id,))
+        await conn.execute("INSERT INTO user_tombstone (user_id) VALUES (%(user_id)s)"
+                           " ON CONFLICT (user_id) DO NOTHING", {"user_id": user_id})
 
 
 # --- linking --------------------------------------------------------------------------------------
@@ -226,10 +234,12 @@ async def link_email(db: Database, user_id: str, email: str, password: bytes | N
 async def link_device(db: Database, user_id: str, device_id: str) -> None:
     """Raises ``UniqueViolation`` when another account holds the device."""
     async with db.transaction() as conn:
-        cur = await conn.execute("SELECT 1 FROM user_device WHERE id = %s AND user_id = %s", (device_id, user_id))
+        device = {"device_id": device_id, "user_id": user_id}
+        cur = await conn.execute("SELECT 1 FROM user_device WHERE id = %(device_id)s AND user_id = %(user_id)s",
+                                 device)
         if await cur.fetchone() is None:
-            await conn.execute("INSERT INTO user_device (id, user_id) VALUES (%s, %s)", (device_id, user_id))
-        await conn.execute("UPDATE users SET update_time = now() WHERE id = %s", (user_id,))
+            await conn.execute("INSERT INTO user_device (id, user_id) VALUES (%(device_id)s, %(user_id)s)", device)
+        await conn.execute("UPDATE users SET update_time = now() WHERE id = %(user_id)s", device)
 
 
 # --- unlinking: each runs with the user's row locked, so two concurrent unlinks cannot both remove
@@ -251,7 +261,7 @@ _OTHER_THAN_DEVICE: LiteralString = (
 
 
 async def _lock_user(conn: Connection, user_id: str) -> None:
-    await conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,))
+    await conn.execute("SELECT 1 FROM users WHERE id = %(user_id)s FOR UPDATE", {"user_id": user_id})
 
 
 async def _unlink(db: Database, user_id: str, statement: LiteralString, params: dict[str, str]) -> bool:
@@ -287,6 +297,6 @@ async def unlink_device(db: Database, user_id: str, device_id: str) -> bool:
             {"user_id": user_id, "device_id": device_id})
         if cur.rowcount == 0:
             return False
-        await conn.execute("UPDATE users SET update_time = now() WHERE id = %s", (user_id,))
+        await conn.execute("UPDATE users SET update_time = now() WHERE id = %(user_id)s", {"user_id": user_id})
         return True
 

@@ -35,10 +35,12 @@ async def insert_notifications(conn: Connection, rows: Sequence[NotificationRow]
     with map_errors():
         cur = await conn.execute(
             "INSERT INTO notification (id, user_id, subject, content, code, sender_id) "
-            "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::jsonb[], %s::smallint[], %s::uuid[]) "
+            "SELECT * FROM unnest(%(ids)s::uuid[], %(user_ids)s::uuid[], %(subjects)s::text[],"
+            " %(contents)s::jsonb[], %(codes)s::smallint[], %(sender_ids)s::uuid[]) "
             "RETURNING id::text, create_time",
-            ([r.id for r in rows], [r.user_id for r in rows], [r.subject for r in rows], [r.content for r in rows],
-             [r.code for r in rows], [r.sender_id for r in rows]))
+            {"ids": [r.id for r in rows], "user_ids": [r.user_id for r in rows], "subjects": [r.subject for r in rows],
+             "contents": [r.content for r in rows], "codes": [r.code for r in rows],
+             "sender_ids": [r.sender_id for r in rows]})
         created = {notification_id: create_time for notification_id, create_time in await cur.fetchall()}
     return [created[r.id] for r in rows]
 
@@ -51,9 +53,10 @@ async def list_notifications(db: Database, user_id: str, limit: int,
     """A user's notifications, oldest first, starting after ``(create_time, id)`` when given."""
     if after is None:
         return await db.fetch_as(
-            StoredNotification._make, _COLUMNS + "WHERE user_id = %s ORDER BY create_time, id LIMIT %s",
-            (user_id, limit))
+            StoredNotification._make, _COLUMNS + "WHERE user_id = %(user_id)s ORDER BY create_time, id LIMIT %(limit)s",
+            {"user_id": user_id, "limit": limit})
     return await db.fetch_as(
         StoredNotification._make,
-        _COLUMNS + "WHERE user_id = %s AND (create_time, id) > (%s, %s::uuid) ORDER BY create_time, id LIMIT %s",
-        (user_id, after[0], after[1], limit))
+        _COLUMNS + "WHERE user_id = %(user_id)s AND (create_time, id) > (%(create_time)s, %(id)s::uuid)"
+        " ORDER BY create_time, id LIMIT %(limit)s",
+        {"user_id": user_id, "create_time": after[0], "id": after[1], "limit": limit})

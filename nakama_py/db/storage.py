@@ -88,14 +88,16 @@ class DeleteOp:
 # --- reads ---------------------------------------------------------------------
 
 _READ_ONE = ("SELECT " + COLUMNS + " FROM storage"
-             " WHERE collection = %s AND key = %s AND user_id = %s::uuid")
-_READ_ONE_AS_CLIENT = (_READ_ONE + " AND (read = 2 OR (read = 1 AND user_id = %s::uuid))")
+             " WHERE collection = %(collection)s AND key = %(key)s AND user_id = %(user_id)s::uuid")
+_READ_ONE_AS_CLIENT = (_READ_ONE + " AND (read = 2 OR (read = 1 AND user_id = %(caller)s::uuid))")
 _READ_MANY = ("SELECT s.collection, s.key, s.user_id::text, s.value::text, s.version, s.read, s.write,"
               " s.create_time, s.update_time"
-              " FROM unnest(%s::text[], %s::text[], %s::uuid[]) WITH ORDINALITY AS t(collection, key, user_id, n)"
+              " FROM unnest(%(collections)s::text[], %(keys)s::text[], %(user_ids)s::uuid[])"
+              " WITH ORDINALITY AS t(collection, key, user_id, n)"
               " JOIN storage s ON s.collection = t.collection AND s.key = t.key AND s.user_id = t.user_id")
 _READ_MANY_ANY = _READ_MANY + " ORDER BY t.n"
-_READ_MANY_AS_CLIENT = (_READ_MANY + " WHERE s.read = 2 OR (s.read = 1 AND s.user_id = %s::uuid) ORDER BY t.n")
+_READ_MANY_AS_CLIENT = (_READ_MANY + " WHERE s.read = 2 OR (s.read = 1 AND s.user_id = %(caller)s::uuid)"
+                        " ORDER BY t.n")
 
 
 async def read_objects(db: Database, ids: Sequence[tuple[str, str, str]], caller: str | None) -> list[Row]:
@@ -104,13 +106,11 @@ async def read_objects(db: Database, ids: Sequence[tuple[str, str, str]], caller
         return []
     if len(ids) == 1:
         collection, key, user_id = ids[0]
-        if caller is None:
-            return await db.fetch_as(Row._make, _READ_ONE, (collection, key, user_id))
-        return await db.fetch_as(Row._make, _READ_ONE_AS_CLIENT, (collection, key, user_id, caller))
-    columns = ([i[0] for i in ids], [i[1] for i in ids], [i[2] for i in ids])
-    if caller is None:
-        return await db.fetch_as(Row._make, _READ_MANY_ANY, columns)
-    return await db.fetch_as(Row._make, _READ_MANY_AS_CLIENT, (*columns, caller))
+        one = {"collection": collection, "key": key, "user_id": user_id, "caller": caller}
+        return await db.fetch_as(Row._make, _READ_ONE if caller is None else _READ_ONE_AS_CLIENT, one)
+    many = {"collections": [i[0] for i in ids], "keys": [i[1] for i in ids], "user_ids": [i[2] for i in ids],
+            "caller": caller}
+    return await db.fetch_as(Row._make, _READ_MANY_ANY if caller is None else _READ_MANY_AS_CLIENT, many)
 
 
 # --- listings (keyset pagination; each matches one of the table's indexes) -----
@@ -130,10 +130,11 @@ _LIST_PUBLIC_USER = ("SELECT " + COLUMNS + " FROM storage"
 
 async def count_objects(db: Database, collection: str, owner: str | None) -> int:
     if owner is None:
-        value = await db.fetchval("SELECT count(*) FROM storage WHERE collection = %s", (collection,))
+        value = await db.fetchval("SELECT count(*) FROM storage WHERE collection = %(collection)s",
+                                  {"collection": collection})
     else:
-        value = await db.fetchval("SELECT count(*) FROM storage WHERE collection = %s AND user_id = %s",
-                                  (collection, owner))
+        value = await db.fetchval("SELECT count(*) FROM storage WHERE collection = %(collection)s"
+                                  " AND user_id = %(owner)s", {"collection": collection, "owner": owner})
     return int(value or 0)
 
 

@@ -31,8 +31,8 @@ async def lock_wallets(conn: Connection, user_ids: Sequence[str]) -> dict[str, A
     """The wallets of these users, row-locked for the rest of the transaction (in id order, against deadlocks)."""
     with map_errors():
         cur = await conn.execute(
-            "SELECT id::text, wallet FROM users WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
-            (sorted(set(user_ids)),))
+            "SELECT id::text, wallet FROM users WHERE id = ANY(%(user_ids)s::uuid[]) ORDER BY id FOR UPDATE",
+            {"user_ids": sorted(set(user_ids))})
         return {user_id: wallet for user_id, wallet in await cur.fetchall()}
 
 
@@ -42,8 +42,8 @@ async def write_wallets(conn: Connection, wallets: Sequence[tuple[str, str]]) ->
     with map_errors():
         await conn.execute(
             "UPDATE users AS u SET wallet = w.wallet, update_time = now() "
-            "FROM unnest(%s::uuid[], %s::jsonb[]) AS w(id, wallet) WHERE u.id = w.id",
-            ([user_id for user_id, _ in ordered], [wallet for _, wallet in ordered]))
+            "FROM unnest(%(user_ids)s::uuid[], %(wallets)s::jsonb[]) AS w(id, wallet) WHERE u.id = w.id",
+            {"user_ids": [user_id for user_id, _ in ordered], "wallets": [wallet for _, wallet in ordered]})
 
 
 async def insert_ledger(conn: Connection, rows: Sequence[LedgerEntry]) -> None:
@@ -51,9 +51,10 @@ async def insert_ledger(conn: Connection, rows: Sequence[LedgerEntry]) -> None:
     with map_errors():
         await conn.execute(
             "INSERT INTO wallet_ledger (id, user_id, changeset, metadata) "
-            "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::jsonb[], %s::jsonb[])",
-            ([r.id for r in rows], [r.user_id for r in rows], [r.changeset for r in rows],
-             [r.metadata for r in rows]))
+            "SELECT * FROM unnest(%(ids)s::uuid[], %(user_ids)s::uuid[], %(changesets)s::jsonb[],"
+            " %(metadata)s::jsonb[])",
+            {"ids": [r.id for r in rows], "user_ids": [r.user_id for r in rows],
+             "changesets": [r.changeset for r in rows], "metadata": [r.metadata for r in rows]})
 
 
 async def list_ledger(db: Database, user_id: str, limit: int,
@@ -62,8 +63,10 @@ async def list_ledger(db: Database, user_id: str, limit: int,
     if after is None:
         return await db.fetch_as(
             LedgerRow._make, "SELECT id::text, changeset, metadata, create_time, update_time FROM wallet_ledger "
-            "WHERE user_id = %s ORDER BY create_time DESC, id DESC LIMIT %s", (user_id, limit))
+            "WHERE user_id = %(user_id)s ORDER BY create_time DESC, id DESC LIMIT %(limit)s",
+            {"user_id": user_id, "limit": limit})
     return await db.fetch_as(
         LedgerRow._make, "SELECT id::text, changeset, metadata, create_time, update_time FROM wallet_ledger "
-        "WHERE user_id = %s AND (create_time, id) < (%s, %s::uuid) "
-        "ORDER BY create_time DESC, id DESC LIMIT %s", (user_id, after[0], after[1], limit))
+        "WHERE user_id = %(user_id)s AND (create_time, id) < (%(create_time)s, %(id)s::uuid) "
+        "ORDER BY create_time DESC, id DESC LIMIT %(limit)s",
+        {"user_id": user_id, "create_time": after[0], "id": after[1], "limit": limit})
