@@ -23,7 +23,7 @@ from nakama_py.errors import (
     StorageVersionConflict,
     UsernameTaken,
 )
-from nakama_py.runtime import StorageObjectId, StorageWrite
+from nakama_py.runtime import NotificationSend, StorageObjectId, StorageWrite
 from nakama_py.state import ServerState
 from tests.support.users import TestUser
 
@@ -87,3 +87,13 @@ async def test_account_errors(state: ServerState, alice: TestUser, bob: TestUser
     with pytest.raises(IdentifierTaken) as linked:
         await state.accounts.link_custom(bob.user_id, custom_id)
     expect(linked.value, IdentifierTaken, Code.ALREADY_EXISTS, "Custom ID is already in use.")
+
+
+async def test_an_unknown_user_is_account_not_found(state: ServerState) -> None:
+    nobody = str(uuid.uuid4())
+    with pytest.raises(AccountNotFound) as wallet:
+        await state.wallets.update_one(nobody, {"coins": 1})
+    expect(wallet.value, AccountNotFound, Code.NOT_FOUND, "user not found")
+    with pytest.raises(AccountNotFound) as notification:  # the foreign key to users, translated
+        await state.notifications.send([NotificationSend(nobody, "hello", {}, 1)])
+    expect(notification.value, AccountNotFound, Code.NOT_FOUND, "user not found")

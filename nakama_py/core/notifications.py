@@ -21,7 +21,7 @@ from nakama_py.db import notifications as sql
 from nakama_py.db.errors import ForeignKeyViolation
 from nakama_py.db.notifications import NotificationRow
 from nakama_py.db.pool import Database
-from nakama_py.errors import invalid_argument, not_found
+from nakama_py.errors import AccountNotFound, invalid_argument
 
 SYSTEM_SENDER = "00000000-0000-0000-0000-000000000000"
 SUBJECT_MAX = 255
@@ -93,7 +93,7 @@ class NotificationService:
                 async with self.db.transaction() as conn:
                     created = iter(await sql.insert_notifications(conn, stored))
             except ForeignKeyViolation:
-                raise not_found("user not found") from None
+                raise AccountNotFound("user not found") from None
             times = [next(created) if note.persistent else None for note in notifications]
         return [Notification(row.id, row.user_id, row.subject, orjson.loads(row.content), row.code, row.sender_id,
                              when, note.persistent)

@@ -21,7 +21,7 @@ import orjson
 
 from nakama_py.db import wallet as sql
 from nakama_py.db.pool import Connection, Database
-from nakama_py.errors import Code, NakamaError, WalletNegativeError, invalid_argument, not_found
+from nakama_py.errors import AccountNotFound, Code, NakamaError, WalletNegativeError, invalid_argument
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -133,7 +133,7 @@ class WalletService:
         results = await self.update([WalletUpdate(user_id, changeset, metadata or {})],
                                     update_ledger=update_ledger, allow_negative=allow_negative)
         if not results:
-            raise not_found("user not found")
+            raise AccountNotFound("user not found")
         return results[0]
 
     async def ledger_list(self, user_id: str, limit: int = 100,

@@ -24,7 +24,7 @@ from nakama_py.core.multi_update import MultiUpdateResult, multi_update
 from nakama_py.core.notifications import Notification, NotificationSend
 from nakama_py.core.storage import StorageAck, StorageObject, StorageObjectId, StorageWrite
 from nakama_py.core.wallet import WalletLedgerItem, WalletUpdate, WalletUpdateResult
-from nakama_py.errors import invalid_argument, not_found
+from nakama_py.errors import AccountNotFound, invalid_argument
 from nakama_py.leaderboard_enums import OperatorOverride
 from nakama_py.runtime.context import RUN_ONCE, Context, RuntimeInfo
 from nakama_py.runtime.localcache import LocalCache
@@ -255,7 +255,7 @@ class NakamaModule:
         if not username:
             users = await self._state.accounts.get_users(ids=[user_id])
             if not users:
-                raise not_found("User account not found.")
+                raise AccountNotFound()
             username = users[0].username
         issued = self._state.sessions.issue(user_id, username, dict(vars or {}), expires_at=expires_at or None)
         return issued.token, issued.claims.expires_at
