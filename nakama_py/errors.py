@@ -7,6 +7,7 @@ and runtime modules raise them from RPCs to answer a client with a chosen code.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Literal
 
 
 class Code(IntEnum):
@@ -43,7 +44,7 @@ class NakamaError(Exception):
         self.code = int(code) if 1 <= int(code) <= 16 else int(Code.INTERNAL)
 
     def __repr__(self) -> str:
-        return f"NakamaError({self.message!r}, {self.code})"
+        return f"{type(self).__name__}({self.message!r}, {self.code})"
 
 
 def invalid_argument(message: str) -> NakamaError:
@@ -126,7 +127,7 @@ class LeaderboardAuthoritative(NakamaError):
     """A client tried to write (``action="submissions"``) or delete (``"deletions"``) a score on an
     authoritative board; only the runtime may."""
 
-    def __init__(self, action: str = "submissions") -> None:
+    def __init__(self, action: Literal["submissions", "deletions"] = "submissions") -> None:
         super().__init__(f"Leaderboard only allows authoritative score {action}.", Code.PERMISSION_DENIED)
 
 
