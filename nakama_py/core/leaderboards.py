@@ -437,8 +437,8 @@ class LeaderboardService:
                 add(int.from_bytes(owner_bytes, "big"), score, subscore, make_stamp(created_us, num_score), username)
             if len(rows) < WARM_BATCH:
                 return self.ranks.finish_load(builder, board.id)
-            last = rows[-1]
-            after = (last.score, last.subscore, str(uuid.UUID(bytes=bytes(last.owner))))
+            last_owner, last_score, last_subscore, *_ = rows[-1]
+            after = (last_score, last_subscore, str(uuid.UUID(bytes=bytes(last_owner))))
 
     # --- retention ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, LiteralString, NamedTuple
 
-from nakama_py.db.pool import Database, row_factory
+from nakama_py.db.pool import Database
 from nakama_py.leaderboard_enums import Operator, SortOrder
 
 # --- boards -------------------------------------------------------------------------
@@ -152,15 +152,11 @@ class DeletedRecord(NamedTuple):
     create_time: datetime
 
 
-class BucketRow(NamedTuple):
-    """A record as rank warm-up reads it (binary: the owner as 16 bytes)."""
-
-    owner: bytes
-    score: int
-    subscore: int
-    create_us: int
-    num_score: int
-    username: str | None
+# A record as rank warm-up reads it: (owner as 16 bytes, score, subscore, create time in microseconds,
+# num_score, username). A plain tuple, exactly typed, where every other row is a NamedTuple: warm-up
+# reads every record of a bucket, and NamedTuple rows doubled its CPU (0.22 -> 0.45 s per 200,000
+# records; the collector keeps scanning tuple subclasses, while tuples of scalars drop out of it).
+BucketRow = tuple[bytes, int, int, int, int, str | None]
 
 
 _INSERT_VALUES: dict[Operator, LiteralString] = {
@@ -265,7 +261,6 @@ _BUCKET: LiteralString = ("SELECT uuid_send(owner_id), score, subscore,"
                           " FROM leaderboard_record WHERE leaderboard_id = %(board_id)s AND expiry_time = %(expiry)s")
 _BUCKET_AFTER: LiteralString = " AND (score, subscore, owner_id) > (%(score)s, %(subscore)s, %(owner_id)s::uuid)"
 _BUCKET_ORDER: LiteralString = " ORDER BY score, subscore, owner_id LIMIT %(limit)s"
-_BUCKET_ROWS = row_factory(BucketRow._make)
 
 
 async def bucket_batch(db: Database, board_id: str, expiry: datetime, limit: int,
@@ -276,9 +271,10 @@ async def bucket_batch(db: Database, board_id: str, expiry: datetime, limit: int
     if after is not None:
         params["score"], params["subscore"], params["owner_id"] = after
         query = _BUCKET + _BUCKET_AFTER + _BUCKET_ORDER
-    async with db.connection() as conn, conn.cursor(row_factory=_BUCKET_ROWS, binary=True) as cur:
+    async with db.connection() as conn, conn.cursor(binary=True) as cur:
         await cur.execute(query, params)
-        return await cur.fetchall()
+        rows: list[BucketRow] = await cur.fetchall()
+        return rows
 
 
 async def delete_bucket_batch(db: Database, board_id: str, before: datetime, batch: int) -> list[datetime]:
