@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,11 +76,18 @@ def run_file(file: str, port: int, report: Path) -> dict[str, JsResult]:
                            "or set CHROMIUM_PATH")
     command = ["node", str(SUITE / "node_modules" / "jest" / "bin" / "jest.js"), "--json",
                f"--outputFile={report}", "--runTestsByPath", f"suite/{file}", "--forceExit"]
-    completed = subprocess.run(command, cwd=SUITE, env={**os.environ, "NAKAMA_PORT": str(port)},
-                               capture_output=True, text=True, timeout=FILE_TIMEOUT_SEC)
+    # Its own process group, so a run past the bound is stopped with the chromium it launched.
+    jest = subprocess.Popen(command, cwd=SUITE, env={**os.environ, "NAKAMA_PORT": str(port)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = jest.communicate(timeout=FILE_TIMEOUT_SEC)
+    except subprocess.TimeoutExpired:
+        os.killpg(jest.pid, signal.SIGKILL)
+        jest.communicate()
+        raise RuntimeError(f"jest did not finish {file} within {FILE_TIMEOUT_SEC} s") from None
     if not report.exists():
-        raise RuntimeError(f"jest wrote no report for {file} ({completed.returncode}):\n{completed.stderr[-4000:]}")
-    return results_by_id(file, json.loads(report.read_text(encoding="utf-8")), completed.stderr)
+        raise RuntimeError(f"jest wrote no report for {file} ({jest.returncode}):\n{stderr[-4000:]}")
+    return results_by_id(file, json.loads(report.read_text(encoding="utf-8")), stderr)
 
 
 def results_by_id(file: str, report: dict[str, Any], stderr: str) -> dict[str, JsResult]:
