@@ -3,6 +3,8 @@ per jest test, both socket adapters. Expected failures live in tests/support/nak
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Iterator
 
 import pytest
@@ -23,9 +25,10 @@ def _param(test: JsTest) -> object:
 @pytest.fixture(scope="module")
 def suite_server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[ServerProcess]:
     """The server the suite talks to, configured as the originals expect (Nakama's default keys)
-    with the test RPCs of tests/modules."""
+    with the test RPCs of tests/modules. NAKAMAJS_SERVER_ARGS adds flags, e.g. ``--socket.workers 2``."""
+    extra = shlex.split(os.environ.get("NAKAMAJS_SERVER_ARGS", ""))
     server = start_server(tmp_path_factory.mktemp("nakamajs"), database_url,
-                          "--runtime.path", str(REPO / "tests" / "modules"))
+                          "--runtime.path", str(REPO / "tests" / "modules"), *extra)
     yield server
     server.stop()
 
