@@ -17,8 +17,8 @@ TESTS = [test for file in suite_files() for test in declared_tests(file)]
 
 
 def _param(test: JsTest) -> object:
-    reason = expected_failure(test)
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    expected = expected_failure(test)
+    marks = [pytest.mark.xfail(strict=expected.strict, reason=expected.reason)] if expected else []
     return pytest.param(test, id=test.id, marks=marks)
 
 

@@ -1,10 +1,13 @@
 """The nakama-js suite tests (tests/nakamajs) that fail today, each with why: the one list to edit.
 
 Keys are ``"<file>::<test name>"`` (both adapters) or ``"<file>::<test name>[text|protobuf]"``.
-They are strict xfails: a test that starts passing fails the run, to have its line removed here.
+They are strict xfails: a test that starts passing fails the run, to have its line removed here;
+except those whose outcome depends on timing even against real Nakama (``NOT_STRICT`` reasons).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from tests.support.nakamajs_suite import JsTest
 
@@ -22,6 +25,11 @@ PARTY_OF_ONE = ("fails against real Nakama 3.40 too: the test has a second user 
 LABEL_INDEXING = ("issue 15; fails against real Nakama 3.40 too, whose match labels are indexed in batches "
                   "(match.label_update_interval_ms, 1 s) so a list right after the create misses the match: "
                   "issue 15 asks nakama-py to index new labels promptly")
+MATCHMAKER_TIMING = ("issue 15; flaky against real Nakama 3.40 too: the two tickets differ in the ranged property "
+                     "and only one query rejects the other's value, but Nakama checks only the searching ticket's "
+                     "query (matchmaker.rev_precision false), so they match whenever a matchmaker interval "
+                     "(matchmaker.interval_sec, 15 s) falls within the test's 5 s wait")
+NOT_STRICT = {MATCHMAKER_TIMING}
 
 _SOCKET_FILES = {
     "socket.test.js": ["should connect", "should rpc and receive stream data"],
@@ -41,16 +49,12 @@ _MULTIPLAYER_FILES = {
                              "should join a match, then do not send data to excluded presences",
                              "should create authoritative match, and join with metadata",
                              "should create authoritative match, list matches without querying"],
-    # Nakama's matchmaker runs every matchmaker.interval_sec (15 s) against the tests' 20 s timeout and
-    # 5 s waits: the positive ones are close to their timeout on a loaded machine (matchmaker timing).
     "socket-matchmaker.test.js": ["should only add to matchmaker", "should add and remove from matchmaker",
                                   "should add to matchmaker and do basic match",
                                   "should add to matchmaker and match on range",
                                   "should add to matchmaker and match on range and value",
                                   "should add to matchmaker then remove and not match",
                                   "should add to matchmaker but not match",
-                                  "should add to matchmaker but not match on range",
-                                  "should add to matchmaker but not match on range and value",
                                   "should add multiple to matchmaker and not match",
                                   "should add to matchmaker and match authoritative"],
     "socket-party.test.js": ["should create party and receive presence", "should create closed party and accept member",
@@ -96,6 +100,8 @@ EXPECTED_FAILURES: dict[str, str] = {
     **{f"{file}::{name}": MULTIPLAYER for file, names in _MULTIPLAYER_FILES.items() for name in names},
     "socket-match.test.js::should create authoritative match, list matches with querying": LABEL_INDEXING,
     "socket-match.test.js::should create authoritative match, list matches with querying arrays": LABEL_INDEXING,
+    "socket-matchmaker.test.js::should add to matchmaker but not match on range": MATCHMAKER_TIMING,
+    "socket-matchmaker.test.js::should add to matchmaker but not match on range and value": MATCHMAKER_TIMING,
     "socket-party.test.js::should create party and add matchmaker and leave matchmaker": PARTY_OF_ONE,
     "client-user.test.js::should return two users": USERS,
     "client-user.test.js::should return no users": USERS,
@@ -105,5 +111,12 @@ EXPECTED_FAILURES: dict[str, str] = {
 }
 
 
-def expected_failure(test: JsTest) -> str | None:
-    return EXPECTED_FAILURES.get(test.id) or EXPECTED_FAILURES.get(f"{test.file}::{test.name}")
+@dataclass(frozen=True)
+class Expectation:
+    reason: str
+    strict: bool
+
+
+def expected_failure(test: JsTest) -> Expectation | None:
+    reason = EXPECTED_FAILURES.get(test.id) or EXPECTED_FAILURES.get(f"{test.file}::{test.name}")
+    return Expectation(reason, reason not in NOT_STRICT) if reason else None
