@@ -4,8 +4,9 @@
 const { createPage } = require("../support/page");
 const { adapters, generateid, matchmakerTimeout } = require("../support/utils");
 
-// The next message of a kind a socket receives, e.g. nextEvent(socket, "onpartypresence").
+// Page helpers of the party tests (run in the page, so they only use page globals).
 function inPagePartyHelpers() {
+  // The next message of a kind a socket receives (that `accept` takes), e.g. nextEvent(socket, "onpartypresence").
   globalThis.nextEvent = function (socket, handler, accept = () => true) {
     return new Promise((resolve) => {
       socket[handler] = (message) => { if (accept(message)) resolve(message); };
