@@ -36,18 +36,25 @@ def suite_server(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
 
 
 @pytest.fixture(scope="module")
-def jest_results(suite_server: ServerProcess) -> dict[str, dict[str, JsResult]]:
-    """Results of each suite file, filled the first time one of its tests is asked for."""
+def jest_results(suite_server: ServerProcess) -> dict[str, dict[str, JsResult] | RuntimeError]:
+    """Results of each suite file (or why it could not run), filled the first time one of its tests is asked for."""
     return {}
 
 
 @pytest.mark.parametrize("test", [_param(test) for test in TESTS])
-def test_nakamajs(test: JsTest, suite_server: ServerProcess, jest_results: dict[str, dict[str, JsResult]],
+def test_nakamajs(test: JsTest, suite_server: ServerProcess,
+                  jest_results: dict[str, dict[str, JsResult] | RuntimeError],
                   tmp_path_factory: pytest.TempPathFactory) -> None:
     if test.file not in jest_results:
         report = tmp_path_factory.mktemp("jest") / f"{test.file}.json"
-        jest_results[test.file] = run_file(test.file, suite_server.port, report)
-    result = jest_results[test.file].get(test.id)
+        try:
+            jest_results[test.file] = run_file(test.file, suite_server.port, report)
+        except RuntimeError as error:  # said once per test of the file, not retried for each
+            jest_results[test.file] = error
+    results = jest_results[test.file]
+    if isinstance(results, RuntimeError):
+        raise RuntimeError(str(results))
+    result = results.get(test.id)
     if result is None:
         raise LookupError(f"jest reported no test {test.id}")
     if test.skipped:
