@@ -4,13 +4,22 @@ Implementations: PostgreSQL LISTEN/NOTIFY (the default, needs nothing but the da
 (``cluster.nats_url``). Delivery is at-most-once and unordered across topics; a subscriber that
 mirrors state registers a ``resync`` run after every (re)connection, since messages sent while it
 was disconnected are lost. A process receives its own publications too, unless ``echo=False``.
+Messages of one topic from one publisher arrive in the order they were published. A payload
+may be any bytes of any size up to ``MAX_PAYLOAD_BYTES``.
+
+Topics are names of 1 to 63 characters from ``[A-Za-z0-9_.-]`` (a PostgreSQL channel name and
+a NATS subject alike).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+MAX_PAYLOAD_BYTES = 1 << 20
+TOPIC_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,63}")
 
 Handler = Callable[[bytes], None]
 Resync = Callable[[], Awaitable[None]]
@@ -23,6 +32,16 @@ class NodeInfo:
     node: str
     process: str
     started_at: float
+
+
+class BusUnavailable(ConnectionError):
+    """A publication could not be handed over (the bus's connection is down): nothing was sent."""
+
+
+def check_topic(topic: str) -> str:
+    if not TOPIC_PATTERN.fullmatch(topic):
+        raise ValueError(f"invalid bus topic {topic!r}: 1 to 63 characters of [A-Za-z0-9_.-]")
+    return topic
 
 
 class ClusterBus(Protocol):
@@ -38,11 +57,14 @@ class ClusterBus(Protocol):
         """Call ``handler`` with each payload published on ``topic``; subscribe before ``start``."""
 
     async def publish(self, topic: str, payload: bytes) -> None:
-        """Send ``payload`` to every subscriber of ``topic`` in the cluster (this process included)."""
+        """Send ``payload`` to every subscriber of ``topic`` in the cluster (this process included);
+        returns once it is handed over. Raises ``BusUnavailable`` when it cannot be."""
 
     def alive(self) -> list[NodeInfo]:
         """The processes seen alive within the membership bound, this one included."""
 
-    async def start(self) -> None: ...
+    async def start(self) -> None:
+        """Connect, run every resync, join the membership; returns once subscriptions are live."""
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        """Leave the membership (peers drop this process without waiting for it to expire), close the connections."""
