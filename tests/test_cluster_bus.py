@@ -11,7 +11,7 @@ import pytest
 
 from nakama_py.cluster.bus import BusUnavailable, NodeInfo
 from nakama_py.cluster.membership import Membership
-from nakama_py.cluster.pg_bus import LISTEN_APPLICATION_NAME, PgBus
+from nakama_py.cluster.pg_bus import LISTEN_APPLICATION_NAME, PUBLISH_APPLICATION_NAME, PgBus
 from nakama_py.db.pool import Database
 
 TOPIC = "test.bus"
@@ -171,6 +171,27 @@ async def test_a_bus_lists_itself_and_its_peers_as_alive(db: Database) -> None:
         processes = {n.process for n in a.alive()}
         assert {a.process, b.process} <= processes
         assert a.process.startswith("node-a-") and a.node == "node-a"
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_lost_publishing_connection_is_reopened(db: Database) -> None:
+    inbox = Inbox()
+    a, b = PgBus(db, "node-a"), PgBus(db, "node-b")
+    b.subscribe(TOPIC, inbox)
+    await a.start()
+    await b.start()
+    try:
+        await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE application_name = %s AND datname = current_database()", (PUBLISH_APPLICATION_NAME,))
+        for _ in range(100):  # refused (nothing sent) while the connection is down, then sent again
+            try:
+                await a.publish(TOPIC, b"again")
+                break
+            except BusUnavailable:
+                await asyncio.sleep(0.05)
+        await inbox.until(lambda: b"again" in inbox.messages)
     finally:
         await a.stop()
         await b.stop()

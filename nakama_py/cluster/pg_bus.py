@@ -27,6 +27,7 @@ from nakama_py.cluster import pg_envelope as envelope
 from nakama_py.cluster.bus import MAX_PAYLOAD_BYTES, BusUnavailable, Handler, NodeInfo, Resync, check_topic
 from nakama_py.cluster.connection import DedicatedConnection
 from nakama_py.cluster.membership import Membership
+from nakama_py.cluster.tasks import cancel_and_wait
 from nakama_py.db import cluster_bus as sql
 from nakama_py.db.pool import Database
 
@@ -102,8 +103,7 @@ class PgBus:
         await self.membership.stop()
         await self._sender.stop()
         await self._listener.stop()
-        for task in list(self._fetches):
-            task.cancel()
+        await cancel_and_wait(*self._fetches)
 
     # --- sending -------------------------------------------------------------------------------
 
