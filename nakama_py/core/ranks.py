@@ -14,7 +14,7 @@ descending board, ``2**64-1 - score`` and so on); the owner is unique within a b
 so the stamp below it never affects the order. The sorted list holds these ints, and a
 dict maps the owner (as an int) to ``(key, username)``. About 280 bytes of Python objects
 (330 bytes of resident memory) per record with a 12-character username;
-``python -m nakama_py.bench.rank_warm --records 1000000`` measures it.
+``python bench/rank_warm.py --records 1000000`` measures it.
 
 Ordering of updates. The stamp orders the versions of one owner's record: a later
 write to the same record has a higher num_score, and a record deleted and written
