@@ -167,7 +167,7 @@ class RankPublisher:
                 await self._wake.wait()
                 continue
             if not self._closing:
-                await asyncio.sleep(self.coalesce_sec)  # let a burst of writes share one NOTIFY
+                await asyncio.sleep(self.coalesce_sec)  # let a burst of writes share one message
             events, self._buffer = self._buffer, []
             oldest = self._oldest
             try:
