@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from nakama_py.cluster.bus import BusUnavailable, NodeInfo
+from nakama_py.cluster.bus import BusUnavailable, NodeInfo, check_topic
 from nakama_py.cluster.membership import Membership
 from nakama_py.cluster.pg_bus import LISTEN_APPLICATION_NAME, PUBLISH_APPLICATION_NAME, PgBus
 from nakama_py.db.pool import Database
@@ -171,6 +171,8 @@ async def test_a_bus_lists_itself_and_its_peers_as_alive(db: Database) -> None:
         processes = {n.process for n in a.alive()}
         assert {a.process, b.process} <= processes
         assert a.process.startswith("node-a-") and a.node == "node-a"
+        odd = PgBus(db, "node with spaces/" + "x" * 80)  # a process id is usable as a topic whatever the name
+        assert check_topic(odd.process) and odd.node.startswith("node with spaces/")
     finally:
         await a.stop()
         await b.stop()

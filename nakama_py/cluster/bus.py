@@ -51,7 +51,7 @@ class ClusterBus(Protocol):
 
     @property
     def process(self) -> str:
-        """This process's id, unique in the cluster (node name plus a random suffix)."""
+        """This process's id, unique in the cluster (node name plus a random suffix); a valid topic."""
 
     def subscribe(self, topic: str, handler: Handler, resync: Resync | None = None, *, echo: bool = True) -> None:
         """Call ``handler`` with each payload published on ``topic``; subscribe before ``start``."""

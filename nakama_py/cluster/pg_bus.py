@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import secrets
 import time
 from collections import deque
@@ -58,7 +59,9 @@ class PgBus:
     def __init__(self, db: Database, node: str, *, membership: Membership | None = None) -> None:
         self.db = db
         self._token = secrets.token_hex(6)  # names this process in its notifications
-        self._info = NodeInfo(node, f"{node}-{self._token}", time.time())
+        # Usable as a topic of its own (for messages meant for this process alone).
+        process = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', node)[:50]}-{self._token}"
+        self._info = NodeInfo(node, check_topic(process), time.time())
         self.membership = membership or Membership(db, self._info)
         self._subscriptions: dict[str, list[_Subscription]] = {}
         self._resyncs: dict[str, list[Resync]] = {}
