@@ -197,3 +197,26 @@ async def test_a_lost_publishing_connection_is_reopened(db: Database) -> None:
     finally:
         await a.stop()
         await b.stop()
+
+
+def test_an_envelope_carries_text_as_is_other_bytes_in_base64_and_spills_past_the_limit() -> None:
+    from nakama_py.cluster import pg_envelope as envelope
+
+    text = envelope.inline("abc", 10, b'{"k": "v"}')
+    assert text == 'abc a t{"k": "v"}'
+    for payload in (b"nul\x00inside", b"\xff\xfe not utf-8", b""):
+        sent = envelope.inline("abc", 1, payload)
+        assert sent is not None
+        parsed = envelope.parse(sent)
+        assert parsed is not None and parsed.payload() == payload and parsed.sender == "abc"
+    head = len(envelope.head("abc", 1, envelope.TEXT))
+    assert envelope.inline("abc", 1, b"x" * (envelope.MAX_NOTIFY_BYTES - head)) is not None
+    assert envelope.inline("abc", 1, b"x" * (envelope.MAX_NOTIFY_BYTES - head + 1)) is None
+    spilled = envelope.parse(envelope.head("abc", 2, envelope.SPILLED) + "42")
+    assert spilled is not None and spilled.spilled_id() == 42
+    for garbage in ("", "no-spaces", "abc 1 ", "abc 1 zbody", "abc 1 snot-a-number"):
+        assert envelope.parse(garbage) is None
+    bad_base64 = envelope.parse("abc 1 b***")
+    assert bad_base64 is not None
+    with pytest.raises(ValueError):
+        bad_base64.payload()
