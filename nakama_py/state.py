@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.cluster.bus import ClusterBus
+from nakama_py.cluster.leader_jobs import LeaderJob, LeaderJobs
 from nakama_py.cluster.pg_bus import PgBus
 from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
@@ -51,12 +53,15 @@ class ServerState:
     leaderboards: LeaderboardService
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
+    jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
+        if self.jobs is not None:
+            await self.jobs.stop()
         await self.runtime.stop(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
@@ -128,6 +133,10 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
                     "leaderboard-resets")
         # Last: runtime modules' init_module may call every other service.
         await state.runtime.start(state)
+        if state.runtime.jobs():
+            state.jobs = LeaderJobs(conninfo, [LeaderJob(entry.name, entry.interval, functools.partial(
+                state.runtime.run_job, entry)) for entry in state.runtime.jobs()])
+            state.jobs.start()
     except BaseException:
         await state.close()
         raise
