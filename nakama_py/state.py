@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from nakama_py import __version__
+from nakama_py.cluster.bus import ClusterBus
+from nakama_py.cluster.leader_jobs import LeaderJob, LeaderJobs
+from nakama_py.cluster.pg_bus import PgBus
+from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.leaderboards import LeaderboardService
@@ -22,8 +27,6 @@ from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.wallet import WalletService
-from nakama_py.core.write_marks import WriteMarks
-from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.metrics import Metrics
 from nakama_py.route_hooks import HookRunner, NoHooks
@@ -33,13 +36,14 @@ from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 log = logging.getLogger("nakama_py.server")
 
 MAINTENANCE_INTERVAL_SEC = 300.0
+CLUSTER_GAUGE_INTERVAL_SEC = 1.0
 
 
 @dataclass
 class ServerState:
     config: Config
     db: Database
-    listener: Listener
+    bus: ClusterBus
     metrics: Metrics
     sessions: SessionService
     accounts: AccountService
@@ -49,12 +53,15 @@ class ServerState:
     leaderboards: LeaderboardService
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
+    jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
+        if self.jobs is not None:
+            await self.jobs.stop()
         await self.runtime.stop(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
@@ -62,7 +69,7 @@ class ServerState:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.leaderboards.close()  # sends the rank changes still pending to other processes
-        await self.listener.stop()
+        await self.bus.stop()
         await self.db.close()
 
     def spawn(self, coro: object, name: str) -> None:
@@ -87,21 +94,25 @@ async def _maintenance(state: ServerState) -> None:
             log.exception("maintenance failed")
 
 
+async def _cluster_gauge(state: ServerState) -> None:
+    while True:
+        state.metrics.cluster_seen(len(state.bus.alive()))
+        await asyncio.sleep(CLUSTER_GAUGE_INTERVAL_SEC)
+
+
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
                   max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}")
     await db.open()
-    listener = Listener(conninfo)
-    revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec)
-    revocations.attach(listener)
+    bus = PgBus(db, config.name)
+    revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec, bus)
     sessions = SessionService(config.session, revocations)
-    leaderboards = LeaderboardService(db, config, marks=marks)
-    leaderboards.attach(listener)
+    leaderboards = LeaderboardService(db, config, bus=bus, marks=marks)
     state = ServerState(
         config=config,
         db=db,
-        listener=listener,
+        bus=bus,
         metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
         sessions=sessions,
         accounts=AccountService(db, sessions, config),
@@ -113,14 +124,19 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     try:
-        await listener.start()
+        await bus.start()
         state.spawn(_maintenance(state), "maintenance")
+        state.spawn(_cluster_gauge(state), "cluster-gauge")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
         # Last: runtime modules' init_module may call every other service.
         await state.runtime.start(state)
+        if state.runtime.jobs():
+            state.jobs = LeaderJobs(conninfo, [LeaderJob(entry.name, entry.interval, functools.partial(
+                state.runtime.run_job, entry)) for entry in state.runtime.jobs()])
+            state.jobs.start()
     except BaseException:
         await state.close()
         raise

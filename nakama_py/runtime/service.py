@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from nakama_py.errors import Code, NakamaError
-from nakama_py.runtime.background import BackgroundJobs
 from nakama_py.runtime.context import BACKGROUND, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
 from nakama_py.runtime.hook_runner import RuntimeHooks
 from nakama_py.runtime.initializer import Initializer
@@ -47,7 +46,6 @@ class Runtime:
         self.registry = Registry()
         self.info = RuntimeInfo({}, "nakama", "")  # replaced by start()
         self.nk: NakamaModule | None = None
-        self.jobs: BackgroundJobs | None = None
         self._metrics: Metrics | None = None
         self._caught_up: Callable[[str], Awaitable[None]] | None = None
         self._stopped = False
@@ -79,9 +77,6 @@ class Runtime:
             state.hooks = RuntimeHooks(registry, info, nk, state.sessions)
         if registry.resets:
             state.leaderboards.on_reset(self._on_reset)
-        if registry.jobs:
-            self.jobs = BackgroundJobs(state.db.conninfo, list(registry.jobs.values()), self._run_job)
-            self.jobs.start()
         if registry.modules:
             log.info("runtime modules loaded", extra={"fields": {
                 "path": str(directory), "modules": registry.modules, "rpcs": sorted(registry.rpcs),
@@ -150,19 +145,22 @@ class Runtime:
         if failed:
             raise RuntimeError(f"leaderboard reset functions failed: {', '.join(failed)}")
 
-    async def _run_job(self, entry: TaskEntry) -> None:
+    def jobs(self) -> list[TaskEntry]:
+        """The background jobs, for the composition root to run on one process at a time."""
+        return list(self.registry.jobs.values())
+
+    async def run_job(self, entry: TaskEntry) -> None:
         try:
             await entry.fn(Context(self.info, BACKGROUND), entry.logger, self.nk)
         except Exception:
             entry.logger.error("background job failed", exc_info=True)
 
     async def stop(self, timeout: float = 30.0) -> None:
-        """Give up background jobs, then run the shutdown functions (each bounded by ``timeout``)."""
+        """Run the shutdown functions (each bounded by ``timeout``); background jobs are given up first,
+        by the composition root."""
         if self._stopped:
             return
         self._stopped = True
-        if self.jobs is not None:
-            await self.jobs.stop()
         for entry in self.registry.shutdowns:
             try:
                 await asyncio.wait_for(entry.fn(Context(self.info, SHUTDOWN), entry.logger, self.nk), timeout)
