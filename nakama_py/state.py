@@ -1,7 +1,9 @@
 """The composition root: every service of one server process, built and closed in order.
 
-Handlers reach the services through ``request.app[STATE]``; the runtime's ``nk``
-holds the same object. Nothing here holds a rule: it only wires.
+Handlers reach the services through ``request.app[STATE]``. The runtime's ``nk`` is
+given the services it calls, one by one; loading the modules returns what they
+registered (``LoadedRuntime``), and this module installs it: the hook runner, the
+leaderboard reset handler, the background jobs. Nothing here holds a rule: it only wires.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from nakama_py import __version__
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
@@ -27,7 +30,10 @@ from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.metrics import Metrics
 from nakama_py.route_hooks import HookRunner, NoHooks
-from nakama_py.runtime.service import Runtime
+from nakama_py.runtime.background import BackgroundJobs
+from nakama_py.runtime.context import RuntimeInfo
+from nakama_py.runtime.nk import NakamaModule
+from nakama_py.runtime.service import LoadedRuntime, load_runtime
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 
 log = logging.getLogger("nakama_py.server")
@@ -48,14 +54,17 @@ class ServerState:
     notifications: NotificationService
     leaderboards: LeaderboardService
     hooks: HookRunner = field(default_factory=NoHooks)
-    runtime: Runtime = field(default_factory=Runtime)
+    runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
+    jobs: BackgroundJobs | None = None  # the runtime's background jobs, when modules registered some
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
-        await self.runtime.stop(float(self.config.shutdown_grace_sec or 30))
+        if self.jobs is not None:
+            await self.jobs.stop()
+        await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -85,6 +94,26 @@ async def _maintenance(state: ServerState) -> None:
             await state.sessions.revocations.prune()
         except Exception:
             log.exception("maintenance failed")
+
+
+async def install_runtime(state: ServerState) -> None:
+    """Load the runtime modules and put what they registered in place."""
+    config = state.config
+    info = RuntimeInfo(config.runtime.env_map, state.node, state.version, config.socket.proxy_count)
+    nk = NakamaModule(
+        info=info, accounts=state.accounts, sessions=state.sessions, storage=state.storage, wallets=state.wallets,
+        notifications=state.notifications, leaderboards=state.leaderboards,
+        multi_updater=MultiUpdater(state.db, state.storage, state.wallets), sql=state.db, metrics=state.metrics)
+    runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
+                                 configured=bool(config.runtime.path))
+    state.runtime = runtime
+    if runtime.hooks is not None:
+        state.hooks = runtime.hooks
+    if runtime.handles_resets:
+        state.leaderboards.on_reset(runtime.run_resets)
+    if runtime.jobs:
+        state.jobs = BackgroundJobs(state.db.conninfo, runtime.jobs, runtime.run_job)
+        state.jobs.start()
 
 
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
@@ -120,7 +149,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
         # Last: runtime modules' init_module may call every other service.
-        await state.runtime.start(state)
+        await install_runtime(state)
     except BaseException:
         await state.close()
         raise

@@ -236,15 +236,15 @@ async def test_leaderboards_through_nk(state: ServerState, nk: NakamaModule) -> 
     around = await nk.leaderboard_records_haystack(board_id, c.user_id, limit=2)
     assert c.user_id in [r.owner_id for r in around.records]
 
-    top = nk.leaderboard_top(board_id, 2)
+    top = await nk.leaderboard_top(board_id, 2)
     assert [(e.rank, e.owner_id, e.score) for e in top.entries] == [(1, b.user_id, 20), (2, a.user_id, 18)]
     assert top.total == 3
-    mine = nk.leaderboard_rank(board_id, c.user_id)
+    mine = await nk.leaderboard_rank(board_id, c.user_id)
     assert mine is not None and (mine.rank, mine.score, mine.username) == (3, 15, c.username)
 
     await nk.leaderboard_record_delete(board_id, b.user_id)
-    assert nk.leaderboard_rank(board_id, b.user_id) is None
-    assert nk.leaderboard_top(board_id, 1).entries[0].owner_id == a.user_id
+    assert await nk.leaderboard_rank(board_id, b.user_id) is None
+    assert (await nk.leaderboard_top(board_id, 1)).entries[0].owner_id == a.user_id
     listed_ids: list[str] = []
     cursor: str | None = None
     while True:  # other tests' boards share the database: page through all of them

@@ -64,7 +64,7 @@ class Standings:
         expiry = self.cycles.end(cycle)
         if not current:
             await self._bucket_loaded(nk, expiry)
-        top = nk.leaderboard_top(BOARD, limit, expiry)
+        top = await nk.leaderboard_top(BOARD, limit, expiry)
         entries = json.dumps([{"rank": e.rank, "user_id": e.owner_id, "username": e.username or "",
                                "race_time_ms": e.score} for e in top.entries], separators=(",", ":"))
         rendered = _Rendered(now, self._generation, entries, top.total, {e.owner_id: e.score for e in top.entries})
@@ -89,7 +89,7 @@ class Standings:
         rendered = await self._render(nk, cycle, limit, cycle == current)
         me = "null"
         if ctx.user_id:
-            entry = nk.leaderboard_rank(BOARD, ctx.user_id, self.cycles.end(cycle))
+            entry = await nk.leaderboard_rank(BOARD, ctx.user_id, self.cycles.end(cycle))
             if entry is not None:
                 if entry.rank <= limit and rendered.times.get(ctx.user_id) != entry.score:
                     rendered = await self._render(nk, cycle, limit, cycle == current, fresh=True)
