@@ -120,7 +120,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
                   max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}")
-    await db.open()
+    await db.connect()
     listener = Listener(conninfo)
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec)
     revocations.attach(listener)

@@ -21,22 +21,44 @@ import orjson
 
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
-from nakama_py.core.leaderboards import LeaderboardService
-from nakama_py.core.multi_update import MultiUpdater, MultiUpdateResult
-from nakama_py.core.notifications import Notification, NotificationSend, NotificationService
+from nakama_py.core.leaderboards import BucketNotLoaded, LeaderboardService
+from nakama_py.core.multi_update import MultiUpdater
+from nakama_py.core.notifications import NotificationService
 from nakama_py.core.sessions import SessionService
-from nakama_py.core.storage import StorageAck, StorageObject, StorageObjectId, StorageService, StorageWrite
-from nakama_py.core.wallet import WalletLedgerItem, WalletService, WalletUpdate, WalletUpdateResult
+from nakama_py.core.storage import StorageService
+from nakama_py.core.wallet import WalletService
 from nakama_py.errors import invalid_argument, not_found
+from nakama_py.runtime import type_conversions as to_public
 from nakama_py.runtime.call_scope import CURRENT, CallScope, tracked
 from nakama_py.runtime.context import RUN_ONCE, Context, RuntimeInfo
 from nakama_py.runtime.localcache import LocalCache
 from nakama_py.runtime.logger import RuntimeLogger
+from nakama_py.runtime.types import (
+    MultiUpdateResult,
+    Notification,
+    NotificationSend,
+    StorageAck,
+    StorageObject,
+    StorageObjectId,
+    StorageWrite,
+    WalletLedgerItem,
+    WalletUpdate,
+    WalletUpdateResult,
+)
 
 if TYPE_CHECKING:
-    from nakama_py.core.account_types import Account, AuthResult, User
-    from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
     from nakama_py.metrics import Metrics
+    from nakama_py.runtime.types import (
+        Account,
+        AuthResult,
+        Leaderboard,
+        LeaderboardRecord,
+        RankEntry,
+        RecordList,
+        TopList,
+        User,
+        WriteReceipt,
+    )
 
 # Nakama's override operator names (Lua/JS) to the API enum the core takes.
 OVERRIDE_OPERATORS = {"": 0, "no_override": 0, "best": 1, "set": 2, "incr": 3, "increment": 3,
@@ -138,9 +160,9 @@ class NakamaModule:
                                  metadata: Mapping[str, Any] | None = None, enable_ranks: bool = True,
                                  ) -> Leaderboard:
         """Create a leaderboard, or return the existing one with that id (idempotent)."""
-        return await self._leaderboards.create(
+        return to_public.leaderboard(await self._leaderboards.create(
             id, authoritative=authoritative, sort_order=sort_order, operator=operator,
-            reset_schedule=reset_schedule or None, metadata=dict(metadata or {}), enable_ranks=enable_ranks)
+            reset_schedule=reset_schedule or None, metadata=dict(metadata or {}), enable_ranks=enable_ranks))
 
     @tracked
     async def leaderboard_delete(self, id: str) -> None:
@@ -149,11 +171,12 @@ class NakamaModule:
     @tracked
     async def leaderboard_list(self, limit: int = 10, cursor: str | None = None,
                                ) -> tuple[list[Leaderboard], str | None]:
-        return await self._leaderboards.list(limit, cursor or None)
+        boards, next_cursor = await self._leaderboards.list_boards(limit, cursor or None)
+        return [to_public.leaderboard(board) for board in boards], next_cursor
 
     @tracked
     async def leaderboards_get_id(self, ids: Sequence[str]) -> list[Leaderboard]:
-        return await self._leaderboards.get(list(ids))
+        return [to_public.leaderboard(board) for board in await self._leaderboards.get(list(ids))]
 
     @tracked
     async def leaderboard_record_write(self, id: str, owner_id: str, username: str | None = None, score: int = 0,
@@ -169,7 +192,7 @@ class NakamaModule:
     async def leaderboard_records_list(self, id: str, owner_ids: Sequence[str] | None = None, limit: int = 100,
                                        cursor: str | None = None, expiry: int | None = None) -> RecordList:
         """A page of records (limit 0-10000; 0 returns only the owners' records) of the current
-        bucket, or of the bucket that expires at ``expiry`` (unix seconds)."""
+        period, or of the period that ends at ``expiry`` (unix seconds)."""
         scope = CURRENT.get()
         if scope is not None and not scope.caught_up:
             await self._see_own_writes(scope)
@@ -206,24 +229,35 @@ class NakamaModule:
 
     @tracked
     async def leaderboard_top(self, id: str, limit: int, expiry: int = 0) -> TopList:
-        """The best ``limit`` entries of a bucket, from memory (no database round trip)."""
+        """The best ``limit`` entries of the current period, or of the period that ends at ``expiry``
+        (unix seconds), from memory: no database round trip once the period's ranks are loaded
+        (the current period's always are; a past one is read on first use)."""
         scope = CURRENT.get()
         if scope is not None and not scope.caught_up:
             await self._see_own_writes(scope)
-        return self._leaderboards.top(id, limit, expiry)
+        try:
+            return self._leaderboards.top(id, limit, expiry)
+        except BucketNotLoaded:  # a past period: read it into memory once, then answer from there
+            await self._leaderboards.load_bucket(id, expiry)
+            return self._leaderboards.top(id, limit, expiry)
 
     @tracked
     async def leaderboard_rank(self, id: str, owner_id: str, expiry: int = 0) -> RankEntry | None:
-        """An owner's rank in a bucket, from memory; None when the owner has no record there."""
+        """An owner's rank, score and subscore in a period, from memory like ``leaderboard_top``;
+        None when the owner has no record there."""
         scope = CURRENT.get()
         if scope is not None and not scope.caught_up:
             await self._see_own_writes(scope)
-        return self._leaderboards.rank_of(id, owner_id, expiry)
+        try:
+            return self._leaderboards.rank_of(id, owner_id, expiry)
+        except BucketNotLoaded:
+            await self._leaderboards.load_bucket(id, expiry)
+            return self._leaderboards.rank_of(id, owner_id, expiry)
 
     @tracked
-    async def leaderboard_bucket_load(self, id: str, expiry: int = 0) -> int:
-        """Bring a past bucket's ranks into memory for ``leaderboard_top``/``leaderboard_rank``
-        (the current bucket always is); the number of records in it."""
+    async def leaderboard_ranks_load(self, id: str, expiry: int = 0) -> int:
+        """Read the ranks of the period that ends at ``expiry`` into memory now (``leaderboard_top``
+        and ``leaderboard_rank`` would on first use); the number of records in that period."""
         return await self._leaderboards.load_bucket(id, expiry)
 
     @tracked
@@ -239,21 +273,23 @@ class NakamaModule:
         await self._leaderboards.disable_ranks(id)
 
     @tracked
-    async def leaderboard_buckets_delete(self, id: str, before: datetime | int, batch_size: int = 5000) -> int:
-        """Delete the records of buckets that expired before ``before`` (a datetime or unix seconds),
-        in batches; the number of records deleted."""
+    async def leaderboard_records_delete_expired(self, id: str, before: datetime | int,
+                                                 batch_size: int = 5000) -> int:
+        """Delete the records of the periods that ended before ``before`` (a datetime or unix
+        seconds), ``batch_size`` at a time; the number of records deleted."""
         moment = before if isinstance(before, datetime) else datetime.fromtimestamp(before, UTC)
         return await self._leaderboards.delete_expired_buckets(id, moment, batch_size)
 
     @tracked
-    async def leaderboard_receipts_count(self, id: str, expiry: int | None = None) -> int:
-        """How many ``leaderboard_record_write_once`` keys the board remembers; with ``expiry`` (unix
-        seconds of a bucket's end), how many accepted idempotent writes landed in that bucket."""
+    async def leaderboard_record_write_once_count(self, id: str, expiry: int | None = None) -> int:
+        """How many ``leaderboard_record_write_once`` keys the board remembers; with ``expiry`` (the
+        unix seconds a period ends), how many of those writes were accepted into that period."""
         return await self._leaderboards.count_receipts(id, expiry=expiry or 0)
 
     @tracked
-    async def leaderboard_receipts_purge(self, batch_size: int = 5000) -> int:
-        """Delete the idempotency receipts of ``leaderboard_record_write_once`` past their ttl."""
+    async def leaderboard_record_write_once_purge(self, batch_size: int = 5000) -> int:
+        """Forget the ``leaderboard_record_write_once`` keys past their ``ttl_seconds`` (of every
+        board), ``batch_size`` at a time; how many were forgotten."""
         return await self._leaderboards.purge_expired_receipts(batch_size)
 
     # --- storage --------------------------------------------------------------------
@@ -282,7 +318,7 @@ class NakamaModule:
                            caller_id: str | None = None) -> tuple[list[StorageObject], str | None]:
         """A page of a collection: one user's objects, or every user's when ``user_id`` is None.
         With ``caller_id`` the client visibility rules of that user apply."""
-        return await self._storage.list(collection, user_id=user_id or None, limit=limit,
+        return await self._storage.list_objects(collection, user_id=user_id or None, limit=limit,
                                               cursor=cursor or None, caller=caller_id or None)
 
     # --- accounts and users -------------------------------------------------------
@@ -382,7 +418,7 @@ class NakamaModule:
     @tracked
     async def notifications_list(self, user_id: str, limit: int = 100, cursor: str | None = None,
                                  ) -> tuple[list[Notification], str | None]:
-        return await self._notifications.list(user_id, limit, cursor or None)
+        return await self._notifications.list_notifications(user_id, limit, cursor or None)
 
     # --- several writes at once -------------------------------------------------
 

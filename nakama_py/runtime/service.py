@@ -20,9 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nakama_py.core.leaderboard_types import Leaderboard as ServerLeaderboard
 from nakama_py.core.sessions import SessionService
 from nakama_py.errors import Code, NakamaError
 from nakama_py.metrics import Metrics
+from nakama_py.runtime import type_conversions as to_public
 from nakama_py.runtime.call_scope import CURRENT, CallScope, finish
 from nakama_py.runtime.context import BACKGROUND, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
 from nakama_py.runtime.hook_runner import RuntimeHooks
@@ -113,19 +115,20 @@ class LoadedRuntime:
 
     # --- leaderboard resets, jobs, shutdown ---------------------------------------------
 
-    async def run_resets(self, leaderboard: Any, reset: int) -> None:
+    async def run_resets(self, board: ServerLeaderboard, reset: int) -> None:
         """Called by the reset scheduler once per reset; every module's function runs.
 
         A failure is logged, and once all have run it is raised, so the scheduler tries the reset
         again later (reset functions must be idempotent)."""
         failed: list[str] = []
+        leaderboard = to_public.leaderboard(board)
         for entry in self.registry.resets:
             try:
                 await _scoped("leaderboard reset function", entry.fn(
                     Context(self.info, LEADERBOARD_RESET), entry.logger, self.nk, leaderboard, reset))
             except Exception:
                 entry.logger.error("leaderboard reset function failed", exc_info=True,
-                                   leaderboard_id=getattr(leaderboard, "id", ""), reset=reset)
+                                   leaderboard_id=leaderboard.id, reset=reset)
                 failed.append(f"{entry.module} ({entry.origin})")
         if failed:
             raise RuntimeError(f"leaderboard reset functions failed: {', '.join(failed)}")
