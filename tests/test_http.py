@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
+from nakama_py.errors import Code
 from nakama_py.state import ServerState
 from nakama_py.wire.request import query_values, read_body
 from nakama_py.wire.response import json_response
@@ -53,7 +54,7 @@ async def test_healthcheck_says_503_without_a_database(client: TestClient, state
     await state.db.close()
     response = await client.get("/healthcheck")
     assert response.status == 503
-    assert (await response.json())["code"] == 14
+    assert (await response.json())["code"] == Code.UNAVAILABLE
 
 
 async def test_unknown_route_is_404_code_5(client: TestClient) -> None:  # type: ignore[type-arg]
@@ -129,7 +130,7 @@ async def test_trailing_query_separators_and_repeated_keys(probe_client: TestCli
 async def test_invalid_json_is_400_code_3(probe_client: TestClient) -> None:  # type: ignore[type-arg]
     response = await probe_client.post("/probe/echo", data=b"{not json")
     assert response.status == 400
-    assert (await response.json())["code"] == 3
+    assert (await response.json())["code"] == Code.INVALID_ARGUMENT
 
 
 async def test_body_size_limit(probe_client: TestClient, state: ServerState) -> None:  # type: ignore[type-arg]

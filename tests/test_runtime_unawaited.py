@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
 from nakama_py.config import Config
+from nakama_py.errors import Code
 from nakama_py.runtime.call_scope import CURRENT, CallScope, finish, tracked
 from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.state import ServerState, build_state
@@ -125,7 +126,7 @@ async def test_a_before_hook_that_forgets_to_await_rejects_the_request(
     with caplog.at_level(logging.ERROR, logger="nakama_py.runtime"):
         response = await http.get("/v2/account", headers={"Authorization": f"Bearer {user.token}"})
     assert response.status == 500
-    assert (await response.json())["code"] == 13
+    assert (await response.json())["code"] == Code.INTERNAL
     failure = next(r for r in caplog.records if r.getMessage() == "before hook failed")
     assert failure.exc_info is not None
     assert "before hook 'getaccount' returned without awaiting nk.storage_write" in str(failure.exc_info[1])
