@@ -149,7 +149,7 @@ async def test_a_long_call_keeps_only_its_pending_coroutines() -> None:
     async def step(n: int) -> int:
         return n
 
-    scope = CallScope("job 'long'")
+    scope = CallScope("background job", "long")
     token = CURRENT.set(scope)
     try:
         for n in range(10_000):

@@ -45,12 +45,13 @@ class UnawaitedNkCall(RuntimeError):
 
 
 class CallScope:
-    __slots__ = ("caught_up", "limit", "name", "started", "user_id")
+    __slots__ = ("catch_up_for", "kind", "limit", "name", "started", "user_id")
 
-    def __init__(self, name: str, user_id: str | None = None) -> None:
-        self.name = name                  # e.g. "rpc 'submit_time'", for the report
+    def __init__(self, kind: str, name: str, user_id: str | None = None) -> None:
+        self.kind = kind                  # "rpc", "before hook", "background job"...
+        self.name = name                  # the RPC id, hook, job or module name
         self.user_id = user_id            # the session user, None for server-side calls
-        self.caught_up = user_id is None  # whether the user's writes are known here yet
+        self.catch_up_for = user_id       # whose writes leaderboard reads wait for; None once they did
         self.started: list[CoroutineType[Any, Any, Any]] = []
         self.limit = _COMPACT_AT          # compact ``started`` when it reaches this length
 
@@ -58,6 +59,8 @@ class CallScope:
         """Close every ``nk`` coroutine of this call that never ran and never will; their names."""
         names: list[str] = []
         for coro in self.started:
+            if coro.cr_frame is None:
+                continue  # finished: the common case
             if getcoroutinestate(coro) == CORO_CREATED and sys.getrefcount(coro) <= _ORPHAN_REFS:
                 names.append(coro.__name__)
                 coro.close()  # no "never awaited" RuntimeWarning later: it is reported here
@@ -95,4 +98,4 @@ def finish(scope: CallScope) -> None:
     if scope.started:
         names = scope.unawaited()
         if names:
-            raise UnawaitedNkCall(scope.name, names)
+            raise UnawaitedNkCall(f"{scope.kind} {scope.name!r}", names)

@@ -61,7 +61,7 @@ class RuntimeHooks:
     async def run_before(self, name: str, request: web.Request, message: Message) -> Message:
         entry = self._before[name.lower()]
         ctx = Context(self._info, BEFORE, self._session(request), request)
-        token = CURRENT.set(scope := CallScope(f"before hook {entry.name!r}", ctx.user_id))
+        token = CURRENT.set(scope := CallScope("before hook", entry.name, ctx.user_id))
         try:
             result = await entry.fn(ctx, entry.logger, self._nk, message)
             finish(scope)
@@ -85,7 +85,7 @@ class RuntimeHooks:
         entry: HookEntry = self._after[name.lower()]
         claims = self._session(request) or self._reply_session(reply)
         ctx = Context(self._info, AFTER, claims, request)
-        token = CURRENT.set(scope := CallScope(f"after hook {entry.name!r}", ctx.user_id))
+        token = CURRENT.set(scope := CallScope("after hook", entry.name, ctx.user_id))
         try:
             await entry.fn(ctx, entry.logger, self._nk, reply, message)
             finish(scope)

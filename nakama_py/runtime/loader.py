@@ -179,7 +179,7 @@ async def load_modules(directory: Path, init_args: InitArgs) -> Registry:
                                                            f"but its signature is {inspect.signature(init)}") from None
         initializer = Initializer(registry, source.name)
         ctx, logger, nk = init_args(source.name, initializer)
-        token = CURRENT.set(scope := CallScope(f"init_module of {source.name!r}"))
+        token = CURRENT.set(scope := CallScope("init_module of", source.name))
         try:
             result = init(ctx, logger, nk, initializer)
             if inspect.isawaitable(result):

@@ -29,7 +29,7 @@ from nakama_py.core.storage import StorageService
 from nakama_py.core.wallet import WalletService
 from nakama_py.errors import invalid_argument, not_found
 from nakama_py.runtime import type_conversions as to_public
-from nakama_py.runtime.call_scope import CURRENT, CallScope, tracked
+from nakama_py.runtime.call_scope import CURRENT, tracked
 from nakama_py.runtime.context import RUN_ONCE, Context, RuntimeInfo
 from nakama_py.runtime.localcache import LocalCache
 from nakama_py.runtime.logger import RuntimeLogger
@@ -147,12 +147,10 @@ class NakamaModule:
 
     # --- leaderboards -------------------------------------------------------------
 
-    async def _see_own_writes(self, scope: CallScope) -> None:
-        """Read-your-writes: the call's session user sees their own latest leaderboard writes,
-        whichever worker process took them. Checked once per call; waits only when behind."""
-        if scope.user_id is not None:
-            await self._leaderboards.caught_up(scope.user_id)
-        scope.caught_up = True
+    # Read-your-writes: the leaderboard reads below first wait until this process has applied
+    # the latest leaderboard writes of the call's session user, whichever worker process took
+    # them (core/write_marks.py). Once per call, and only when behind; calls without a session
+    # user, and RPCs that read no leaderboard, never wait.
 
     @tracked
     async def leaderboard_create(self, id: str, authoritative: bool = False, sort_order: str | int = "desc",
@@ -194,8 +192,9 @@ class NakamaModule:
         """A page of records (limit 0-10000; 0 returns only the owners' records) of the current
         period, or of the period that ends at ``expiry`` (unix seconds)."""
         scope = CURRENT.get()
-        if scope is not None and not scope.caught_up:
-            await self._see_own_writes(scope)
+        if scope is not None and (user_id := scope.catch_up_for) is not None:
+            await self._leaderboards.caught_up(user_id)  # read-your-writes (above)
+            scope.catch_up_for = None
         return await self._leaderboards.list_records(
             id, owner_ids=list(owner_ids) if owner_ids is not None else None, limit=limit, cursor=cursor or None,
             expiry=expiry or 0, caller=None)
@@ -205,8 +204,9 @@ class NakamaModule:
                                            expiry: int | None = None) -> RecordList:
         """The records around ``owner_id``."""
         scope = CURRENT.get()
-        if scope is not None and not scope.caught_up:
-            await self._see_own_writes(scope)
+        if scope is not None and (user_id := scope.catch_up_for) is not None:
+            await self._leaderboards.caught_up(user_id)  # read-your-writes (above)
+            scope.catch_up_for = None
         return await self._leaderboards.haystack(id, owner_id, limit=limit, cursor=cursor or None,
                                                        expiry=expiry or 0)
 
@@ -233,8 +233,9 @@ class NakamaModule:
         (unix seconds), from memory: no database round trip once the period's ranks are loaded
         (the current period's always are; a past one is read on first use)."""
         scope = CURRENT.get()
-        if scope is not None and not scope.caught_up:
-            await self._see_own_writes(scope)
+        if scope is not None and (user_id := scope.catch_up_for) is not None:
+            await self._leaderboards.caught_up(user_id)  # read-your-writes (above)
+            scope.catch_up_for = None
         try:
             return self._leaderboards.top(id, limit, expiry)
         except BucketNotLoaded:  # a past period: read it into memory once, then answer from there
@@ -246,8 +247,9 @@ class NakamaModule:
         """An owner's rank, score and subscore in a period, from memory like ``leaderboard_top``;
         None when the owner has no record there."""
         scope = CURRENT.get()
-        if scope is not None and not scope.caught_up:
-            await self._see_own_writes(scope)
+        if scope is not None and (user_id := scope.catch_up_for) is not None:
+            await self._leaderboards.caught_up(user_id)  # read-your-writes (above)
+            scope.catch_up_for = None
         try:
             return self._leaderboards.rank_of(id, owner_id, expiry)
         except BucketNotLoaded:
@@ -264,8 +266,9 @@ class NakamaModule:
     async def leaderboard_records_list_cursor_from_rank(self, id: str, rank: int, expiry: int = 0) -> str:
         """A ``leaderboard_records_list`` cursor that starts the page at ``rank``."""
         scope = CURRENT.get()
-        if scope is not None and not scope.caught_up:
-            await self._see_own_writes(scope)
+        if scope is not None and (user_id := scope.catch_up_for) is not None:
+            await self._leaderboards.caught_up(user_id)  # read-your-writes (above)
+            scope.catch_up_for = None
         return await self._leaderboards.cursor_from_rank(id, rank, expiry)
 
     @tracked

@@ -87,11 +87,12 @@ class LoadedRuntime:
         metrics.rpc_started(rpc_id)
         started = time.perf_counter()
         code = 0
-        scope = CallScope(f"rpc {rpc_id!r}", ctx.user_id)
+        scope = CallScope("rpc", rpc_id, ctx.user_id)
         token = CURRENT.set(scope)
         try:
             result = await entry.fn(ctx, entry.logger, self.nk, payload)
-            finish(scope)
+            if scope.started:
+                finish(scope)
             if result is None:
                 return ""
             if not isinstance(result, (str, bytes)):
@@ -124,7 +125,7 @@ class LoadedRuntime:
         leaderboard = to_public.leaderboard(board)
         for entry in self.registry.resets:
             try:
-                await _scoped("leaderboard reset function", entry.fn(
+                await _scoped("leaderboard reset function", entry.module, entry.fn(
                     Context(self.info, LEADERBOARD_RESET), entry.logger, self.nk, leaderboard, reset))
             except Exception:
                 entry.logger.error("leaderboard reset function failed", exc_info=True,
@@ -136,7 +137,7 @@ class LoadedRuntime:
     async def run_job(self, entry: TaskEntry) -> None:
         """One run of a background job; its failure is logged."""
         try:
-            await _scoped(f"background job {entry.name!r}",
+            await _scoped("background job", entry.name,
                           entry.fn(Context(self.info, BACKGROUND), entry.logger, self.nk))
         except Exception:
             entry.logger.error("background job failed", exc_info=True)
@@ -148,15 +149,15 @@ class LoadedRuntime:
         self._stopped = True
         for entry in self.registry.shutdowns:
             try:
-                await asyncio.wait_for(_scoped(f"shutdown function {entry.name!r}", entry.fn(
+                await asyncio.wait_for(_scoped("shutdown function", entry.name, entry.fn(
                     Context(self.info, SHUTDOWN), entry.logger, self.nk)), timeout)
             except Exception:
                 entry.logger.error("shutdown function failed", exc_info=True)
 
 
-async def _scoped(name: str, call: Any) -> Any:
+async def _scoped(kind: str, name: str, call: Any) -> Any:
     """Await a module function's coroutine inside its own call scope (no session user)."""
-    scope = CallScope(name)
+    scope = CallScope(kind, name)
     token = CURRENT.set(scope)
     try:
         result = await call
