@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import nakama_py.runtime as runtime
 
@@ -56,3 +57,10 @@ def test_importing_the_runtime_leaves_the_server_wiring_and_the_http_api_out() -
              "print(sorted(m for m in sys.modules if m == 'nakama_py.state' or m.startswith('nakama_py.api')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_every_nk_function_and_exported_name_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "runtime.md").read_text(encoding="utf-8")
+    functions = [name for name in dir(runtime.NakamaModule) if not name.startswith("_")]
+    assert [name for name in functions if f"nk.{name}(" not in doc] == []
+    assert [name for name in runtime.__all__ if f"`{name}`" not in doc and f"`{name}(" not in doc] == []

@@ -56,6 +56,9 @@ MODULE = """
             await nk.storage_read([{"collection": "unawaited", "key": f"none-{i}"}])
         return "done"
 
+    async def tidy(ctx, logger, nk):
+        nk.storage_delete([{"collection": "unawaited", "key": "k-awaited"}])
+
     async def before_get_account(ctx, logger, nk, message):
         nk.storage_write(write("from-hook"))
         return message
@@ -67,6 +70,7 @@ MODULE = """
         initializer.register_rpc("in_a_task", in_a_task)
         initializer.register_rpc("many", many)
         initializer.register_before("GetAccount", before_get_account)
+        initializer.register_background_job("tidy", 3600, tidy)
 """
 
 
@@ -131,6 +135,18 @@ async def test_a_before_hook_that_forgets_to_await_rejects_the_request(
     assert failure.exc_info is not None
     assert "before hook 'getaccount' returned without awaiting nk.storage_write" in str(failure.exc_info[1])
     assert not await stored(module_state, "from-hook")
+
+
+async def test_a_background_job_that_forgets_to_await_is_logged_as_failed(
+        http: Client, module_state: ServerState, caplog: pytest.LogCaptureFixture) -> None:
+    assert await call(http, "awaited", "k-awaited") == (200, "done")
+    job = module_state.runtime.registry.jobs["tidy"]
+    with caplog.at_level(logging.ERROR, logger="nakama_py.runtime"):
+        await module_state.runtime.run_job(job)
+    failure = next(r for r in caplog.records if r.getMessage() == "background job failed")
+    assert failure.exc_info is not None
+    assert "background job 'tidy' returned without awaiting nk.storage_delete" in str(failure.exc_info[1])
+    assert await stored(module_state, "k-awaited")  # the delete never ran
 
 
 async def test_init_module_that_forgets_to_await_stops_the_load(
