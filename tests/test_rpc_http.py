@@ -21,7 +21,7 @@ from tests.support.modules import write_module
 from tests.support.users import TestUser, create_user
 
 ConfigFactory = Callable[..., Config]
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Any, Any]
 
 MODULE = """
     import json
