@@ -29,7 +29,8 @@ T = TypeVar("T")
 
 # Kept finished coroutines are dropped when this many accumulate (a long job makes thousands).
 _COMPACT_AT = 64
-# References an orphan coroutine has while checked: the list, the loop variable, getrefcount's argument.
+# References an orphan coroutine has while checked: the list, the loop variable, getrefcount's argument
+# (CPython's reference counts; a task made of the coroutine holds one more).
 _ORPHAN_REFS = 3
 
 
@@ -45,13 +46,13 @@ class UnawaitedNkCall(RuntimeError):
 
 
 class CallScope:
-    __slots__ = ("catch_up_for", "kind", "limit", "name", "started", "user_id")
+    __slots__ = ("catch_up_for", "kind", "limit", "name", "started")
 
     def __init__(self, kind: str, name: str, user_id: str | None = None) -> None:
         self.kind = kind                  # "rpc", "before hook", "background job"...
         self.name = name                  # the RPC id, hook, job or module name
-        self.user_id = user_id            # the session user, None for server-side calls
-        self.catch_up_for = user_id       # whose writes leaderboard reads wait for; None once they did
+        self.catch_up_for = user_id       # the session user, whose writes leaderboard reads wait for;
+                                          # None without one, or once they waited
         self.started: list[CoroutineType[Any, Any, Any]] = []
         self.limit = _COMPACT_AT          # compact ``started`` when it reaches this length
 
