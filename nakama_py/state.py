@@ -1,7 +1,9 @@
 """The composition root: every service of one server process, built and closed in order.
 
-Handlers reach the services through ``request.app[STATE]``; the runtime's ``nk``
-holds the same object. Nothing here holds a rule: it only wires.
+Handlers reach the services through ``request.app[STATE]``. The runtime's ``nk`` is
+given the services it calls, one by one; loading the modules returns what they
+registered (``LoadedRuntime``), and this module installs it: the hook runner, the
+leaderboard reset handler, the background jobs. Nothing here holds a rule: it only wires.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
@@ -30,7 +33,9 @@ from nakama_py.core.wallet import WalletService
 from nakama_py.db.pool import Database
 from nakama_py.metrics import Metrics
 from nakama_py.route_hooks import HookRunner, NoHooks
-from nakama_py.runtime.service import Runtime
+from nakama_py.runtime.context import RuntimeInfo
+from nakama_py.runtime.nk import NakamaModule
+from nakama_py.runtime.service import LoadedRuntime, load_runtime
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 
 log = logging.getLogger("nakama_py.server")
@@ -52,7 +57,7 @@ class ServerState:
     notifications: NotificationService
     leaderboards: LeaderboardService
     hooks: HookRunner = field(default_factory=NoHooks)
-    runtime: Runtime = field(default_factory=Runtime)
+    runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
     version: str = __version__
     node: str = "nakama"
@@ -62,7 +67,7 @@ class ServerState:
         # First, while every service still works: runtime shutdown functions may use them.
         if self.jobs is not None:
             await self.jobs.stop()
-        await self.runtime.stop(float(self.config.shutdown_grace_sec or 30))
+        await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -100,11 +105,32 @@ async def _cluster_gauge(state: ServerState) -> None:
         await asyncio.sleep(CLUSTER_GAUGE_INTERVAL_SEC)
 
 
+async def install_runtime(state: ServerState) -> None:
+    """Load the runtime modules and put what they registered in place."""
+    config = state.config
+    info = RuntimeInfo(config.runtime.env_map, state.node, state.version, config.socket.proxy_count)
+    nk = NakamaModule(
+        info=info, accounts=state.accounts, sessions=state.sessions, storage=state.storage, wallets=state.wallets,
+        notifications=state.notifications, leaderboards=state.leaderboards,
+        multi_updater=MultiUpdater(state.db, state.storage, state.wallets), sql=state.db, metrics=state.metrics)
+    runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
+                                 configured=bool(config.runtime.path))
+    state.runtime = runtime
+    if runtime.hooks is not None:
+        state.hooks = runtime.hooks
+    if runtime.handles_resets:
+        state.leaderboards.on_reset(runtime.run_resets)
+    if runtime.jobs:
+        state.jobs = LeaderJobs(state.db.conninfo, [
+            LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
+        state.jobs.start()
+
+
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
                   max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}")
-    await db.open()
+    await db.connect()
     bus = PgBus(db, config.name)
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec, bus)
     sessions = SessionService(config.session, revocations)
@@ -132,11 +158,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
         # Last: runtime modules' init_module may call every other service.
-        await state.runtime.start(state)
-        if state.runtime.jobs():
-            state.jobs = LeaderJobs(conninfo, [LeaderJob(entry.name, entry.interval, functools.partial(
-                state.runtime.run_job, entry)) for entry in state.runtime.jobs()])
-            state.jobs.start()
+        await install_runtime(state)
     except BaseException:
         await state.close()
         raise
