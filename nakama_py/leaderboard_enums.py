@@ -10,7 +10,7 @@ module author passes). Nakama keeps two numberings of operators: the stored one
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 _E = TypeVar("_E", bound=IntEnum)
 
@@ -28,6 +28,11 @@ class SortOrder(IntEnum):
         if isinstance(value, bool):
             raise ValueError(f"not a sort order: {value!r}")
         return cls(value)
+
+    @property
+    def label(self) -> Literal["asc", "desc"]:
+        """The short name modules pass and see."""
+        return "asc" if self is SortOrder.ASCENDING else "desc"
 
 
 class Operator(IntEnum):
@@ -51,6 +56,11 @@ class Operator(IntEnum):
     @property
     def override(self) -> OperatorOverride:
         return OperatorOverride(self + 1)
+
+    @property
+    def label(self) -> Literal["best", "set", "incr", "decr"]:
+        """The short name modules pass and see."""
+        return _OPERATOR_LABELS[self]
 
 
 class OperatorOverride(IntEnum):
@@ -86,6 +96,9 @@ _SORT_NAMES: dict[str, SortOrder] = {"asc": SortOrder.ASCENDING, "ascending": So
 _OPERATOR_NAMES: dict[str, Operator] = {"best": Operator.BEST, "set": Operator.SET,
                                         "incr": Operator.INCREMENT, "increment": Operator.INCREMENT,
                                         "decr": Operator.DECREMENT, "decrement": Operator.DECREMENT}
+
+_OPERATOR_LABELS: dict[Operator, Literal["best", "set", "incr", "decr"]] = {
+    Operator.BEST: "best", Operator.SET: "set", Operator.INCREMENT: "incr", Operator.DECREMENT: "decr"}
 
 
 def _named(names: dict[str, _E], value: str) -> _E:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import LiteralString, NamedTuple
 
 from nakama_py.db.pool import Database
-
-CHANNEL = "nakama_py_revocation"
 
 
 class RevocationRow(NamedTuple):
@@ -21,32 +19,9 @@ class RevocationRow(NamedTuple):
 
 _COLUMNS: LiteralString = "id, user_id::text, kind, token_id::text, revoked_at, expires_at"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def notify_payload(row: RevocationRow) -> str:
-    """The whole revocation, so a listening process applies it at once, without a round trip to fetch it."""
-    revocation_id, user_id, kind, token_id, revoked_at, expires_at = row
-    return (f"{revocation_id}|{user_id}|{kind}|{token_id or ''}"
-            f"|{(revoked_at - _EPOCH) // _MICROSECOND}|{(expires_at - _EPOCH) // _MICROSECOND}")
-
-
-def parse_payload(payload: str) -> RevocationRow | int | None:
-    """A revocation from ``notify_payload``; a bare id (older senders) to fetch; None when unreadable."""
-    parts = payload.split("|")
-    try:
-        if len(parts) == 1:
-            return int(parts[0])
-        revocation_id, user_id, kind, token_id, revoked_us, expires_us = parts
-        return RevocationRow(int(revocation_id), user_id, int(kind), token_id or None,
-                             _EPOCH + int(revoked_us) * _MICROSECOND, _EPOCH + int(expires_us) * _MICROSECOND)
-    except ValueError:
-        return None
-
 
 async def insert_revocations(db: Database, rows: list[tuple[str, int, str | None, datetime]]) -> list[RevocationRow]:
-    """Store revocations ``(user_id, kind, token_id, expires_at)`` and tell every process, atomically."""
+    """Store revocations ``(user_id, kind, token_id, expires_at)``, all or none."""
     if not rows:
         return []
     async with db.transaction() as conn:
@@ -60,8 +35,6 @@ async def insert_revocations(db: Database, rows: list[tuple[str, int, str | None
             row = await cur.fetchone()
             assert row is not None
             stored.append(RevocationRow._make(row))
-            await conn.execute("SELECT pg_notify(%(channel)s, %(payload)s)",
-                               {"channel": CHANNEL, "payload": notify_payload(stored[-1])})
         return stored
 
 
