@@ -24,7 +24,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import psycopg
 from aiohttp import web
 
 from nakama_py import __version__
@@ -32,6 +31,7 @@ from nakama_py.app import build_app
 from nakama_py.config import Config
 from nakama_py.core.write_marks import MarkRegion, WriteMarks
 from nakama_py.db.address import AddressError, describe, to_conninfo
+from nakama_py.db.bootstrap import DatabaseUnreachable, wait_for_database
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
 from nakama_py.db.pool import Database
@@ -50,6 +50,7 @@ log = logging.getLogger("nakama_py.server")
 
 PR_SET_PDEATHSIG = 1
 DEFAULT_SHUTDOWN_WAIT_SEC = 30.0
+DATABASE_WAIT_SEC = 15.0  # a server that does not answer yet may be starting (docker compose)
 GC_THRESHOLD = 50_000  # young-generation allocations between collections (Python's default: 700)
 
 
@@ -297,20 +298,6 @@ async def apply_migrations(conninfo: str) -> list[str]:
         await db.close()
 
 
-def wait_for_database(conninfo: str, timeout: float = 15.0) -> None:
-    """Fail start-up with the database's own words if it does not answer within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            psycopg.connect(conninfo, connect_timeout=5).close()
-            return
-        except psycopg.OperationalError as exc:
-            if time.monotonic() >= deadline:
-                reason = " ".join(str(exc).split()) or type(exc).__name__
-                raise StartupError(f"cannot connect to the database at {describe(conninfo)}: {reason}") from None
-            time.sleep(0.5)
-
-
 def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None]:
     """The connection string to use, starting the embedded database when none is configured."""
     if config.database.address:
@@ -326,19 +313,24 @@ def serve(config: Config, *, migrate: bool = True) -> int:
     for section in config.unsupported_sections():
         log.warning(f"the '{section}' section is not implemented by nakama-py and is ignored")
     started = time.monotonic()
+    serving = False
     try:
         conninfo, embedded = resolve_database(config)
     except (EmbeddedError, AddressError) as exc:
         raise StartupError(f"database: {exc}") from None
     try:
         log.info("database", extra={"fields": {"address": describe(conninfo), "embedded": embedded is not None}})
-        wait_for_database(conninfo)
+        try:
+            wait_for_database(conninfo, DATABASE_WAIT_SEC)
+        except DatabaseUnreachable as exc:
+            raise StartupError(str(exc)) from None
         if migrate:
             applied = asyncio.run(apply_migrations(conninfo))
             if applied:
                 log.info("migrations applied", extra={"fields": {"migrations": applied}})
         log.info("start-up prepared", extra={"fields": {"seconds": round(time.monotonic() - started, 3)}})
         workers = config.workers
+        serving = True
         if workers <= 1:
             sock = bind_socket(config, reuse_port=False)
             _install_uvloop()
@@ -348,4 +340,6 @@ def serve(config: Config, *, migrate: bool = True) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+        if serving:  # the last line of a run, after the database: nothing is left running
+            log.info("stopped", extra={"fields": {"pid": os.getpid()}})
         flush_logs()

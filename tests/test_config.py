@@ -136,3 +136,13 @@ def test_config_is_immutable() -> None:
     config = Config()
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
         config.socket.port = 1  # type: ignore[misc]
+
+
+def test_bad_yaml_names_the_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yml"
+    path.write_text("socket:\n  port: 7350\n  server_key: [unclosed\nruntime:\n  http_key: k\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config([str(path)], environ={})
+    message = str(caught.value)
+    assert message.startswith(f"config file {path} is not valid YAML: line 4, column ")
+    assert "\n" not in message

@@ -21,7 +21,7 @@ from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, St
 from nakama_py.core.wallet import WalletLedgerItem, WalletNegativeError, WalletUpdate, WalletUpdateResult
 from nakama_py.errors import Code, NakamaError, RateLimitedError
 from nakama_py.runtime.context import Context
-from nakama_py.runtime.initializer import Initializer
+from nakama_py.runtime.initializer import ConfigurationError, Initializer
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
 
@@ -30,6 +30,7 @@ __all__ = [
     "Account",
     "AuthResult",
     "Code",
+    "ConfigurationError",
     "Context",
     "Initializer",
     "Leaderboard",

@@ -70,8 +70,11 @@ class Runtime:
         try:
             registry = await load_modules(directory, init_args)
         except RuntimeLoadError as exc:
-            log.error(f"runtime module failed to load: {exc.summary}",
-                      extra={"fields": {"file": exc.file, "line": exc.line, "traceback": exc.details}})
+            if exc.configuration:
+                log.error(exc.summary)
+            else:
+                log.error(f"runtime module failed to load: {exc.summary}",
+                          extra={"fields": {"file": exc.file, "line": exc.line, "traceback": exc.details}})
             raise
         self.info, self.nk, self.registry, self._metrics = info, nk, registry, state.metrics
         self._caught_up = state.leaderboards.caught_up
