@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 DEFAULT_SECRETS = {
     "session.encryption_key": "defaultencryptionkey",
@@ -243,6 +243,12 @@ class Config(_Section):
     mfa: dict[str, Any] = {}
     limit: dict[str, Any] = {}
 
+    # Where each key's value came from ("default", "file F", "env NAKAMA_X", "flag"), for the console.
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def source_of(self, path: str) -> str:
+        return self._sources.get(path, "default")
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
@@ -421,9 +427,12 @@ def load_config(
 ) -> Config:
     """Build the configuration from its sources, later ones winning."""
     tree: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     file_list = list(files)
     for path in file_list:
-        _merge(tree, _read_yaml(path))
+        data = _read_yaml(path)
+        _merge(tree, data)
+        sources.update((key, f"file {path}") for key in _paths_in(data))
     env = os.environ if environ is None else environ
     for path, annotation in LEAVES.items():
         if _is_free_section(annotation):
@@ -431,17 +440,33 @@ def load_config(
         raw = env.get(env_name(path))
         if raw is not None:
             _set(tree, path, _split_list([raw], pairs=path in PAIR_LISTS) if _is_list(annotation) else raw)
+            sources[path] = f"env {env_name(path)}"
     for path, values in (flags or {}).items():
         annotation = LEAVES.get(path)
         if annotation is None:
             raise ConfigError(f"unknown configuration key: {path}")
         _set(tree, path, _split_list(values, pairs=path in PAIR_LISTS) if _is_list(annotation) else values[-1])
+        sources[path] = "flag"
     if file_list:
         tree.setdefault("config", file_list)
     try:
-        return Config.model_validate(tree)
+        config = Config.model_validate(tree)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    config._sources = sources
+    return config
+
+
+def _paths_in(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys a YAML mapping sets."""
+    paths = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and path not in LEAVES:
+            paths.extend(_paths_in(value, path + "."))
+        else:
+            paths.append(path)
+    return paths
 
 
 def literal_choices(path: str) -> tuple[Any, ...]:

@@ -29,6 +29,7 @@ from aiohttp import web
 from nakama_py import __version__
 from nakama_py.app import build_app
 from nakama_py.config import Config
+from nakama_py.console.app import start_console
 from nakama_py.core.write_marks import MarkRegion, WriteMarks
 from nakama_py.db.address import AddressError, describe, to_conninfo
 from nakama_py.db.bootstrap import DatabaseUnreachable, wait_for_database
@@ -44,7 +45,7 @@ from nakama_py.metrics import (
     multiprocess_exposition,
 )
 from nakama_py.runtime.loader import RuntimeLoadError
-from nakama_py.state import build_state
+from nakama_py.state import ServerState, build_state
 
 log = logging.getLogger("nakama_py.server")
 
@@ -101,8 +102,11 @@ def shutdown_wait(config: Config) -> float:
 
 
 async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metrics: Metrics | None = None,
-                     ready: threading.Event | None = None, marks: WriteMarks | None = None) -> None:
-    """Serve until SIGTERM/SIGINT, then finish in-flight requests and close everything."""
+                     ready: threading.Event | None = None, marks: WriteMarks | None = None,
+                     console: str | None = "the only server process") -> None:
+    """Serve until SIGTERM/SIGINT, then finish in-flight requests and close everything.
+
+    ``console``: this process also serves the web console (described so in its Status page)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -114,6 +118,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
                            shutdown_timeout=shutdown_wait(config))
     metrics_runner: web.AppRunner | None = None
+    console_runner: web.AppRunner | None = None
     try:
         await runner.setup()
         # Everything built so far lives as long as the process: keep the garbage collector off it,
@@ -124,6 +129,8 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         await web.SockSite(runner, sock).start()
         if config.metrics.prometheus_port and metrics is None:
             metrics_runner = await _serve_metrics(state.metrics, config)
+        if console is not None:
+            console_runner = await _serve_console(state, config, console)
         log.info("server ready", extra={"fields": {
             "port": config.socket.port, "pid": os.getpid(), "version": __version__}})
         flush_logs()
@@ -132,11 +139,25 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         await stop.wait()
         log.info("shutting down", extra={"fields": {"pid": os.getpid()}})
     finally:
+        if console_runner is not None:
+            await console_runner.cleanup()
         await runner.cleanup()  # stops accepting, waits for in-flight requests
         if metrics_runner is not None:
             await metrics_runner.cleanup()
         await state.close()
         flush_logs()
+
+
+async def _serve_console(state: ServerState, config: Config, role: str) -> web.AppRunner:
+    host = config.console.address or config.socket.address or "0.0.0.0"
+    try:
+        runner = await start_console(state, host, process_role=role)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"console.port {config.console.port} on {host} is already in use") from None
+        raise StartupError(f"cannot listen on {host}:{config.console.port}: {exc.strerror}") from None
+    log.info("console ready", extra={"fields": {"port": config.console.port, "address": host}})
+    return runner
 
 
 async def _serve_metrics(metrics: Metrics, config: Config) -> web.AppRunner:
@@ -173,7 +194,10 @@ def _worker_main(config: Config, conninfo: str, index: int, region: MarkRegion) 
         sock = bind_socket(config, reuse_port=True)
         metrics = Metrics(config.metrics.prefix, config.metrics.custom_prefix)
         _install_uvloop()
-        asyncio.run(run_worker(config, conninfo, sock, metrics=metrics, marks=marks))
+        # Worker 0 serves the console: it holds every core service (the supervisor has none), and one
+        # process per node is enough for operators; a restarted worker 0 serves it again.
+        console = "worker 0 of " + str(config.workers) if index == 0 else None
+        asyncio.run(run_worker(config, conninfo, sock, metrics=metrics, marks=marks, console=console))
     except ReportedStartupError:
         code = EXIT_STARTUP_FAILED
     except StartupError as exc:

@@ -339,3 +339,24 @@ async def delete_objects(conn: AsyncConnection[Any], ops: Sequence[DeleteOp], *,
         row = await cur.fetchone()
         counts.append(0 if row is None else int(row[0]))
     return counts
+
+
+async def collection_counts(db: Database, limit: int) -> list[tuple[str, int]]:
+    """Every collection with its number of objects, by name."""
+    rows = await db.fetch("SELECT collection, count(*) FROM storage GROUP BY collection ORDER BY collection"
+                          " LIMIT %s", (limit,))
+    return [(row[0], int(row[1])) for row in rows]
+
+
+async def owner_objects(db: Database, owner: str, limit: int) -> list[Row]:
+    """Every object one user owns, whatever its permissions, by collection and key."""
+    rows = await db.fetch("SELECT " + COLUMNS + " FROM storage WHERE user_id = %s::uuid"
+                          " ORDER BY collection, key LIMIT %s", (owner, limit))
+    return [_row(r) for r in rows]
+
+
+async def objects_with_key(db: Database, collection: str, key: str, limit: int) -> list[Row]:
+    """The objects of every owner stored under one key (e.g. each player's receipt for one cycle)."""
+    rows = await db.fetch("SELECT " + COLUMNS + " FROM storage WHERE collection = %s AND key = %s"
+                          " ORDER BY user_id LIMIT %s", (collection, key, limit))
+    return [_row(r) for r in rows]
