@@ -26,8 +26,8 @@ class Console:
 
 
 CONSOLE = web.AppKey("console", Console)
-USER = "console_user"
-SESSION = "console_session"
+USER = web.RequestKey("console_user", ConsoleUser)
+SESSION = web.RequestKey("console_session", ConsoleSession)
 
 
 def console_of(request: web.Request) -> Console:
@@ -35,8 +35,7 @@ def console_of(request: web.Request) -> Console:
 
 
 def current_user(request: web.Request) -> ConsoleUser:
-    user: ConsoleUser = request[USER]
-    return user
+    return request[USER]
 
 
 def may(request: web.Request, permission: Permission) -> ConsoleUser:
@@ -48,7 +47,7 @@ def may(request: web.Request, permission: Permission) -> ConsoleUser:
 
 def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
     console = console_of(request)
-    session: ConsoleSession | None = request.get(SESSION)
+    session = request.get(SESSION)
     page = console.templates.get_template(template).render(
         operator=request.get(USER), csrf=console.tokens.csrf_token(session) if session else "",
         path=request.path, message=request.query.get("msg", ""), error=request.query.get("err", ""),

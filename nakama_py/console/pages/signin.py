@@ -13,7 +13,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/signin")
 async def signin_form(request: web.Request) -> web.StreamResponse:
-    return render(request, "signin.html")
+    return render(request, "signin.html", failure="", username="")
 
 
 @routes.post("/signin")
