@@ -168,17 +168,17 @@ class LeaderboardConfig(_Section):
 
 
 class ConsoleConfig(_Section):
-    # nakama-py has no console; the section is accepted so Nakama files load unchanged.
+    # The web console (nakama_py/console), served by the only or the first worker process.
     port: int = Field(7351, ge=1, le=65535)
     address: str = ""
     max_message_size_bytes: int = 4194304
     read_timeout_ms: int = 10000
     write_timeout_ms: int = 60000
     idle_timeout_ms: int = 300000
-    username: str = "admin"
-    password: str = "password"
-    token_expiry_sec: int = 86400
-    signing_key: str = "defaultsigningkey"
+    username: str = Field("admin", min_length=1)
+    password: str = Field("password", min_length=1)
+    token_expiry_sec: int = Field(86400, ge=1)
+    signing_key: str = Field("defaultsigningkey", min_length=1)
 
 
 class MetricsConfig(_Section):
