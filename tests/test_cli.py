@@ -105,3 +105,44 @@ def test_a_bad_racing_setting_stops_start_up_in_one_line(tmp_path: Path, databas
     errors = [line for line in output if "racing_cycle_seconds" in line]
     assert len(errors) == 1 and "does not divide a minute" in errors[0]
     assert not any("Traceback" in line for line in output)
+
+
+def test_healthcheck_asks_for_the_healthcheck_route() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    asked: list[str] = []
+
+    class OnlyHealthcheck(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200 if self.path == "/healthcheck" else 404)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), OnlyHealthcheck)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert main(["healthcheck", str(server.server_address[1])]) == 0
+        assert asked == ["/healthcheck"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_serve_creates_a_missing_database(tmp_path: Path, database_url: str) -> None:
+    missing = with_database(database_url, f"nakama_py_serve_created_{secrets.token_hex(4)}")
+    try:
+        started = time.monotonic()
+        server = start_server(tmp_path, missing, timeout=30)
+        try:
+            assert time.monotonic() - started < 15
+            assert '"msg":"database created"' in server.log()
+        finally:
+            assert server.stop() == 0
+    finally:
+        drop_database(missing)
