@@ -22,6 +22,8 @@ DEFAULT_SECRETS = {
     "session.refresh_encryption_key": "defaultrefreshencryptionkey",
     "socket.server_key": "defaultkey",
     "runtime.http_key": "defaulthttpkey",
+    "console.password": "password",
+    "console.signing_key": "defaultsigningkey",
 }
 ENV_PREFIX = "NAKAMA_"
 

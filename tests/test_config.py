@@ -33,9 +33,11 @@ def test_defaults_are_nakamas() -> None:
 def test_default_secrets_are_reported() -> None:
     config = load_config(environ={})
     assert set(config.default_secrets()) == {
-        "session.encryption_key", "session.refresh_encryption_key", "socket.server_key", "runtime.http_key"}
+        "session.encryption_key", "session.refresh_encryption_key", "socket.server_key", "runtime.http_key",
+        "console.password", "console.signing_key"}
     files, flags = parse_flags(["--socket.server_key", "k1", "--runtime.http_key", "k2",
-                                "--session.encryption_key", "a", "--session.refresh_encryption_key", "b"])
+                                "--session.encryption_key", "a", "--session.refresh_encryption_key", "b",
+                                "--console.password", "c", "--console.signing_key", "d"])
     assert load_config(files, flags, environ={}).default_secrets() == []
 
 

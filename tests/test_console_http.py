@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from nakama_py.console.app import build_console_app
 from nakama_py.core.storage import StorageObjectId, StorageWrite
+from nakama_py.errors import Code, NakamaError
 from nakama_py.state import ServerState
 from tests.support.users import TestUser
 
@@ -267,3 +268,17 @@ async def test_leaderboard_records_page_and_delete(console_factory: ConsoleFacto
     assert status == 303
     remaining = await state.leaderboards.list_records(board, limit=10)
     assert [r.owner_id for r in remaining.records] == [alice.user_id]
+
+
+async def test_the_explorer_calls_as_a_user_by_id_or_username_but_not_a_banned_one(state: ServerState,
+                                                                                   alice: TestUser) -> None:
+    for who in (alice.user_id, alice.username):
+        session = await state.accounts.operator_session(who)
+        assert state.sessions.verify_session(session.token).user_id == alice.user_id
+    with pytest.raises(NakamaError) as missing:
+        await state.accounts.operator_session("nobody-" + secrets.token_hex(4))
+    assert missing.value.code == Code.NOT_FOUND
+    await state.accounts.ban(alice.user_id)
+    with pytest.raises(NakamaError) as banned:
+        await state.accounts.operator_session(alice.username)
+    assert (banned.value.code, banned.value.message) == (Code.PERMISSION_DENIED, "User account banned.")

@@ -7,7 +7,6 @@ what a client gets."""
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -17,7 +16,7 @@ from aiohttp import web
 from nakama_py.console.audit import audit
 from nakama_py.console.context import console_of, may, render
 from nakama_py.core.console_users import Permission
-from nakama_py.errors import invalid_argument, permission_denied
+from nakama_py.errors import invalid_argument
 from nakama_py.state import ServerState
 
 routes = web.RouteTableDef()
@@ -40,26 +39,11 @@ def _api_base(state: ServerState) -> str:
     return f"http://{host}:{state.config.socket.port}"
 
 
-async def _user_token(state: ServerState, who: str) -> str:
-    """A session for the user named by id or username (refused for a banned account)."""
-    try:
-        user_id = str(uuid.UUID(who))
-        users = await state.accounts.get_users(ids=[user_id])
-    except ValueError:
-        users = await state.accounts.get_users(usernames=[who])
-    if not users:
-        raise invalid_argument(f"No user with id or username {who!r}.")
-    account = await state.accounts.get_account(users[0].id)
-    if account.disable_time is not None:
-        raise permission_denied("User account banned.")
-    return state.sessions.issue(users[0].id, users[0].username).token
-
-
 async def call_rpc(state: ServerState, rpc_id: str, payload: str, *, as_user: str) -> Exchange:
     path = f"/v2/rpc/{quote(rpc_id, safe='')}?unwrap"
     headers = {"Content-Type": "application/json"}
     if as_user:
-        headers["Authorization"] = f"Bearer {await _user_token(state, as_user)}"
+        headers["Authorization"] = f"Bearer {(await state.accounts.operator_session(as_user)).token}"
         shown_auth = "Authorization: Bearer <session of " + as_user + ">"
     else:
         path += "&http_key=" + quote(state.config.runtime.http_key, safe="")
