@@ -167,6 +167,16 @@ class Metrics:
                         "mean_ms": round(1000 * v["seconds"] / v["count"], 2) if v["count"] else 0.0}
                 for route, v in sorted(totals.items())}
 
+    def custom_counts(self, name: str) -> dict[str, float]:
+        """A runtime module's counter in this process, by its labels ("reason=duplicate"; "" without labels)."""
+        full = self.custom_name(name) + "_total"
+        values: dict[str, float] = {}
+        for family in self.registry.collect():
+            for sample in family.samples:
+                if sample.name == full:
+                    values[",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))] = sample.value
+        return values
+
     def exposition(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):
             return multiprocess_exposition()

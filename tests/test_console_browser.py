@@ -227,6 +227,10 @@ def test_read_a_cycles_payouts(page: Any, stack: Stack) -> None:
     cycle = json.loads(body["payload"])["cycle"]
     time.sleep(max(0.0, (cycle + 1) * CYCLE_SECONDS + 2.5 - time.time()))  # the end, the settle time, the payouts
     page.goto(stack.console_url + "/racing")
+    assert page.locator("svg.bars rect").count() >= 1  # records per finalized cycle
+    assert "accepted" in page.inner_text("#submission-counts")
+    assert "rejected: rate_limit" in page.inner_text("#submission-counts")
+    screenshot(page, "racing")
     page.click(f"#history a[href='/racing/cycles/{cycle}']")
     rows = page.locator("#payouts tbody tr")
     assert rows.count() == 2  # the rewarded places (rewards=1000,500): the third racer earns nothing

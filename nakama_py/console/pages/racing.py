@@ -23,8 +23,28 @@ BOARD = "race_times"
 COLLECTION = "race_data"
 SNAPSHOT_PREFIX = "snapshot_"
 LAST_RESET_KEY = "last_reset"
+SUBMISSIONS_ACCEPTED = "racing_submissions_accepted"  # the module's counters (racing/telemetry.py)
+SUBMISSIONS_REJECTED = "racing_submissions_rejected"
 STANDINGS = 10
 HISTORY_PAGE = 100
+CHART_CYCLES = 30  # bars in the chart, 12 units apart
+
+
+def submission_counts(state: ServerState) -> dict[str, int]:
+    """Accepted and rejected (by reason) submissions this process has answered since it started."""
+    counts = {"accepted": int(state.metrics.custom_counts(SUBMISSIONS_ACCEPTED).get("", 0))}
+    for labels, value in sorted(state.metrics.custom_counts(SUBMISSIONS_REJECTED).items()):
+        counts["rejected: " + labels.removeprefix("reason=")] = int(value)
+    return counts
+
+
+def cycle_bars(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records per finalized cycle, oldest first, scaled to the tallest (for the page's bar chart)."""
+    recent = list(reversed(history[:CHART_CYCLES]))
+    tallest = max((int(s.get("records", 0)) for s in recent), default=0) or 1
+    first_slot = CHART_CYCLES - len(recent)  # the newest cycle always at the right edge
+    return [{"cycle": s.get("cycle"), "records": int(s.get("records", 0)), "x": (first_slot + i) * 12 + 1,
+             "height": round(100 * int(s.get("records", 0)) / tallest, 1)} for i, s in enumerate(recent)]
 
 
 async def _system_objects(state: ServerState) -> dict[str, dict[str, Any]]:
@@ -56,7 +76,8 @@ async def racing_page(request: web.Request) -> web.StreamResponse:
     return render(request, "racing.html", loaded=True, cycle=cycle, cycle_seconds=length, ends_at=expiry,
                   standings=state.leaderboards.top(BOARD, STANDINGS, expiry).entries,
                   submissions=await state.leaderboards.count_receipts(BOARD, expiry=expiry),
-                  history=history, last_reset=objects.get(LAST_RESET_KEY))
+                  history=history, last_reset=objects.get(LAST_RESET_KEY), bars=cycle_bars(history),
+                  counts=submission_counts(state), workers=state.config.workers, chart_width=CHART_CYCLES * 12)
 
 
 @routes.get("/racing/cycles/{cycle}")
