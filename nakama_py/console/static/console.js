@@ -36,6 +36,21 @@ function drawRates(canvas, points) {
   ctx.stroke();
 }
 
+function fillRoutes(routes) {
+  const body = document.querySelector("#routes tbody");
+  if (!body) return;
+  const rows = Object.entries(routes).map(([route, r]) => {
+    const row = document.createElement("tr");
+    [route, r.count, r.errors, r.mean_ms].forEach((value) => {
+      const cell = document.createElement("td");
+      cell.textContent = String(value);
+      row.appendChild(cell);
+    });
+    return row;
+  });
+  if (rows.length) body.replaceChildren(...rows);
+}
+
 function setField(name, value) {
   document.querySelectorAll(`[data-field="${name}"]`).forEach((el) => { el.textContent = String(value); });
 }
@@ -56,6 +71,7 @@ if (statusData && rateChart) {
       setField("uptime_sec", now.uptime_sec); setField("requests_total", now.requests_total);
       setField("pool.size", now.pool.size); setField("pool.available", now.pool.available);
       setField("pool.waiting", now.pool.waiting);
+      fillRoutes(now.routes);
       last = now;
       drawRates(rateChart, points);
     } catch (error) {
