@@ -215,6 +215,10 @@ def test_call_an_rpc_in_the_explorer(page: Any, stack: Stack) -> None:
     page.click("form.stack button[type=submit]")
     assert page.inner_text("#raw-reply").startswith("HTTP 403")
     assert '"code":7' in page.inner_text("#raw-reply")
+    page.fill("input[name=route]", "GET /v2/account")  # a REST route, as the player
+    page.click("form.stack button[type=submit]")
+    assert page.inner_text("#raw-request").startswith("GET /v2/account\nAuthorization: Bearer <a session of")
+    assert page.inner_text("#raw-reply").startswith("HTTP 200") and user_id in page.inner_text("#raw-reply")
     assert stack.errors == []
 
 
