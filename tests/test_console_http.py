@@ -295,3 +295,18 @@ async def test_every_page_renders_without_game_modules(console_factory: ConsoleF
         assert "The racing module is not loaded" in await response.text()
     async with console.get("/racing/cycles/12") as response:
         assert response.status == 404
+
+
+def test_console_assets_ship_in_the_package() -> None:
+    """Every template and static file is package data (the wheel serves the console with no build step)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["nakama_py"]
+    assets = [path.relative_to(root / "nakama_py").as_posix()
+              for folder in ("templates", "static") for path in (root / "nakama_py" / "console" / folder).iterdir()]
+    assert assets
+    for asset in assets:
+        assert any(fnmatch.fnmatch(asset, pattern) for pattern in patterns), asset
