@@ -78,7 +78,12 @@ async def test_sign_in_and_out(console_factory: ConsoleFactory) -> None:
         set_cookie = response.headers["Set-Cookie"]
     assert set_cookie.startswith("nakama_py_console=") and "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
     csrf = await csrf_of(console)
+    copied = console.session.cookie_jar.filter_cookies(console.make_url("/"))["nakama_py_console"].value
     assert (await post(console, "/signout", {"csrf": csrf}))[0] == 303
+    async with console.get("/status", allow_redirects=False) as response:
+        assert response.status == 303
+    # A copy of the signed-out session's cookie stops working too.
+    console.session.cookie_jar.update_cookies({"nakama_py_console": copied}, console.make_url("/"))
     async with console.get("/status", allow_redirects=False) as response:
         assert response.status == 303
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
@@ -22,10 +23,23 @@ class ConsoleSession:
     expires_at: int
 
 
+MAX_SIGNED_OUT = 10_000  # signed-out sessions remembered until they expire; the oldest go first beyond this
+
+
 class ConsoleTokens:
     def __init__(self, signing_key: str, expiry_sec: int) -> None:
         self._key = signing_key
         self.expiry_sec = expiry_sec
+        # Session id -> expiry of sessions signed out before they expired: a copied cookie stops working too.
+        # In this process's memory (the console is served by one process of a node).
+        self._signed_out: OrderedDict[str, int] = OrderedDict()
+
+    def sign_out(self, session: ConsoleSession) -> None:
+        now = int(time.time())
+        while self._signed_out and (len(self._signed_out) >= MAX_SIGNED_OUT or
+                                    next(iter(self._signed_out.values())) < now):
+            self._signed_out.popitem(last=False)
+        self._signed_out[session.session_id] = session.expires_at
 
     def issue(self, username: str) -> str:
         now = int(time.time())
@@ -36,6 +50,8 @@ class ConsoleTokens:
         try:
             claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], options={"require": ["exp", "usn", "sid"]})
         except jwt.PyJWTError:
+            return None
+        if str(claims["sid"]) in self._signed_out:
             return None
         return ConsoleSession(str(claims["usn"]), str(claims["sid"]), int(claims["exp"]))
 

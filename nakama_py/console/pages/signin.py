@@ -45,7 +45,9 @@ async def signin(request: web.Request) -> web.StreamResponse:
 @routes.post("/signout")
 async def signout(request: web.Request) -> web.StreamResponse:
     # Behind the gate (not a public path): only a signed-in page's form can sign out.
-    audit(current_user(request).username, "signed out", session=request[SESSION].session_id)
+    session = request[SESSION]
+    console_of(request).tokens.sign_out(session)
+    audit(current_user(request).username, "signed out", session=session.session_id)
     response = web.HTTPSeeOther("/signin")
     response.del_cookie(COOKIE, path="/")
     raise response
