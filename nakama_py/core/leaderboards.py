@@ -17,7 +17,6 @@ None for the runtime, which bypasses the authoritative check as Nakama's runtime
 from __future__ import annotations
 
 import asyncio
-import builtins
 import logging
 import time
 import uuid
@@ -27,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from nakama_py.cluster.bus import ClusterBus, WorkerMarks
 from nakama_py.config import Config
 from nakama_py.core import rank_sync
 from nakama_py.core.leaderboard_cursor import CursorCodec
@@ -59,9 +59,7 @@ from nakama_py.core.ranks import (
     owner_int,
     owner_str,
 )
-from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db import leaderboards as sql
-from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.errors import Code, NakamaError, invalid_argument, not_found
 
@@ -101,8 +99,8 @@ def ranks_disabled(board_id: str) -> NakamaError:
 
 
 class LeaderboardService:
-    def __init__(self, db: Database, config: Config, *, node: str | None = None,
-                 marks: WriteMarks | None = None) -> None:
+    def __init__(self, db: Database, config: Config, *, node: str | None = None, bus: ClusterBus | None = None,
+                 marks: WorkerMarks | None = None) -> None:
         self.db = db
         self.marks = marks  # shared with sibling worker processes, when there are any
         self.node = node or uuid.uuid4().hex
@@ -112,8 +110,10 @@ class LeaderboardService:
         self._ranks_off = set(blacklist)
         self._boards: dict[str, Leaderboard] = {}
         self.ranks = RankStore()
-        self.publisher = rank_sync.RankPublisher(db.conninfo, self.node, marks=marks)
+        self.publisher = rank_sync.RankPublisher(bus, marks=marks)
         self.follower = rank_sync.RankFollower(self)
+        if bus is not None:  # hear other processes' changes
+            bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
         if marks is not None:
             marks.on_late = self._sibling_late
         self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for)
@@ -123,17 +123,13 @@ class LeaderboardService:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def attach(self, listener: Listener) -> None:
-        """Hear other processes' changes; call before the listener starts."""
-        listener.subscribe(rank_sync.CHANNEL, self.follower.on_notify, resync=self.follower.on_connected)
-
     async def start(self) -> None:
         """Load every board and warm the current bucket of each ranked one, in batches."""
         started = time.monotonic()
         heads = self.marks.heads() if self.marks is not None else None
         await self.refresh_boards()
         records = 0
-        for board in builtins.list(self._boards.values()):
+        for board in list(self._boards.values()):
             if self.ranked(board):
                 records += len(await self.load_ranks(board, board.current_expiry(), force=True))
         if heads is not None and self.marks is not None:
@@ -145,7 +141,7 @@ class LeaderboardService:
 
     async def caught_up(self, user_id: str) -> None:
         """Read-your-writes: once this returns, this process's ranks hold every record change
-        of ``user_id`` that a sibling worker process published before now (core/write_marks.py)."""
+        of ``user_id`` that a sibling worker process published before now (cluster/write_marks.py)."""
         if self.marks is not None:
             try:
                 owner = owner_int(user_id)
@@ -183,13 +179,13 @@ class LeaderboardService:
     def ranked(self, board: Leaderboard) -> bool:
         return board.enable_ranks and not self._ranks_off_all and board.id not in self._ranks_off
 
-    def rank_sizes(self) -> builtins.list[tuple[str, int, int]]:
+    def rank_sizes(self) -> list[tuple[str, int, int]]:
         """(board, bucket expiry, entries) of every rank structure this process holds in memory."""
         return sorted((board, expiry, len(bucket)) for (board, expiry), bucket in self.ranks.buckets.items())
 
-    def boards(self) -> builtins.list[Leaderboard]:
+    def boards(self) -> list[Leaderboard]:
         """Every board this process knows, from memory."""
-        return builtins.list(self._boards.values())
+        return list(self._boards.values())
 
     def known_board(self, board_id: str) -> Leaderboard | None:
         return self._boards.get(board_id)
@@ -271,7 +267,7 @@ class LeaderboardService:
         self.forget_board(id)
         self.publisher.publish(rank_sync.board_event(id, None))
 
-    async def list(self, limit: int = 10, cursor: str | None = None) -> tuple[builtins.list[Leaderboard], str | None]:
+    async def list_boards(self, limit: int = 10, cursor: str | None = None) -> tuple[list[Leaderboard], str | None]:
         """Boards in creation order, ``limit`` (1-100) at a time."""
         if not 1 <= limit <= 100:
             raise invalid_argument("limit must be 1-100")
@@ -286,7 +282,7 @@ class LeaderboardService:
             following = self.cursors.encode_boards(boards[-1].create_time, boards[-1].id)
         return boards, following
 
-    async def get(self, ids: Sequence[str]) -> builtins.list[Leaderboard]:
+    async def get(self, ids: Sequence[str]) -> list[Leaderboard]:
         """The boards with these ids that exist, in the order asked."""
         missing = [i for i in dict.fromkeys(ids) if i not in self._boards]
         if missing:
@@ -395,7 +391,7 @@ class LeaderboardService:
             return TopList([], 0, bucket_expiry)
         memo = bucket.memo
         if memo is not None and memo[0] == bucket.version and memo[1] >= limit:
-            entries: builtins.list[RankEntry] = memo[2][:limit]  # nothing changed since: no need to rebuild
+            entries: list[RankEntry] = memo[2][:limit]  # nothing changed since: no need to rebuild
         else:
             entries = [RankEntry(e.rank, owner_str(e.owner), e.username, e.score, e.subscore)
                        for e in bucket.top(limit)]
@@ -485,6 +481,6 @@ class LeaderboardService:
         return total
 
     def drop_buckets_before(self, board_id: str, cutoff: int) -> None:
-        for key in builtins.list(self.ranks.keys_of(board_id)):
+        for key in list(self.ranks.keys_of(board_id)):
             if 0 < key[1] < cutoff:
                 self.ranks.drop(board_id, key[1])

@@ -98,7 +98,7 @@ class NotificationService:
         return [Notification(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], when, note.persistent)
                 for row, note, when in zip(rows, notifications, times, strict=True)]
 
-    async def list(self, user_id: str, limit: int = 100,
+    async def list_notifications(self, user_id: str, limit: int = 100,
                    cursor: str | None = None) -> tuple[list[Notification], str | None]:
         """A user's stored notifications, oldest first; the cursor continues (None: no more)."""
         try:

@@ -26,7 +26,7 @@ def _expiry(request: web.Request) -> int:
 @routes.get("/leaderboards")
 async def boards(request: web.Request) -> web.StreamResponse:
     may(request, Permission.VIEW)
-    found, next_cursor = await console_of(request).state.leaderboards.list(
+    found, next_cursor = await console_of(request).state.leaderboards.list_boards(
         BOARDS_PER_PAGE, request.query.get("cursor") or None)
     return render(request, "leaderboards.html", boards=found, next_cursor=next_cursor)
 

@@ -52,7 +52,7 @@ async def _system_objects(state: ServerState) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     cursor = None
     while True:
-        objects, cursor = await state.storage.list(COLLECTION, user_id=SYSTEM_USER_ID, limit=HISTORY_PAGE,
+        objects, cursor = await state.storage.list_objects(COLLECTION, user_id=SYSTEM_USER_ID, limit=HISTORY_PAGE,
                                                    cursor=cursor)
         found.update((obj.key, json.loads(obj.value)) for obj in objects)
         if not cursor:

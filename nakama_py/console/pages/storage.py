@@ -41,7 +41,7 @@ async def collections(request: web.Request) -> web.StreamResponse:
     objects: list[StorageObject] = []
     next_cursor = None
     if collection:
-        objects, next_cursor = await state.storage.list(collection, user_id=owner, limit=PAGE_SIZE,
+        objects, next_cursor = await state.storage.list_objects(collection, user_id=owner, limit=PAGE_SIZE,
                                                         cursor=request.query.get("cursor") or None)
     return render(request, "storage.html", collections=await state.storage.collections(), collection=collection,
                   owner=owner or "", objects=objects, next_cursor=next_cursor, object_url=object_url)
