@@ -14,18 +14,26 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from nakama_py import __version__
+from nakama_py.cluster.bus import ClusterBus
+from nakama_py.cluster.local import LocalBus
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.notifications import NotificationService
+from nakama_py.core.router import Router
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
+from nakama_py.core.tracker import Tracker
 from nakama_py.core.wallet import WalletService
 from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.metrics import Metrics
+from nakama_py.realtime.handlers_rpc import RpcHandler
+from nakama_py.realtime.pipeline import Pipeline
+from nakama_py.realtime.registry import SessionRegistry
+from nakama_py.realtime.service import Realtime
 from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.service import Runtime
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
@@ -47,6 +55,8 @@ class ServerState:
     wallets: WalletService
     notifications: NotificationService
     leaderboards: LeaderboardService
+    bus: ClusterBus
+    realtime: Realtime
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
     version: str = __version__
@@ -62,6 +72,7 @@ class ServerState:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.leaderboards.close()  # sends the rank changes still pending to other processes
+        await self.bus.stop()
         await self.listener.stop()
         await self.db.close()
 
@@ -98,6 +109,12 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     sessions = SessionService(config.session, revocations)
     leaderboards = LeaderboardService(db, config, marks=marks)
     leaderboards.attach(listener)
+    bus = LocalBus(config.name)
+    sockets = SessionRegistry()
+    tracker = Tracker(bus)
+    router = Router(bus, tracker, sockets)
+    runtime = Runtime()
+    pipeline = Pipeline({"rpc": RpcHandler(runtime).rpc})
     state = ServerState(
         config=config,
         db=db,
@@ -107,13 +124,18 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         accounts=AccountService(db, sessions, config),
         storage=StorageService(db, config.session.encryption_key),
         wallets=WalletService(db),
-        notifications=NotificationService(db),
+        notifications=NotificationService(db, router),
         leaderboards=leaderboards,
+        bus=bus,
+        realtime=Realtime(config.session, sockets, tracker, router, pipeline),
+        runtime=runtime,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     try:
         await listener.start()
+        await bus.start()
+        state.spawn(tracker.sweep(), "presence-sweep")
         state.spawn(_maintenance(state), "maintenance")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")

@@ -1,8 +1,8 @@
 """In-app notifications sent by server code, stored in ``notification`` for users to list.
 
-nakama-py has no realtime socket, so a notification reaches its user only by being
-persisted; a non-persistent one is validated and then has nobody to go to.
-Validation and messages follow Nakama's runtime (``NotificationsSend``).
+Every notification is delivered at once to each socket of its user, on any process or node
+(the router); a persistent one is stored too, for ``GET /v2/notification``. Validation and
+messages follow Nakama's runtime (``NotificationsSend``).
 """
 
 from __future__ import annotations
@@ -12,16 +12,19 @@ import binascii
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import psycopg.errors
 
+from nakama_py.core.router import Router
 from nakama_py.db import notifications as sql
 from nakama_py.db.notifications import NotificationRow
 from nakama_py.db.pool import Database
 from nakama_py.errors import invalid_argument, not_found
+from nakama_py.proto import api_pb2
+from nakama_py.proto.realtime_pb2 import Envelope
 
 SYSTEM_SENDER = "00000000-0000-0000-0000-000000000000"
 SUBJECT_MAX = 255
@@ -80,8 +83,9 @@ def _row(note: NotificationSend) -> NotificationRow:
 
 
 class NotificationService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, router: Router | None = None) -> None:
         self.db = db
+        self._router = router
 
     async def send(self, notifications: Sequence[NotificationSend]) -> list[Notification]:
         """Validate all, then store the persistent ones in one statement; all or nothing."""
@@ -95,8 +99,22 @@ class NotificationService:
             except psycopg.errors.ForeignKeyViolation:
                 raise not_found("user not found") from None
             times = [next(created) if note.persistent else None for note in notifications]
-        return [Notification(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], when, note.persistent)
+        sent = [Notification(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], when, note.persistent)
                 for row, note, when in zip(rows, notifications, times, strict=True)]
+        await self.deliver(sent)
+        return sent
+
+    async def deliver(self, notifications: Sequence[Notification]) -> None:
+        """Send to the sockets of each user (one envelope per user), wherever they are connected."""
+        if self._router is None:
+            return
+        by_user: dict[str, list[Notification]] = {}
+        for note in notifications:
+            by_user.setdefault(note.user_id, []).append(note)
+        for user_id, notes in by_user.items():
+            envelope = Envelope()
+            envelope.notifications.notifications.extend(to_proto(note) for note in notes)
+            await self._router.send_to_user(user_id, envelope)
 
     async def list(self, user_id: str, limit: int = 100,
                    cursor: str | None = None) -> tuple[list[Notification], str | None]:
@@ -124,3 +142,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         return datetime.fromisoformat(data["t"]), str(uuid.UUID(data["i"]))
     except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         raise invalid_argument("notification cursor invalid") from None
+
+
+def to_proto(note: Notification) -> api_pb2.Notification:
+    message = api_pb2.Notification(id=note.id, subject=note.subject, content=orjson.dumps(note.content).decode(),
+                                   code=note.code, sender_id=note.sender_id, persistent=note.persistent)
+    message.create_time.FromDatetime(note.create_time or datetime.now(UTC))
+    return message
