@@ -23,7 +23,9 @@ from nakama_py.core.notifications import NotificationService
 from nakama_py.core.router import Router
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
+from nakama_py.core.status import StatusFollows
 from nakama_py.core.storage import StorageService
+from nakama_py.core.streams import StreamService
 from nakama_py.core.tracker import Tracker
 from nakama_py.core.wallet import WalletService
 from nakama_py.core.write_marks import WriteMarks
@@ -56,6 +58,7 @@ class ServerState:
     notifications: NotificationService
     leaderboards: LeaderboardService
     bus: ClusterBus
+    streams: StreamService
     realtime: Realtime
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
@@ -127,7 +130,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         notifications=NotificationService(db, router),
         leaderboards=leaderboards,
         bus=bus,
-        realtime=Realtime(config.session, sockets, tracker, router, pipeline),
+        streams=StreamService(tracker, router),
+        realtime=Realtime(config.session, sockets, tracker, router, pipeline, StatusFollows()),
         runtime=runtime,
         node=config.name,
     )

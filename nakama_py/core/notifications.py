@@ -22,7 +22,7 @@ from nakama_py.core.router import Router
 from nakama_py.db import notifications as sql
 from nakama_py.db.notifications import NotificationRow
 from nakama_py.db.pool import Database
-from nakama_py.errors import invalid_argument, not_found
+from nakama_py.errors import internal, invalid_argument, not_found
 from nakama_py.proto import api_pb2
 from nakama_py.proto.realtime_pb2 import Envelope
 
@@ -129,11 +129,32 @@ class NotificationService:
         rows = await sql.list_notifications(self.db, user_id, limit + 1, after)
         items = [Notification(r[0], user_id, r[1], dict(r[2]), r[3], r[4], r[5]) for r in rows[:limit]]
         next_cursor = None
-        if len(rows) > limit and items[-1].create_time is not None:
-            last = items[-1]
-            next_cursor = base64.urlsafe_b64encode(orjson.dumps(
-                {"t": last.create_time.isoformat(), "i": last.id})).decode()  # type: ignore[union-attr]
+        last_time = items[-1].create_time if items else None
+        if len(rows) > limit and last_time is not None:
+            next_cursor = _encode_cursor(last_time, items[-1].id)
         return items, next_cursor
+
+
+    async def list_cacheable(self, user_id: str, limit: int, cursor: str = "") -> tuple[Sequence[Notification], str]:
+        """A page for a client: the cursor always points after the last item (or is the one given
+        when there is nothing newer), so a client can keep it and later fetch only what arrived since."""
+        items, _ = await self.list(user_id, limit, cursor or None)
+        if not items or items[-1].create_time is None:
+            return items, cursor
+        return items, _encode_cursor(items[-1].create_time, items[-1].id)
+
+    async def delete(self, user_id: str, ids: Sequence[str]) -> None:
+        """Delete the user's notifications with these ids (others' ids are ignored)."""
+        try:
+            valid = [str(uuid.UUID(str(i))) for i in ids]
+        except ValueError:
+            raise internal("Error while deleting notifications.") from None  # Nakama's database refuses them
+        if valid:
+            await sql.delete_notifications(self.db, user_id, valid)
+
+
+def _encode_cursor(create_time: datetime, notification_id: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"t": create_time.isoformat(), "i": notification_id})).decode()
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:

@@ -37,11 +37,11 @@ PresenceListener = Callable[[Stream, list[Presence], list[Presence]], None]
 def _encode(presence: Presence) -> list[Any]:
     s, m = presence.stream, presence.meta
     return [s.mode, s.subject, s.subcontext, s.label, presence.user_id, presence.session_id, m.username,
-            m.hidden, m.persistence, m.status]
+            m.hidden, m.persistence, m.status, presence.process]
 
 
-def _decode(item: list[Any], process: str) -> Presence:
-    mode, subject, subcontext, label, user_id, session_id, username, hidden, persistence, status = item
+def _decode(item: list[Any]) -> Presence:
+    mode, subject, subcontext, label, user_id, session_id, username, hidden, persistence, status, process = item
     return Presence(Stream(mode, subject, subcontext, label), user_id, session_id, process,
                     PresenceMeta(username, hidden, persistence, status))
 
@@ -55,6 +55,7 @@ class Tracker:
         self._by_process: dict[str, set[tuple[Stream, str]]] = {}
         self._heard: dict[str, float] = {}
         self._listeners: list[PresenceListener] = []
+        self._replies: set[asyncio.Task[None]] = set()
         bus.subscribe(TOPIC, self._on_message, self._resync, echo=False)
 
     def on_event(self, listener: PresenceListener) -> None:
@@ -62,11 +63,13 @@ class Tracker:
 
     # --- this process's presences ------------------------------------------------------------
 
-    async def track(self, session_id: str, user_id: str, stream: Stream, meta: PresenceMeta) -> bool:
-        """Add the session to the stream; False when it was already there (nothing changes)."""
+    async def track(self, session_id: str, user_id: str, stream: Stream, meta: PresenceMeta, *,
+                    process: str = "") -> bool:
+        """Add the session (of this process unless ``process`` names another) to the stream;
+        False when it was already there (nothing changes)."""
         if stream in self._by_session.get(session_id, {}):
             return False
-        presence = Presence(stream, user_id, session_id, self.process, meta)
+        presence = Presence(stream, user_id, session_id, process or self.process, meta)
         self._apply([presence], [])
         await self._publish({"j": [_encode(presence)]})
         return True
@@ -74,7 +77,7 @@ class Tracker:
     async def update(self, session_id: str, user_id: str, stream: Stream, meta: PresenceMeta) -> bool:
         """Change the session's meta on the stream (a leave of the old and a join of the new)."""
         old = self._by_session.get(session_id, {}).get(stream)
-        presence = Presence(stream, user_id, session_id, self.process, meta)
+        presence = Presence(stream, user_id, session_id, old.process if old else self.process, meta)
         leaves = [old] if old is not None else []
         self._apply([presence], leaves)
         await self._publish({"l": [_encode(p) for p in leaves], "j": [_encode(presence)]})
@@ -93,11 +96,11 @@ class Tracker:
             await self._publish({"l": [_encode(p) for p in presences]})
 
     async def untrack_stream(self, stream: Stream) -> None:
-        """Remove this process's presences from the stream (other processes remove theirs)."""
-        mine = [p for p in self._by_stream.get(stream, {}).values() if p.process == self.process]
-        if mine:
-            self._apply([], mine)
-            await self._publish({"l": [_encode(p) for p in mine]})
+        """Remove every presence from the stream, on every process."""
+        members = list(self._by_stream.get(stream, {}).values())
+        if members:
+            self._apply([], members)
+            await self._publish({"l": [_encode(p) for p in members]})
 
     # --- reads (any process's presences) ------------------------------------------------------
 
@@ -183,12 +186,14 @@ class Tracker:
             return
         self._heard[process] = time.monotonic()
         if "all" in message:
-            self._replace_process(process, [_decode(item, process) for item in message["all"]])
+            self._replace_process(process, [_decode(item) for item in message["all"]])
         elif message.get("sync"):
-            asyncio.get_running_loop().create_task(self._publish_all())
+            task = asyncio.get_running_loop().create_task(self._publish_all())
+            self._replies.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self._replies.discard)
         else:
-            self._apply([_decode(item, process) for item in message.get("j", ())],
-                        [_decode(item, process) for item in message.get("l", ())])
+            self._apply([_decode(item) for item in message.get("j", ())],
+                        [_decode(item) for item in message.get("l", ())])
 
     async def _publish(self, body: dict[str, Any]) -> None:
         body["p"] = self.process

@@ -36,3 +36,7 @@ async def list_notifications(db: Database, user_id: str, limit: int,
         "SELECT id::text, subject, content, code, sender_id::text, create_time FROM notification "
         "WHERE user_id = %s AND (create_time, id) > (%s, %s::uuid) ORDER BY create_time, id LIMIT %s",
         (user_id, after[0], after[1], limit))
+
+
+async def delete_notifications(db: Database, user_id: str, ids: Sequence[str]) -> None:
+    await db.execute("DELETE FROM notification WHERE user_id = %s AND id = ANY(%s::uuid[])", (user_id, list(ids)))

@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from nakama_py.config import SessionConfig
 from nakama_py.core.presence import PresenceMeta, notification_stream, status_stream
 from nakama_py.core.router import Router
+from nakama_py.core.status import StatusFollows
 from nakama_py.core.tracker import Tracker
 from nakama_py.realtime.pipeline import Pipeline
+from nakama_py.realtime.presence_events import PresenceEvents
 from nakama_py.realtime.registry import SessionRegistry
 from nakama_py.realtime.session import SocketSession
 
@@ -26,12 +28,14 @@ SessionListener = Callable[[SocketSession], Awaitable[None]]
 
 class Realtime:
     def __init__(self, config: SessionConfig, registry: SessionRegistry, tracker: Tracker, router: Router,
-                 pipeline: Pipeline) -> None:
+                 pipeline: Pipeline, follows: StatusFollows) -> None:
         self._config = config
         self.registry = registry
         self.tracker = tracker
         self.router = router
         self.pipeline = pipeline
+        self.follows = follows
+        self.presence_events = PresenceEvents(tracker, registry, follows)
         self._on_open: list[SessionListener] = []
         self._on_close: list[SessionListener] = []
 
@@ -59,6 +63,7 @@ class Realtime:
 
     async def _closed(self, session: SocketSession) -> None:
         self.registry.remove(session)
+        self.follows.unfollow_all(session.id)
         await self.tracker.untrack_all(session.id)
         for listener in self._on_close:
             try:

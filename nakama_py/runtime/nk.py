@@ -22,7 +22,9 @@ import orjson
 from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
 from nakama_py.core.multi_update import MultiUpdateResult, multi_update
 from nakama_py.core.notifications import Notification, NotificationSend
+from nakama_py.core.presence import Presence
 from nakama_py.core.storage import StorageAck, StorageObject, StorageObjectId, StorageWrite
+from nakama_py.core.streams import stream_of
 from nakama_py.core.wallet import WalletLedgerItem, WalletUpdate, WalletUpdateResult
 from nakama_py.errors import invalid_argument, not_found
 from nakama_py.runtime.context import RUN_ONCE, Context, RuntimeInfo
@@ -42,6 +44,7 @@ StorageWriteLike = StorageWrite | Mapping[str, Any]
 StorageIdLike = StorageObjectId | Mapping[str, Any]
 WalletUpdateLike = WalletUpdate | Mapping[str, Any]
 NotificationLike = NotificationSend | Mapping[str, Any]
+StreamLike = Mapping[str, Any]
 
 
 def _override(value: int | str | None) -> int:
@@ -78,6 +81,13 @@ def _wallet_update(item: WalletUpdateLike) -> WalletUpdate:
     if isinstance(item, WalletUpdate):
         return item
     return WalletUpdate(item["user_id"], item.get("changeset", {}), item.get("metadata") or {})
+
+
+def _presence(presence: Presence) -> dict[str, Any]:
+    """A presence as module code sees it (Nakama's runtime Presence fields)."""
+    meta = presence.meta
+    return {"user_id": presence.user_id, "session_id": presence.session_id, "username": meta.username,
+            "node": presence.process, "hidden": meta.hidden, "persistence": meta.persistence, "status": meta.status}
 
 
 def _notification(item: NotificationLike) -> NotificationSend:
@@ -300,6 +310,50 @@ class NakamaModule:
     async def notifications_list(self, user_id: str, limit: int = 100, cursor: str | None = None,
                                  ) -> tuple[list[Notification], str | None]:
         return await self._state.notifications.list(user_id, limit, cursor or None)
+
+    async def notifications_delete(self, user_id: str, ids: Sequence[str]) -> None:
+        await self._state.notifications.delete(user_id, ids)
+
+    # --- streams (``stream`` is a mapping: mode, subject, subcontext, label) ----------------
+
+    async def stream_user_join(self, user_id: str, session_id: str, stream: StreamLike, hidden: bool = False,
+                               persistence: bool = False, status: str = "") -> bool:
+        """Put a socket session (on any process) on the stream; True when it was already there."""
+        return await self._state.streams.user_join(user_id, session_id, stream_of(stream), hidden=hidden,
+                                                   persistence=persistence, status=status)
+
+    async def stream_user_update(self, user_id: str, session_id: str, stream: StreamLike, hidden: bool = False,
+                                 persistence: bool = False, status: str = "") -> None:
+        await self._state.streams.user_update(user_id, session_id, stream_of(stream), hidden=hidden,
+                                              persistence=persistence, status=status)
+
+    async def stream_user_leave(self, user_id: str, session_id: str, stream: StreamLike) -> None:
+        await self._state.streams.user_leave(user_id, session_id, stream_of(stream))
+
+    def stream_user_get(self, user_id: str, session_id: str, stream: StreamLike) -> dict[str, Any] | None:
+        presence = self._state.streams.user_get(user_id, session_id, stream_of(stream))
+        return _presence(presence) if presence is not None else None
+
+    def stream_user_list(self, stream: StreamLike, include_hidden: bool = True,
+                         include_not_hidden: bool = True) -> list[dict[str, Any]]:
+        return [_presence(p) for p in self._state.streams.members(
+            stream_of(stream), include_hidden=include_hidden, include_not_hidden=include_not_hidden)]
+
+    def stream_count(self, stream: StreamLike) -> int:
+        return self._state.streams.member_count(stream_of(stream))
+
+    async def stream_close(self, stream: StreamLike) -> None:
+        await self._state.streams.close(stream_of(stream))
+
+    async def stream_send(self, stream: StreamLike, data: str, presences: Sequence[Mapping[str, Any]] | None = None,
+                          reliable: bool = True) -> None:
+        """``stream_data`` to the stream's members (or to the given presences among them)."""
+        targets = None
+        if presences is not None:
+            targets = [p for p in self._state.streams.members(stream_of(stream))
+                       if any(p.user_id == q.get("user_id") and p.session_id == q.get("session_id")
+                              for q in presences)]
+        await self._state.streams.send(stream_of(stream), data, presences=targets, reliable=reliable)
 
     # --- several writes at once -------------------------------------------------
 
