@@ -23,7 +23,7 @@ from nakama_py.core.notifications import NotificationService
 from nakama_py.core.router import Router
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
-from nakama_py.core.status import StatusFollows
+from nakama_py.core.status import StatusFollows, StatusService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.streams import StreamService
 from nakama_py.core.tracker import Tracker
@@ -33,6 +33,7 @@ from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_rpc import RpcHandler
+from nakama_py.realtime.handlers_status import StatusHandlers
 from nakama_py.realtime.pipeline import Pipeline
 from nakama_py.realtime.registry import SessionRegistry
 from nakama_py.realtime.service import Realtime
@@ -117,21 +118,24 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     tracker = Tracker(bus)
     router = Router(bus, tracker, sockets)
     runtime = Runtime()
-    pipeline = Pipeline({"rpc": RpcHandler(runtime).rpc})
+    accounts = AccountService(db, sessions, config)
+    follows = StatusFollows()
+    status = StatusService(accounts, tracker, follows)
+    pipeline = Pipeline({"rpc": RpcHandler(runtime).rpc, **StatusHandlers(status).handlers()})
     state = ServerState(
         config=config,
         db=db,
         listener=listener,
         metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
         sessions=sessions,
-        accounts=AccountService(db, sessions, config),
+        accounts=accounts,
         storage=StorageService(db, config.session.encryption_key),
         wallets=WalletService(db),
         notifications=NotificationService(db, router),
         leaderboards=leaderboards,
         bus=bus,
         streams=StreamService(tracker, router),
-        realtime=Realtime(config.session, sockets, tracker, router, pipeline, StatusFollows()),
+        realtime=Realtime(config.session, sockets, tracker, router, pipeline, follows),
         runtime=runtime,
         node=config.name,
     )

@@ -31,9 +31,6 @@ MATCHMAKER_TIMING = ("issue 15; flaky against real Nakama 3.40 too: the two tick
 NOT_STRICT = {MATCHMAKER_TIMING}
 
 _SOCKET_FILES = {
-    "socket-status.test.js": ["should create status, and then update it",
-                              "should follow user2, and get status update when coming online",
-                              "should follow user2, and unfollow user2"],
     "socket-channel.test.js": ["should join a channel", "should join a room, then leave it",
                                "should join a room, then send message, receive message",
                                "should join a room, then send message, update message, then list messages",
