@@ -29,8 +29,8 @@ from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.app import build_app
+from nakama_py.cluster.write_marks import MarkRegion, WriteMarks
 from nakama_py.config import Config
-from nakama_py.core.write_marks import MarkRegion, WriteMarks
 from nakama_py.db.address import AddressError, describe, to_conninfo
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up

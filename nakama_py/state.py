@@ -15,7 +15,8 @@ from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.cluster.bus import ClusterBus
-from nakama_py.cluster.local import LocalBus
+from nakama_py.cluster.pg_bus import PgBus
+from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.leaderboards import LeaderboardService
@@ -28,8 +29,6 @@ from nakama_py.core.storage import StorageService
 from nakama_py.core.streams import StreamService
 from nakama_py.core.tracker import Tracker
 from nakama_py.core.wallet import WalletService
-from nakama_py.core.write_marks import WriteMarks
-from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_rpc import RpcHandler
@@ -44,13 +43,14 @@ from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 log = logging.getLogger("nakama_py.server")
 
 MAINTENANCE_INTERVAL_SEC = 300.0
+CLUSTER_GAUGE_INTERVAL_SEC = 1.0
 
 
 @dataclass
 class ServerState:
     config: Config
     db: Database
-    listener: Listener
+    bus: ClusterBus
     metrics: Metrics
     sessions: SessionService
     accounts: AccountService
@@ -58,7 +58,6 @@ class ServerState:
     wallets: WalletService
     notifications: NotificationService
     leaderboards: LeaderboardService
-    bus: ClusterBus
     streams: StreamService
     realtime: Realtime
     hooks: HookRunner = field(default_factory=NoHooks)
@@ -77,7 +76,6 @@ class ServerState:
                 await task
         await self.leaderboards.close()  # sends the rank changes still pending to other processes
         await self.bus.stop()
-        await self.listener.stop()
         await self.db.close()
 
     def spawn(self, coro: object, name: str) -> None:
@@ -102,18 +100,21 @@ async def _maintenance(state: ServerState) -> None:
             log.exception("maintenance failed")
 
 
+async def _cluster_gauge(state: ServerState) -> None:
+    while True:
+        state.metrics.cluster_seen(len(state.bus.alive()))
+        await asyncio.sleep(CLUSTER_GAUGE_INTERVAL_SEC)
+
+
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
                   max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}")
     await db.open()
-    listener = Listener(conninfo)
-    revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec)
-    revocations.attach(listener)
+    bus = PgBus(db, config.name)
+    revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec, bus)
     sessions = SessionService(config.session, revocations)
-    leaderboards = LeaderboardService(db, config, marks=marks)
-    leaderboards.attach(listener)
-    bus = LocalBus(config.name)
+    leaderboards = LeaderboardService(db, config, bus=bus, marks=marks)
     sockets = SessionRegistry()
     tracker = Tracker(bus)
     router = Router(bus, tracker, sockets)
@@ -125,7 +126,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     state = ServerState(
         config=config,
         db=db,
-        listener=listener,
+        bus=bus,
         metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
         sessions=sessions,
         accounts=accounts,
@@ -133,7 +134,6 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         wallets=WalletService(db),
         notifications=NotificationService(db, router),
         leaderboards=leaderboards,
-        bus=bus,
         streams=StreamService(tracker, router),
         realtime=Realtime(config.session, sockets, tracker, router, pipeline, follows),
         runtime=runtime,
@@ -141,10 +141,10 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     try:
-        await listener.start()
         await bus.start()
         state.spawn(tracker.sweep(), "presence-sweep")
         state.spawn(_maintenance(state), "maintenance")
+        state.spawn(_cluster_gauge(state), "cluster-gauge")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),

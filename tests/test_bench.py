@@ -14,7 +14,6 @@ import orjson
 import pytest
 
 from nakama_py.bench.cli import main
-from nakama_py.bench.wrk import find_wrk
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.server import REPO, ServerProcess, start_server
 
@@ -22,7 +21,7 @@ CYCLE_SECONDS = 12  # short cycles, so reset-under-load need not wait long for o
 
 needs_racing = pytest.mark.skipif(not (REPO / "runtime_modules" / "racing").is_dir(),
                                   reason="the racing module is missing from runtime_modules/")
-needs_wrk = pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed")
+needs_wrk = pytest.mark.usefixtures("wrk_installed")  # fails, never skips, without wrk
 
 
 @pytest.fixture(scope="module")

@@ -445,43 +445,6 @@ async def test_an_init_module_may_use_nk(make_config: Factory, database_url: str
 # --- background jobs: one holder at a time ---------------------------------------------
 
 
-async def test_a_background_job_runs_in_one_holder_and_moves_when_it_stops(database_url: str) -> None:
-    from nakama_py.runtime.background import BackgroundJobs
-    from nakama_py.runtime.logger import RuntimeLogger as Logger
-    from nakama_py.runtime.registry import Origin, TaskEntry
-
-    runs: list[str] = []
-
-    def job_for(holder: str) -> TaskEntry:
-        async def tick(ctx: Any, logger: Any, nk: Any) -> None:
-            runs.append(holder)
-
-        return TaskEntry("tidy-" + database_url[-8:], tick, Logger(), "m", Origin("m.py", 1), interval=0.05)
-
-    async def run(entry: TaskEntry) -> None:
-        await entry.fn(None, entry.logger, None)
-
-    first = BackgroundJobs(database_url, [job_for("first")], run, retry_sec=0.1)
-    second = BackgroundJobs(database_url, [job_for("second")], run, retry_sec=0.1)
-    first.start()
-    await asyncio.sleep(0.5)
-    second.start()
-    try:
-        await asyncio.sleep(1.0)
-        assert set(runs) == {"first"} and len(runs) >= 10
-        assert first.held and not second.held
-        await first.stop()
-        taken_over = len(runs)
-        for _ in range(50):
-            if "second" in runs[taken_over:]:
-                break
-            await asyncio.sleep(0.1)
-        assert set(runs[taken_over:]) == {"second"}
-    finally:
-        await first.stop()
-        await second.stop()
-
-
 def test_a_background_job_runs_on_one_of_two_servers_and_moves_when_it_dies(tmp_path: Any,
                                                                            database_url: str) -> None:
     import signal

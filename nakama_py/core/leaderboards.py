@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from nakama_py.cluster.bus import ClusterBus, WorkerMarks
 from nakama_py.config import Config
 from nakama_py.core import rank_sync
 from nakama_py.core.leaderboard_cursor import CursorCodec
@@ -59,9 +60,7 @@ from nakama_py.core.ranks import (
     owner_int,
     owner_str,
 )
-from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db import leaderboards as sql
-from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.errors import Code, NakamaError, invalid_argument, not_found
 
@@ -101,8 +100,8 @@ def ranks_disabled(board_id: str) -> NakamaError:
 
 
 class LeaderboardService:
-    def __init__(self, db: Database, config: Config, *, node: str | None = None,
-                 marks: WriteMarks | None = None) -> None:
+    def __init__(self, db: Database, config: Config, *, node: str | None = None, bus: ClusterBus | None = None,
+                 marks: WorkerMarks | None = None) -> None:
         self.db = db
         self.marks = marks  # shared with sibling worker processes, when there are any
         self.node = node or uuid.uuid4().hex
@@ -112,8 +111,10 @@ class LeaderboardService:
         self._ranks_off = set(blacklist)
         self._boards: dict[str, Leaderboard] = {}
         self.ranks = RankStore()
-        self.publisher = rank_sync.RankPublisher(db.conninfo, self.node, marks=marks)
+        self.publisher = rank_sync.RankPublisher(bus, marks=marks)
         self.follower = rank_sync.RankFollower(self)
+        if bus is not None:  # hear other processes' changes
+            bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
         if marks is not None:
             marks.on_late = self._sibling_late
         self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for)
@@ -122,10 +123,6 @@ class LeaderboardService:
         self._loads: dict[tuple[str, int], asyncio.Future[RankBucket]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
-
-    def attach(self, listener: Listener) -> None:
-        """Hear other processes' changes; call before the listener starts."""
-        listener.subscribe(rank_sync.CHANNEL, self.follower.on_notify, resync=self.follower.on_connected)
 
     async def start(self) -> None:
         """Load every board and warm the current bucket of each ranked one, in batches."""
@@ -145,7 +142,7 @@ class LeaderboardService:
 
     async def caught_up(self, user_id: str) -> None:
         """Read-your-writes: once this returns, this process's ranks hold every record change
-        of ``user_id`` that a sibling worker process published before now (core/write_marks.py)."""
+        of ``user_id`` that a sibling worker process published before now (cluster/write_marks.py)."""
         if self.marks is not None:
             try:
                 owner = owner_int(user_id)

@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from nakama_py.db.pool import Database
 
-CHANNEL = "nakama_py_revocation"
-
 # kind: 0 = every token issued before revoked_at, 1 = one session token, 2 = one refresh token
 RevocationRow = tuple[int, str, int, str | None, datetime, datetime]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def notify_payload(row: RevocationRow) -> str:
-    """The whole revocation, so a listening process applies it at once, without a round trip to fetch it."""
-    revocation_id, user_id, kind, token_id, revoked_at, expires_at = row
-    return (f"{revocation_id}|{user_id}|{kind}|{token_id or ''}"
-            f"|{(revoked_at - _EPOCH) // _MICROSECOND}|{(expires_at - _EPOCH) // _MICROSECOND}")
-
-
-def parse_payload(payload: str) -> RevocationRow | int | None:
-    """A revocation from ``notify_payload``; a bare id (older senders) to fetch; None when unreadable."""
-    parts = payload.split("|")
-    try:
-        if len(parts) == 1:
-            return int(parts[0])
-        revocation_id, user_id, kind, token_id, revoked_us, expires_us = parts
-        return (int(revocation_id), user_id, int(kind), token_id or None,
-                _EPOCH + int(revoked_us) * _MICROSECOND, _EPOCH + int(expires_us) * _MICROSECOND)
-    except ValueError:
-        return None
-
 
 async def insert_revocations(db: Database, rows: list[tuple[str, int, str | None, datetime]]) -> list[RevocationRow]:
-    """Store revocations ``(user_id, kind, token_id, expires_at)`` and tell every process, atomically."""
+    """Store revocations ``(user_id, kind, token_id, expires_at)``, all or none."""
     if not rows:
         return []
     async with db.transaction() as conn:
@@ -52,7 +27,6 @@ async def insert_revocations(db: Database, rows: list[tuple[str, int, str | None
             row = await cur.fetchone()
             assert row is not None
             stored.append((row[0], row[1], row[2], row[3], row[4], row[5]))
-            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, notify_payload(stored[-1])))
         return stored
 
 

@@ -10,13 +10,14 @@ place RPCs are measured (count, latency, in flight) and their errors mapped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from nakama_py.cluster.leader_jobs import LeaderJob, LeaderJobs
 from nakama_py.errors import Code, NakamaError
-from nakama_py.runtime.background import BackgroundJobs
 from nakama_py.runtime.context import BACKGROUND, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
 from nakama_py.runtime.hook_runner import RuntimeHooks
 from nakama_py.runtime.initializer import Initializer
@@ -47,7 +48,7 @@ class Runtime:
         self.registry = Registry()
         self.info = RuntimeInfo({}, "nakama", "")  # replaced by start()
         self.nk: NakamaModule | None = None
-        self.jobs: BackgroundJobs | None = None
+        self.jobs: LeaderJobs | None = None
         self._metrics: Metrics | None = None
         self._caught_up: Callable[[str], Awaitable[None]] | None = None
         self._stopped = False
@@ -80,7 +81,9 @@ class Runtime:
         if registry.resets:
             state.leaderboards.on_reset(self._on_reset)
         if registry.jobs:
-            self.jobs = BackgroundJobs(state.db.conninfo, list(registry.jobs.values()), self._run_job)
+            self.jobs = LeaderJobs(state.db.conninfo, [
+                LeaderJob(entry.name, entry.interval, functools.partial(self._run_job, entry))
+                for entry in registry.jobs.values()])
             self.jobs.start()
         if registry.modules:
             log.info("runtime modules loaded", extra={"fields": {
