@@ -19,6 +19,7 @@ from nakama_py.cluster.pg_bus import PgBus
 from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
+from nakama_py.core.channels import ChannelService
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.router import Router
@@ -31,6 +32,7 @@ from nakama_py.core.tracker import Tracker
 from nakama_py.core.wallet import WalletService
 from nakama_py.db.pool import Database
 from nakama_py.metrics import Metrics
+from nakama_py.realtime.handlers_channel import ChannelHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
 from nakama_py.realtime.handlers_status import StatusHandlers
 from nakama_py.realtime.pipeline import Pipeline
@@ -59,6 +61,7 @@ class ServerState:
     notifications: NotificationService
     leaderboards: LeaderboardService
     streams: StreamService
+    channels: ChannelService
     realtime: Realtime
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
@@ -122,7 +125,10 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     accounts = AccountService(db, sessions, config)
     follows = StatusFollows()
     status = StatusService(accounts, tracker, follows)
-    pipeline = Pipeline({"rpc": RpcHandler(runtime).rpc, **StatusHandlers(status).handlers()})
+    notifications = NotificationService(db, router)
+    channels = ChannelService(db, tracker, router, accounts, notifications)
+    pipeline = Pipeline({"rpc": RpcHandler(runtime).rpc, **StatusHandlers(status).handlers(),
+                         **ChannelHandlers(channels).handlers()})
     state = ServerState(
         config=config,
         db=db,
@@ -132,7 +138,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         accounts=accounts,
         storage=StorageService(db, config.session.encryption_key),
         wallets=WalletService(db),
-        notifications=NotificationService(db, router),
+        notifications=notifications,
+        channels=channels,
         leaderboards=leaderboards,
         streams=StreamService(tracker, router),
         realtime=Realtime(config.session, sockets, tracker, router, pipeline, follows),

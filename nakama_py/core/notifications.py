@@ -53,7 +53,12 @@ class Notification:
     persistent: bool = True
 
 
-def _row(note: NotificationSend) -> NotificationRow:
+# Nakama's own notification codes (core_notification.go), sent by the server's features only.
+CODE_DM_REQUEST = -1
+CODE_SINGLE_SOCKET = -7
+
+
+def _row(note: NotificationSend, system: bool = False) -> NotificationRow:
     try:
         user_id = str(uuid.UUID(str(note.user_id)))
     except ValueError:
@@ -65,7 +70,9 @@ def _row(note: NotificationSend) -> NotificationRow:
     if not isinstance(note.content, Mapping):
         raise invalid_argument("expects content to be a mapping")
     code = note.code
-    if not isinstance(code, int) or isinstance(code, bool) or (code <= 0 and not -2000 <= code <= -1000):
+    reserved = system and -9 <= code <= -1
+    if not isinstance(code, int) or isinstance(code, bool) or (code <= 0 and not -2000 <= code <= -1000
+                                                               and not reserved):
         raise invalid_argument("expects code to number above 0")
     if code > 32767:
         raise invalid_argument("expects code to be at most 32767")
@@ -87,9 +94,10 @@ class NotificationService:
         self.db = db
         self._router = router
 
-    async def send(self, notifications: Sequence[NotificationSend]) -> list[Notification]:
-        """Validate all, then store the persistent ones in one statement; all or nothing."""
-        rows = [_row(note) for note in notifications]
+    async def send(self, notifications: Sequence[NotificationSend], *, system: bool = False) -> list[Notification]:
+        """Validate all, then store the persistent ones in one statement; all or nothing.
+        ``system``: a server feature sending one of Nakama's reserved codes (-1..-9)."""
+        rows = [_row(note, system) for note in notifications]
         stored = [row for row, note in zip(rows, notifications, strict=True) if note.persistent]
         times: list[datetime | None] = [None] * len(rows)
         if stored:

@@ -9,7 +9,7 @@ Notification streams are hidden and matches/parties are left to their own handle
 
 from __future__ import annotations
 
-from nakama_py.core.channels import channel_fields, channel_id
+from nakama_py.core.channel_ids import channel_fields, channel_id
 from nakama_py.core.presence import Presence, Stream, StreamMode
 from nakama_py.core.status import StatusFollows
 from nakama_py.core.tracker import Tracker
