@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import psycopg.errors
+from psycopg import AsyncConnection
 
 from nakama_py.core.router import Router
 from nakama_py.db import notifications as sql
@@ -97,20 +98,31 @@ class NotificationService:
     async def send(self, notifications: Sequence[NotificationSend], *, system: bool = False) -> list[Notification]:
         """Validate all, then store the persistent ones in one statement; all or nothing.
         ``system``: a server feature sending one of Nakama's reserved codes (-1..-9)."""
+        if any(note.persistent for note in notifications):
+            async with self.db.transaction() as conn:
+                sent = await self.store(conn, notifications, system=system)
+        else:
+            sent = await self.store(None, notifications, system=system)
+        await self.deliver(sent)
+        return sent
+
+    async def store(self, conn: AsyncConnection[Any] | None, notifications: Sequence[NotificationSend], *,
+                    system: bool = False) -> list[Notification]:
+        """Validate and store the persistent ones within the caller's transaction, delivering nothing:
+        the caller calls ``deliver`` once its transaction has committed (so a rolled-back write never
+        reaches a socket)."""
         rows = [_row(note, system) for note in notifications]
         stored = [row for row, note in zip(rows, notifications, strict=True) if note.persistent]
         times: list[datetime | None] = [None] * len(rows)
         if stored:
+            assert conn is not None, "persistent notifications need a transaction"
             try:
-                async with self.db.transaction() as conn:
-                    created = iter(await sql.insert_notifications(conn, stored))
+                created = iter(await sql.insert_notifications(conn, stored))
             except psycopg.errors.ForeignKeyViolation:
                 raise not_found("user not found") from None
             times = [next(created) if note.persistent else None for note in notifications]
-        sent = [Notification(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], when, note.persistent)
+        return [Notification(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], when, note.persistent)
                 for row, note, when in zip(rows, notifications, times, strict=True)]
-        await self.deliver(sent)
-        return sent
 
     async def deliver(self, notifications: Sequence[Notification]) -> None:
         """Send to the sockets of each user (one envelope per user), wherever they are connected."""

@@ -72,7 +72,10 @@ class Pipeline:
         hooked = name != "rpc" and name != "ping"  # Nakama runs no rt hooks on RPCs
         try:
             if hooked:
-                changed = await self.hooks.before(session, name, envelope)
+                try:
+                    changed = await self.hooks.before(session, name, envelope)
+                except NakamaError as exc:  # a hook's refusal keeps the socket open
+                    raise RealtimeError(ErrorCode.RUNTIME_FUNCTION_EXCEPTION, exc.message) from None
                 if changed is None:
                     session.send(error_envelope(cid, ErrorCode.UNRECOGNIZED_PAYLOAD,
                                                 "Requested resource was not found."))

@@ -360,15 +360,18 @@ class NakamaModule:
     async def multi_update(self, storage_writes: Sequence[StorageWriteLike] = (),
                            wallet_updates: Sequence[WalletUpdateLike] = (),
                            storage_deletes: Sequence[StorageIdLike] = (), update_ledger: bool = True, *,
-                           allow_negative: bool = False) -> MultiUpdateResult:
-        """Storage writes and deletes and wallet updates in ONE transaction: all or nothing."""
+                           allow_negative: bool = False,
+                           notifications: Sequence[NotificationLike] = ()) -> MultiUpdateResult:
+        """Storage writes and deletes, wallet updates and (nakama-py's addition) persistent
+        notifications in ONE transaction: all or nothing. Notifications reach sockets after the commit."""
         state = self._state
         return await multi_update(
             state.db, state.storage, state.wallets,
             storage_writes=[_storage_write(item) for item in storage_writes],
             storage_deletes=[_storage_id(item) for item in storage_deletes],
             wallet_updates=[_wallet_update(item) for item in wallet_updates],
-            update_ledger=update_ledger, allow_negative=allow_negative)
+            update_ledger=update_ledger, allow_negative=allow_negative,
+            notifications=[_notification(item) for item in notifications], notifier=state.notifications)
 
     # --- SQL ---------------------------------------------------------------------------
 

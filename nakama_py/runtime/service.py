@@ -25,6 +25,7 @@ from nakama_py.runtime.loader import RuntimeLoadError, load_modules
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry
+from nakama_py.runtime.rt_hooks import RuntimeRtHooks
 
 if TYPE_CHECKING:
     from nakama_py.metrics import Metrics
@@ -78,6 +79,20 @@ class Runtime:
         self._caught_up = state.leaderboards.caught_up
         if registry.before or registry.after:
             state.hooks = RuntimeHooks(registry, info, nk, state.sessions)
+        if registry.rt_before or registry.rt_after or registry.session_start or registry.session_end:
+            rt_hooks = RuntimeRtHooks(registry, info, nk)
+            state.realtime.pipeline.hooks = rt_hooks
+
+            async def started(session: Any) -> None:
+                await rt_hooks.session_event(session, True)
+
+            async def ended(session: Any) -> None:
+                await rt_hooks.session_event(session, False, session.close_reason)
+
+            if registry.session_start:
+                state.realtime.on_open(started)
+            if registry.session_end:
+                state.realtime.on_close(ended)
         if registry.resets:
             state.leaderboards.on_reset(self._on_reset)
         if registry.jobs:
