@@ -235,3 +235,29 @@ async def test_slow_reader_is_disconnected_not_buffered(rt_client: Client, playe
                 break
             await asyncio.sleep(0.05)
         assert rt_state.realtime.registry.of_user(player.user_id) == []
+
+
+async def test_a_flood_is_answered_with_errors_and_the_socket_kept(make_config: ConfigFactory, database_url: str,
+                                                                   aiohttp_client: Callable[..., Any]) -> None:
+    state = await build_state(make_config("--socket.message_rate_per_sec", "5", "--socket.message_burst", "10"),
+                              database_url)
+    try:
+        client: Client = await aiohttp_client(build_app(state))
+        user, other = await create_user(state), await create_user(state)
+        async with client.ws_connect(f"/ws?token={user.token}") as ws, \
+                client.ws_connect(f"/ws?token={other.token}") as bystander:
+            for cid in range(30):
+                await ws.send_str(json.dumps({"cid": str(cid), "ping": {}}))
+            replies = [await receive_json(ws) for _ in range(30)]
+            pongs = [r for r in replies if "pong" in r]
+            limited = [r for r in replies if "error" in r]
+            assert 10 <= len(pongs) <= 12 and len(pongs) + len(limited) == 30
+            assert limited[0]["error"] == {"message": "Too many messages: slow down"}  # code 0 is left out
+            # The limit is this socket's own; it recovers as the bucket refills.
+            await bystander.send_str(json.dumps({"cid": "b", "ping": {}}))
+            assert await receive_json(bystander) == {"cid": "b", "pong": {}}
+            await asyncio.sleep(0.5)
+            await ws.send_str(json.dumps({"cid": "later", "ping": {}}))
+            assert await receive_json(ws) == {"cid": "later", "pong": {}}
+    finally:
+        await state.close()

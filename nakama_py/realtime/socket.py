@@ -4,6 +4,7 @@ Refusals happen before the upgrade with Nakama's plain-text bodies: 400 "Invalid
 parameter", 401 "Missing or invalid token" (no, garbage, expired or revoked token).
 Frames of the wrong kind (text in protobuf mode or the reverse) and undecodable envelopes close
 the socket, as in Nakama; frames above ``socket.max_message_size_bytes`` close it with 1009.
+Messages beyond the socket's rate limit (``realtime.rate_limit``) get an error and are dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from nakama_py.errors import NakamaError
 from nakama_py.realtime.codec import Format, MalformedEnvelope, decode
+from nakama_py.realtime.errors import ErrorCode
+from nakama_py.realtime.pipeline import error_envelope
+from nakama_py.realtime.rate_limit import MessageBucket
 from nakama_py.realtime.session import SocketSession
 from nakama_py.runtime.client_address import client_address
 from nakama_py.state import STATE
@@ -21,6 +25,7 @@ from nakama_py.wire.middleware import USER_ID
 
 log = logging.getLogger("nakama_py.realtime")
 
+RATE_LIMITED = "Too many messages: slow down"
 FORMATS = {"": Format.JSON, "json": Format.JSON, "protobuf": Format.PROTOBUF}
 
 
@@ -63,6 +68,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                             _client(request, socket_config.proxy_count), socket_config)
     await realtime.open(session, status=query.get("status", "").lower() in ("true", "1", "t"))
     expected = WSMsgType.BINARY if fmt is Format.PROTOBUF else WSMsgType.TEXT
+    bucket = MessageBucket(socket_config.message_rate_per_sec, socket_config.message_burst)
     reason = ""
     close_code = WSCloseCode.OK
     try:
@@ -86,6 +92,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 log.warning("received malformed payload", extra={"fields": {"sid": session.id}})
                 reason, close_code = "received malformed payload", WSCloseCode.UNSUPPORTED_DATA
                 break
+            if not bucket.take():
+                # Over the limit: answered, not processed. A flood that does not read its replies
+                # fills the outgoing queue and is disconnected.
+                session.send(error_envelope(envelope.cid, ErrorCode.RUNTIME_EXCEPTION, RATE_LIMITED))
+                continue
             if not await realtime.pipeline.process(session, envelope):
                 reason = "error processing message"
                 break
