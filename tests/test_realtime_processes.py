@@ -1,5 +1,6 @@
-"""Two server processes on one database: what is sent on one reaches sockets on the other (through
-the cluster bus), and the presences of a killed process disappear from the other within the bound."""
+"""Two server processes (two nodes: each its own ``--name``) on one database: what is sent on one
+reaches sockets on the other (through the cluster bus), and the presences of a killed process
+disappear from the other within the bound."""
 
 from __future__ import annotations
 
@@ -111,6 +112,15 @@ async def test_delivery_and_presence_across_processes(tmp_path: Path, database_u
             data = await on_b.next_with("stream_data")
             assert data["stream_data"]["data"] == "go go go"
             assert (await on_a.call("room_count"))["count"] == 2
+
+            # A chat message sent on A reaches B's member of the room.
+            for socket in (on_b, on_a):
+                await socket.ws.send_str(json.dumps({"cid": "join", "channel_join": {"target": "pit", "type": 1}}))
+                assert "channel" in await socket.next_with("channel")
+            await on_a.ws.send_str(json.dumps({"cid": "say", "channel_message_send": {
+                "channel_id": "2...pit", "content": '{"lap":3}'}}))
+            chat = (await on_b.next_with("channel_message"))["channel_message"]
+            assert chat["sender_id"] == alice.user_id and json.loads(chat["content"]) == {"lap": 3}
 
             # kill -9 of B: its presence leaves A's view within the membership bound plus a sweep.
             killed_at = time.monotonic()
