@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from nakama_py.bench.engine import EngineError
 from nakama_py.bench.options import parse_options
 from nakama_py.bench.pool import RequestFailed
+from nakama_py.bench.report import Report
 from nakama_py.bench.scenarios import BenchError, run_scenario
+from nakama_py.bench.sockets import SocketReport, run_socket_scenario
 from nakama_py.bench.target import TargetError
 from nakama_py.bench.users import SetupError
 from nakama_py.bench.wrk import WrkError
@@ -26,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: {message}", file=sys.stderr, flush=True)
 
     try:
-        report = run_scenario(options, log)
+        socket = options.scenario.shape == "socket"
+        report: Report | SocketReport = run_socket_scenario(options, log) if socket else run_scenario(options, log)
     except (BenchError, SetupError, EngineError, RequestFailed, TargetError, WrkError) as exc:
         print(f"nakama-py bench: {exc}", file=sys.stderr)
         return 1
