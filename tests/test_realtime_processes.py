@@ -137,3 +137,20 @@ async def test_delivery_and_presence_across_processes(tmp_path: Path, database_u
     finally:
         second.stop()
         first.stop()
+
+
+async def test_shutdown_closes_sockets_going_away(tmp_path: Path, database_url: str) -> None:
+    server = start_server(tmp_path, database_url)
+    user = create_user_in(database_url)
+    try:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"{server.url}/ws?token={user.token}")
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            message = await ws.receive(10)
+            assert message.type == aiohttp.WSMsgType.CLOSE and message.data == aiohttp.WSCloseCode.GOING_AWAY
+            await ws.close()
+        assert server.process.wait(20) == 0
+        assert time.monotonic() - started < 10  # an open socket does not hold the shutdown for its grace time
+    finally:
+        server.stop()
