@@ -218,3 +218,11 @@ async def test_notification_list_and_delete(rt_client: Client, rt_state: ServerS
     assert [n["subject"] for n in (await response.json())["notifications"]] == [last]
     response = await rt_client.get("/v2/notification?limit=101", headers=alice.auth)
     assert response.status == 400
+
+
+async def test_a_socket_sees_its_own_users_other_sockets_come_online(rt_client: Client, rt_state: ServerState) -> None:
+    alice = await create_user(rt_state)
+    first = await open_socket(rt_client, alice)
+    await open_socket(rt_client, alice, "&status=true")
+    event = await first.pushed_with("status_presence_event")
+    assert event["joins"][0]["user_id"] == alice.user_id

@@ -48,6 +48,8 @@ class Realtime:
     async def open(self, session: SocketSession, *, status: bool) -> None:
         self.registry.add(session)
         session.start(self._closed)
+        # As in Nakama, a socket follows its own user: it sees the status of the user's other sockets.
+        self.follows.follow(session.id, {session.user_id})
         meta = PresenceMeta(session.username, hidden=True)
         if self._config.single_socket:
             # Other sockets of the user close, wherever they are (each process closes its own).
