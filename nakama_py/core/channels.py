@@ -35,6 +35,13 @@ class GroupMembership(Protocol):
     async def can_chat(self, group_id: str, user_id: str) -> bool: ...
 
 
+class DirectMessagePolicy(Protocol):
+    """The friends feature answers whether ``recipient`` blocks ``sender`` (Nakama refuses such a DM
+    as "User ID not found")."""
+
+    async def blocks(self, recipient: str, sender: str) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class JoinedChannel:
     stream: Stream
@@ -69,6 +76,7 @@ class ChannelService:
         self._accounts = accounts
         self._notifications = notifications
         self.groups = groups  # set by the groups feature; until then group channels are not found
+        self.direct_messages: DirectMessagePolicy | None = None  # set by the friends feature (blocks)
 
     async def stream_for_join(self, user_id: str, target: str, channel_type: int) -> Stream:
         if not target:
@@ -86,7 +94,8 @@ class ChannelService:
                 raise invalid_argument(f"Invalid user ID in direct message join: {INVALID_TARGET}") from None
             if other == NIL_ID:
                 raise invalid_argument(f"Invalid user ID in direct message join: {INVALID_TARGET}")
-            if not await self._accounts.get_users(ids=[other]):
+            blocked = self.direct_messages is not None and await self.direct_messages.blocks(other, user_id)
+            if blocked or not await self._accounts.get_users(ids=[other]):
                 raise invalid_argument(f"User ID not found: {INVALID_TARGET}")
             low, high = sorted((user_id, other))
             return Stream(StreamMode.DM, low, high)
