@@ -61,7 +61,7 @@ async def _fill(db: Database, records: int) -> None:
 async def _warm(url: str) -> tuple[LeaderboardService, Database, float]:
     files, flags = parse_flags(["--database.address", url])
     db = Database(url, min_size=1, max_size=2)
-    await db.open()
+    await db.connect()
     service = LeaderboardService(db, load_config(files, flags, environ={}))
     started = time.perf_counter()
     await service.start()
@@ -70,7 +70,7 @@ async def _warm(url: str) -> tuple[LeaderboardService, Database, float]:
 
 async def _measure(url: str, records: int, trace: bool) -> None:
     db = Database(url, min_size=1, max_size=2)
-    await db.open()
+    await db.connect()
     try:
         await migrate_up(db)
         started = time.perf_counter()

@@ -40,7 +40,7 @@ class NakamaError(Exception):
     def __init__(self, message: str, code: int = Code.INTERNAL) -> None:
         super().__init__(message)
         self.message = message
-        self.code = int(code) if 1 <= int(code) <= 16 else int(Code.INTERNAL)
+        self.code = int(code) if Code.CANCELLED <= int(code) <= Code.UNAUTHENTICATED else int(Code.INTERNAL)
 
     def __repr__(self) -> str:
         return f"NakamaError({self.message!r}, {self.code})"

@@ -290,7 +290,7 @@ def supervise(config: Config, conninfo: str, workers: int) -> int:
 
 async def apply_migrations(conninfo: str) -> list[str]:
     db = Database(conninfo, min_size=1, max_size=2, name="nakama-py-migrate")
-    await db.open()
+    await db.connect()
     try:
         return await migrate_up(db)
     finally:

@@ -1,13 +1,16 @@
 """The composition root: every service of one server process, built and closed in order.
 
-Handlers reach the services through ``request.app[STATE]``; the runtime's ``nk``
-holds the same object. Nothing here holds a rule: it only wires.
+Handlers reach the services through ``request.app[STATE]``. The runtime's ``nk`` is
+given the services it calls, one by one; loading the modules returns what they
+registered (``LoadedRuntime``), and this module installs it: the hook runner, the
+leaderboard reset handler, the background jobs. Nothing here holds a rule: it only wires.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -15,12 +18,14 @@ from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.cluster.bus import ClusterBus
+from nakama_py.cluster.leader_jobs import LeaderJob, LeaderJobs
 from nakama_py.cluster.pg_bus import PgBus
 from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.channels import ChannelService
 from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.router import Router
 from nakama_py.core.session_revocations import SessionRevocations
@@ -38,8 +43,12 @@ from nakama_py.realtime.handlers_status import StatusHandlers
 from nakama_py.realtime.pipeline import Pipeline
 from nakama_py.realtime.registry import SessionRegistry
 from nakama_py.realtime.service import Realtime
+from nakama_py.realtime.session import SocketSession
 from nakama_py.route_hooks import HookRunner, NoHooks
-from nakama_py.runtime.service import Runtime
+from nakama_py.runtime.context import RuntimeInfo
+from nakama_py.runtime.nk import NakamaModule
+from nakama_py.runtime.rt_hooks import RuntimeRtHooks
+from nakama_py.runtime.service import LoadedRuntime, load_runtime
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 
 log = logging.getLogger("nakama_py.server")
@@ -64,14 +73,17 @@ class ServerState:
     channels: ChannelService
     realtime: Realtime
     hooks: HookRunner = field(default_factory=NoHooks)
-    runtime: Runtime = field(default_factory=Runtime)
+    runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
+    jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
-        await self.runtime.stop(float(self.config.shutdown_grace_sec or 30))
+        if self.jobs is not None:
+            await self.jobs.stop()
+        await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -109,11 +121,49 @@ async def _cluster_gauge(state: ServerState) -> None:
         await asyncio.sleep(CLUSTER_GAUGE_INTERVAL_SEC)
 
 
+def install_socket_hooks(realtime: Realtime, rt_hooks: RuntimeRtHooks) -> None:
+    """Modules' socket-message hooks into the pipeline, their session events around each socket."""
+    realtime.pipeline.hooks = rt_hooks
+
+    async def started(session: SocketSession) -> None:
+        await rt_hooks.session_event(session, True)
+
+    async def ended(session: SocketSession) -> None:
+        await rt_hooks.session_event(session, False, session.close_reason)
+
+    realtime.on_open(started)
+    realtime.on_close(ended)
+
+
+async def install_runtime(state: ServerState) -> None:
+    """Load the runtime modules and put what they registered in place."""
+    config = state.config
+    info = RuntimeInfo(config.runtime.env_map, state.node, state.version, config.socket.proxy_count)
+    nk = NakamaModule(
+        info=info, accounts=state.accounts, sessions=state.sessions, storage=state.storage, wallets=state.wallets,
+        notifications=state.notifications, leaderboards=state.leaderboards, streams=state.streams,
+        multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
+        metrics=state.metrics)
+    runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
+                                 configured=bool(config.runtime.path))
+    state.runtime = runtime
+    if runtime.hooks is not None:
+        state.hooks = runtime.hooks
+    if runtime.rt_hooks is not None:
+        install_socket_hooks(state.realtime, runtime.rt_hooks)
+    if runtime.handles_resets:
+        state.leaderboards.on_reset(runtime.run_resets)
+    if runtime.jobs:
+        state.jobs = LeaderJobs(state.db.conninfo, [
+            LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
+        state.jobs.start()
+
+
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
                   max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}")
-    await db.open()
+    await db.connect()
     bus = PgBus(db, config.name)
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec, bus)
     sessions = SessionService(config.session, revocations)
@@ -121,13 +171,13 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     sockets = SessionRegistry()
     tracker = Tracker(bus)
     router = Router(bus, tracker, sockets)
-    runtime = Runtime()
     accounts = AccountService(db, sessions, config)
     follows = StatusFollows()
     status = StatusService(accounts, tracker, follows)
     notifications = NotificationService(db, router)
     channels = ChannelService(db, tracker, router, accounts, notifications)
-    pipeline = Pipeline({"rpc": RpcHandler(runtime).rpc, **StatusHandlers(status).handlers(),
+    # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
+    pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
                          **ChannelHandlers(channels).handlers()})
     state = ServerState(
         config=config,
@@ -143,7 +193,6 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         leaderboards=leaderboards,
         streams=StreamService(tracker, router),
         realtime=Realtime(config.session, sockets, tracker, router, pipeline, follows),
-        runtime=runtime,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
@@ -157,7 +206,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
         # Last: runtime modules' init_module may call every other service.
-        await state.runtime.start(state)
+        await install_runtime(state)
     except BaseException:
         await state.close()
         raise

@@ -20,7 +20,7 @@ TOPIC = "test.bus"
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url, min_size=1, max_size=4, name="test-cluster-bus")
-    await database.open()
+    await database.connect()
     try:
         yield database
     finally:

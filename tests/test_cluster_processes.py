@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from nakama_py.cluster.membership import EXPIRY_SEC
 from nakama_py.core.rank_sync import TOPIC as RANKS_TOPIC
@@ -75,6 +76,7 @@ async def gauge_until(session: aiohttp.ClientSession, metrics_port: int, wanted:
     raise AssertionError(f"cluster_processes still {value} after {timeout} s")
 
 
+@pytest.mark.slow
 async def test_servers_exchange_a_message_past_notify_limit_and_drop_a_killed_peer(
         state: ServerState, database_url: str, tmp_path: Path) -> None:
     metrics_a, metrics_b = free_port(), free_port()

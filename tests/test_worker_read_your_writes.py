@@ -39,7 +39,7 @@ async def write(ctx, logger, nk, payload):
 
 
 async def mine(ctx, logger, nk, payload):
-    entry = nk.leaderboard_rank(BOARD, ctx.user_id)
+    entry = await nk.leaderboard_rank(BOARD, ctx.user_id)
     return nk.json_encode({"pid": os.getpid(), "score": entry.score if entry else None})
 
 

@@ -17,7 +17,6 @@ None for the runtime, which bypasses the authoritative check as Nakama's runtime
 from __future__ import annotations
 
 import asyncio
-import builtins
 import logging
 import time
 import uuid
@@ -130,7 +129,7 @@ class LeaderboardService:
         heads = self.marks.heads() if self.marks is not None else None
         await self.refresh_boards()
         records = 0
-        for board in builtins.list(self._boards.values()):
+        for board in list(self._boards.values()):
             if self.ranked(board):
                 records += len(await self.load_ranks(board, board.current_expiry(), force=True))
         if heads is not None and self.marks is not None:
@@ -180,9 +179,9 @@ class LeaderboardService:
     def ranked(self, board: Leaderboard) -> bool:
         return board.enable_ranks and not self._ranks_off_all and board.id not in self._ranks_off
 
-    def boards(self) -> builtins.list[Leaderboard]:
+    def boards(self) -> list[Leaderboard]:
         """Every board this process knows, from memory."""
-        return builtins.list(self._boards.values())
+        return list(self._boards.values())
 
     def known_board(self, board_id: str) -> Leaderboard | None:
         return self._boards.get(board_id)
@@ -264,7 +263,7 @@ class LeaderboardService:
         self.forget_board(id)
         self.publisher.publish(rank_sync.board_event(id, None))
 
-    async def list(self, limit: int = 10, cursor: str | None = None) -> tuple[builtins.list[Leaderboard], str | None]:
+    async def list_boards(self, limit: int = 10, cursor: str | None = None) -> tuple[list[Leaderboard], str | None]:
         """Boards in creation order, ``limit`` (1-100) at a time."""
         if not 1 <= limit <= 100:
             raise invalid_argument("limit must be 1-100")
@@ -279,7 +278,7 @@ class LeaderboardService:
             following = self.cursors.encode_boards(boards[-1].create_time, boards[-1].id)
         return boards, following
 
-    async def get(self, ids: Sequence[str]) -> builtins.list[Leaderboard]:
+    async def get(self, ids: Sequence[str]) -> list[Leaderboard]:
         """The boards with these ids that exist, in the order asked."""
         missing = [i for i in dict.fromkeys(ids) if i not in self._boards]
         if missing:
@@ -388,7 +387,7 @@ class LeaderboardService:
             return TopList([], 0, bucket_expiry)
         memo = bucket.memo
         if memo is not None and memo[0] == bucket.version and memo[1] >= limit:
-            entries: builtins.list[RankEntry] = memo[2][:limit]  # nothing changed since: no need to rebuild
+            entries: list[RankEntry] = memo[2][:limit]  # nothing changed since: no need to rebuild
         else:
             entries = [RankEntry(e.rank, owner_str(e.owner), e.username, e.score, e.subscore)
                        for e in bucket.top(limit)]
@@ -478,6 +477,6 @@ class LeaderboardService:
         return total
 
     def drop_buckets_before(self, board_id: str, cutoff: int) -> None:
-        for key in builtins.list(self.ranks.keys_of(board_id)):
+        for key in list(self.ranks.keys_of(board_id)):
             if 0 < key[1] < cutoff:
                 self.ranks.drop(board_id, key[1])

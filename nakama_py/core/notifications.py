@@ -136,7 +136,7 @@ class NotificationService:
             envelope.notifications.notifications.extend(to_proto(note) for note in notes)
             await self._router.send_to_user(user_id, envelope)
 
-    async def list(self, user_id: str, limit: int = 100,
+    async def list_notifications(self, user_id: str, limit: int = 100,
                    cursor: str | None = None) -> tuple[list[Notification], str | None]:
         """A user's stored notifications, oldest first; the cursor continues (None: no more)."""
         try:
@@ -158,7 +158,7 @@ class NotificationService:
     async def list_cacheable(self, user_id: str, limit: int, cursor: str = "") -> tuple[Sequence[Notification], str]:
         """A page for a client: the cursor always points after the last item (or is the one given
         when there is nothing newer), so a client can keep it and later fetch only what arrived since."""
-        items, _ = await self.list(user_id, limit, cursor or None)
+        items, _ = await self.list_notifications(user_id, limit, cursor or None)
         if not items or items[-1].create_time is None:
             return items, cursor
         return items, _encode_cursor(items[-1].create_time, items[-1].id)

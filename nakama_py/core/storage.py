@@ -263,7 +263,7 @@ class StorageService:
             return 0
         return await sql.count_objects(self.db, collection, owner)
 
-    async def list(self, collection: str, *, user_id: str | None = None, limit: int = 1,
+    async def list_objects(self, collection: str, *, user_id: str | None = None, limit: int = 1,
                    cursor: str | None = None, caller: str | None = None) -> tuple[list[StorageObject], str | None]:
         """One page of a collection, in Nakama's order for the listing, and the cursor of the next page."""
         if caller is not None and not 1 <= limit <= 100:

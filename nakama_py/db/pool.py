@@ -41,7 +41,7 @@ class Database:
         # beat overlapping ones (racing mix p99 60-77 -> 50-59 ms with 2 -> 1).
         self.batcher = StatementBatcher(self)
 
-    async def open(self, timeout: float = 30.0) -> None:
+    async def connect(self, timeout: float = 30.0) -> None:
         await self.pool.open(wait=True, timeout=timeout)
 
     async def close(self) -> None:

@@ -28,7 +28,7 @@ from .cycles import Cycles
 from .settings import RacingSettings
 
 VERSION_CONFLICT = "Storage write rejected - version check failed."
-# Writes that computed their bucket just before a cycle ended may commit just after it:
+# Writes that computed their period just before a cycle ended may commit just after it:
 # the hook waits this long past the end before taking the snapshot.
 SETTLE_SECONDS = 1.0
 
@@ -68,7 +68,7 @@ class Finalizer:
             return existing, False
         expiry = self.cycles.end(cycle)
         page = await nk.leaderboard_records_list(BOARD, limit=len(self.settings.rewards), expiry=expiry)
-        records = await nk.leaderboard_bucket_load(BOARD, expiry)
+        records = await nk.leaderboard_ranks_load(BOARD, expiry)
         snapshot = {
             "cycle": cycle,
             "ends_at": self.cycles.ends_at(cycle),
