@@ -19,7 +19,10 @@ def bench(*args: str) -> dict[str, object]:
 
 
 def test_socket_scenarios(tmp_path: Path, database_url: str) -> None:
-    args = ("--runtime.path", str(REPO / "runtime_modules"), "--session.token_expiry_sec", "7200")
+    modules = tmp_path / "modules"  # the example module's echo only: racing would claim the shared database
+    modules.mkdir()
+    (modules / "example.py").symlink_to(REPO / "runtime_modules" / "example.py")
+    args = ("--runtime.path", str(modules), "--session.token_expiry_sec", "7200")
     first = start_server(tmp_path / "a", database_url, *args, "--name", "bench-a")
     second = start_server(tmp_path / "b", database_url, *args, "--name", "bench-b")
     try:
