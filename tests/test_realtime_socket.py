@@ -179,6 +179,10 @@ async def test_single_socket_closes_the_older_socket(make_config: ConfigFactory,
         user = await create_user(state)
         async with client.ws_connect(f"/ws?token={user.token}") as old, \
                 client.ws_connect(f"/ws?token={user.token}") as new:
+            # Nakama's notice first (code -7, not stored), then the close.
+            [notice] = (await receive_json(old))["notifications"]["notifications"]
+            assert (notice["subject"], notice["code"], notice["content"]) == ("single_socket", -7, "{}")
+            assert "persistent" not in notice and "sender_id" not in notice
             message = await old.receive(5)
             assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
             await new.send_str(json.dumps({"cid": "1", "ping": {}}))

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import Sequence
 
 from aiohttp import WSCloseCode
 
+from nakama_py.core.notifications import CODE_SINGLE_SOCKET
 from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.realtime.codec import Format, encode
 from nakama_py.realtime.session import SocketSession
+
+
+def single_socket_notice() -> Envelope:
+    envelope = Envelope()
+    note = envelope.notifications.notifications.add(id=str(uuid.uuid4()), subject="single_socket", content="{}",
+                                                    code=CODE_SINGLE_SOCKET)
+    note.create_time.FromSeconds(int(time.time()))
+    return envelope
 
 
 class SessionRegistry:
@@ -51,9 +62,11 @@ class SessionRegistry:
             session.enqueue(frame)
 
     def disconnect(self, session_ids: Sequence[str]) -> None:
+        """``session.single_socket``: like Nakama, tell the socket why (code -7) and close it."""
         for session_id in session_ids:
             session = self._sessions.get(session_id)
             if session is not None:
+                session.send(single_socket_notice())
                 session.start_close("replaced by a newer socket of the user")
 
     async def close_all(self, reason: str) -> None:
