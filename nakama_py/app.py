@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nakama_py.api import accounts, authentication, health, leaderboards, rpc, sessions, storage
+from nakama_py.api import (
+    accounts,
+    authentication,
+    channels,
+    health,
+    leaderboards,
+    notifications,
+    rpc,
+    sessions,
+    storage,
+)
+from nakama_py.realtime import socket as realtime_socket
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.middleware import build_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
-                leaderboards.ROUTES]
+                leaderboards.ROUTES, notifications.ROUTES, channels.ROUTES, realtime_socket.ROUTES]
 
 
 def build_app(state: ServerState) -> web.Application:
@@ -22,4 +33,9 @@ def build_app(state: ServerState) -> web.Application:
     app[STATE] = state
     for routes in ROUTE_GROUPS:
         app.add_routes(routes)
+
+    async def close_sockets(app: web.Application) -> None:
+        await app[STATE].realtime.shutdown()
+
+    app.on_shutdown.append(close_sockets)
     return app

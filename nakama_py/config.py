@@ -98,6 +98,10 @@ class SocketConfig(_Section):
     proxy_count: int = Field(1, ge=0)
     # nakama-py: server processes sharing the port; 0 means one per CPU.
     workers: int = Field(1, ge=0, le=256)
+    # nakama-py: messages one socket may send per second (sustained) and in a burst; past it a
+    # message is answered with an error instead of being processed. 0 turns the limit off.
+    message_rate_per_sec: float = Field(1000.0, ge=0)
+    message_burst: int = Field(2000, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> SocketConfig:

@@ -23,18 +23,31 @@ from nakama_py.cluster.pg_bus import PgBus
 from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
+from nakama_py.core.channels import ChannelService
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
+from nakama_py.core.router import Router
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
+from nakama_py.core.status import StatusFollows, StatusService
 from nakama_py.core.storage import StorageService
+from nakama_py.core.streams import StreamService
+from nakama_py.core.tracker import Tracker
 from nakama_py.core.wallet import WalletService
 from nakama_py.db.pool import Database
 from nakama_py.metrics import Metrics
+from nakama_py.realtime.handlers_channel import ChannelHandlers
+from nakama_py.realtime.handlers_rpc import RpcHandler
+from nakama_py.realtime.handlers_status import StatusHandlers
+from nakama_py.realtime.pipeline import Pipeline
+from nakama_py.realtime.registry import SessionRegistry
+from nakama_py.realtime.service import Realtime
+from nakama_py.realtime.session import SocketSession
 from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.context import RuntimeInfo
 from nakama_py.runtime.nk import NakamaModule
+from nakama_py.runtime.rt_hooks import RuntimeRtHooks
 from nakama_py.runtime.service import LoadedRuntime, load_runtime
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 
@@ -56,6 +69,9 @@ class ServerState:
     wallets: WalletService
     notifications: NotificationService
     leaderboards: LeaderboardService
+    streams: StreamService
+    channels: ChannelService
+    realtime: Realtime
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
@@ -105,19 +121,36 @@ async def _cluster_gauge(state: ServerState) -> None:
         await asyncio.sleep(CLUSTER_GAUGE_INTERVAL_SEC)
 
 
+def install_socket_hooks(realtime: Realtime, rt_hooks: RuntimeRtHooks) -> None:
+    """Modules' socket-message hooks into the pipeline, their session events around each socket."""
+    realtime.pipeline.hooks = rt_hooks
+
+    async def started(session: SocketSession) -> None:
+        await rt_hooks.session_event(session, True)
+
+    async def ended(session: SocketSession) -> None:
+        await rt_hooks.session_event(session, False, session.close_reason)
+
+    realtime.on_open(started)
+    realtime.on_close(ended)
+
+
 async def install_runtime(state: ServerState) -> None:
     """Load the runtime modules and put what they registered in place."""
     config = state.config
     info = RuntimeInfo(config.runtime.env_map, state.node, state.version, config.socket.proxy_count)
     nk = NakamaModule(
         info=info, accounts=state.accounts, sessions=state.sessions, storage=state.storage, wallets=state.wallets,
-        notifications=state.notifications, leaderboards=state.leaderboards,
-        multi_updater=MultiUpdater(state.db, state.storage, state.wallets), sql=state.db, metrics=state.metrics)
+        notifications=state.notifications, leaderboards=state.leaderboards, streams=state.streams,
+        multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
+        metrics=state.metrics)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
     state.runtime = runtime
     if runtime.hooks is not None:
         state.hooks = runtime.hooks
+    if runtime.rt_hooks is not None:
+        install_socket_hooks(state.realtime, runtime.rt_hooks)
     if runtime.handles_resets:
         state.leaderboards.on_reset(runtime.run_resets)
     if runtime.jobs:
@@ -135,22 +168,37 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec, bus)
     sessions = SessionService(config.session, revocations)
     leaderboards = LeaderboardService(db, config, bus=bus, marks=marks)
+    sockets = SessionRegistry()
+    tracker = Tracker(bus)
+    router = Router(bus, tracker, sockets)
+    accounts = AccountService(db, sessions, config)
+    follows = StatusFollows()
+    status = StatusService(accounts, tracker, follows)
+    notifications = NotificationService(db, router)
+    channels = ChannelService(db, tracker, router, accounts, notifications)
+    # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
+    pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
+                         **ChannelHandlers(channels).handlers()})
     state = ServerState(
         config=config,
         db=db,
         bus=bus,
         metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
         sessions=sessions,
-        accounts=AccountService(db, sessions, config),
+        accounts=accounts,
         storage=StorageService(db, config.session.encryption_key),
         wallets=WalletService(db),
-        notifications=NotificationService(db),
+        notifications=notifications,
+        channels=channels,
         leaderboards=leaderboards,
+        streams=StreamService(tracker, router),
+        realtime=Realtime(config.session, sockets, tracker, router, pipeline, follows),
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     try:
         await bus.start()
+        state.spawn(tracker.sweep(), "presence-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches

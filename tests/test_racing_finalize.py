@@ -66,6 +66,13 @@ def snapshot(db: str, cycle: int) -> tuple[dict[str, Any], str]:
     return json.loads(rows[0][0]), rows[0][1]
 
 
+def reward_notifications(db: str, user_id: str) -> list[tuple[str, int, dict[str, Any]]]:
+    with psycopg.connect(db) as conn:
+        rows = conn.execute("SELECT subject, code, content FROM notification WHERE user_id = %s",
+                            (user_id,)).fetchall()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def assert_paid_once(db: str, cycle: int, players: list[TestUser]) -> None:
     paid = payouts(db, cycle)
     for rank, player in enumerate(players[:10], start=1):
@@ -75,8 +82,12 @@ def assert_paid_once(db: str, cycle: int, players: list[TestUser]) -> None:
             receipts = conn.execute("SELECT value FROM storage WHERE collection = 'race_data' AND key = %s"
                                     " AND user_id = %s", (f"reward_{cycle}", player.user_id)).fetchall()
         assert len(receipts) == 1 and receipts[0][0]["coins"] == REWARDS[rank - 1]
+        # Exactly one persistent reward notification, stored with the payment.
+        assert reward_notifications(db, player.user_id) == [
+            ("Racing reward", 101, {"cycle": cycle, "rank": rank, "coins": REWARDS[rank - 1]})]
     for player in players[10:]:
         assert player.user_id not in paid and wallet_coins(db, player.user_id) == 0
+        assert reward_notifications(db, player.user_id) == []
     value, _ = snapshot(db, cycle)
     assert [entry["user_id"] for entry in value["entries"]] == [p.user_id for p in players[:10]]
     assert value["records"] == len(players)

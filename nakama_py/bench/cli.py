@@ -10,7 +10,9 @@ from nakama_py.bench.engine import EngineError
 from nakama_py.bench.html_report import write_html
 from nakama_py.bench.options import parse_options
 from nakama_py.bench.pool import RequestFailed
+from nakama_py.bench.report import Report
 from nakama_py.bench.scenarios import BenchError, run_scenario
+from nakama_py.bench.sockets import SocketReport, run_socket_scenario
 from nakama_py.bench.target import TargetError
 from nakama_py.bench.timeline import timeline
 from nakama_py.bench.users import SetupError
@@ -29,11 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: {message}", file=sys.stderr, flush=True)
 
     try:
-        report = run_scenario(options, log)
+        socket = options.scenario.shape == "socket"
+        report: Report | SocketReport = run_socket_scenario(options, log) if socket else run_scenario(options, log)
     except (BenchError, SetupError, EngineError, RequestFailed, TargetError, WrkError) as exc:
         print(f"nakama-py bench: {exc}", file=sys.stderr)
         return 1
     if options.report:
+        if not isinstance(report, Report):
+            print("nakama-py bench: --report draws HTTP scenarios; the socket scenarios print their figures",
+                  file=sys.stderr)
+            return 2
         samples = report.result.samples or []
         origin = min((start for start, *_ in samples), default=0)
         write_html(report, timeline(samples, origin), Path(options.report))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,11 @@ SCENARIOS = {s.name: s for s in (
     Scenario("burst", "submit", False, "cycle-end rush: submissions at a high constant --rate (open loop)"),
     Scenario("reset-under-load", "mix", True,
              "mix running while the filled cycle ends and is finalized with manual_reset_leaderboard"),
+    Scenario("socket-idle", "socket", False, "hold --users idle /ws sockets (--server-pid: server memory per socket)"),
+    Scenario("socket-fanout", "socket", False,
+             "--members sockets in one chat room (over --url and --extra-url nodes), --rate messages/s in all: "
+             "deliveries/s and delivery latency"),
+    Scenario("socket-rpc", "socket", False, "--connections sockets calling --rpc (echo) over /ws in a closed loop"),
 )}
 
 DEFAULT_RECORDS = {"leaderboard": 10_000, "leaderboard-rest": 10_000, "mix": 10_000, "reset-under-load": 100_000}
@@ -84,10 +89,18 @@ class Options:
     json: bool
     quiet: bool
     report: str = ""  # an HTML file to write the run's charts to
+    urls: list[str] = field(default_factory=list)  # --url then every --extra-url (socket scenarios)
+    members: int = 100
+    server_pid: int = 0
 
     @property
     def open_loop(self) -> bool:
         return self.rate is not None
+
+    @property
+    def rate_per_s(self) -> float:
+        """socket-fanout's message rate: --rate, or 20 messages/s."""
+        return self.rate or 20.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=parse_duration, default=10.0, help="per-request timeout (default 10s)")
     parser.add_argument("--user-prefix", default="nakama-py-bench",
                         help="custom ids of the bench users are PREFIX-0, PREFIX-1, ... (reused between runs)")
+    parser.add_argument("--extra-url", action="append", default=[],
+                        help="socket scenarios: more servers (nodes) to spread the sockets over (repeatable)")
+    parser.add_argument("--members", type=_positive_int, default=100, help="socket-fanout: room members (default 100)")
+    parser.add_argument("--server-pid", type=_positive_int, default=0,
+                        help="socket-idle: the server process on this machine whose memory to read")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -153,4 +171,5 @@ def parse_options(argv: list[str]) -> Options:
         duration_s=duration, warmup_s=warmup, connections=args.connections, rate=rate, users=users,
         records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
-        label=args.label, json=args.json, quiet=args.quiet, report=args.report)
+        label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
+        members=args.members, server_pid=args.server_pid)

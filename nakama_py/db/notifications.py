@@ -60,3 +60,8 @@ async def list_notifications(db: Database, user_id: str, limit: int,
         _COLUMNS + "WHERE user_id = %(user_id)s AND (create_time, id) > (%(create_time)s, %(id)s::uuid)"
         " ORDER BY create_time, id LIMIT %(limit)s",
         {"user_id": user_id, "create_time": after[0], "id": after[1], "limit": limit})
+
+
+async def delete_notifications(db: Database, user_id: str, ids: Sequence[str]) -> None:
+    await db.execute("DELETE FROM notification WHERE user_id = %(user_id)s AND id = ANY(%(ids)s::uuid[])",
+                     {"user_id": user_id, "ids": list(ids)})

@@ -28,6 +28,7 @@ RUN_ONCE = "run_once"
 LEADERBOARD_RESET = "leaderboard_reset"
 SHUTDOWN = "shutdown"
 BACKGROUND = "background"
+EVENT = "event"
 
 # Nakama strips the header its gateway sets for itself.
 _HIDDEN_HEADERS = frozenset({"Grpc-Timeout"})
@@ -49,7 +50,8 @@ class Context:
     """Read-only. ``user_id``/``username``/``user_session_exp`` are None unless a session token
     was used; ``headers``/``query_params`` (name → tuple of values) are empty outside HTTP calls."""
 
-    __slots__ = ("_claims", "_client", "_headers", "_info", "_query", "_request", "execution_mode")
+    __slots__ = ("_claims", "_client", "_headers", "_info", "_query", "_request", "execution_mode", "lang",
+                 "session_id")
 
     _info: RuntimeInfo
     _claims: SessionClaims | None
@@ -58,9 +60,13 @@ class Context:
     _query: Mapping[str, tuple[str, ...]] | None
     _client: tuple[str | None, str | None] | None
     execution_mode: str
+    session_id: str | None
+    lang: str | None
 
     def __init__(self, info: RuntimeInfo, execution_mode: str, claims: SessionClaims | None = None,
-                 request: web.Request | None = None) -> None:
+                 request: web.Request | None = None, *, session_id: str | None = None, lang: str | None = None,
+                 client: tuple[str | None, str | None] | None = None) -> None:
+        """``session_id``, ``lang`` and ``client`` (ip, port) are given for calls made over a socket."""
         setter = object.__setattr__
         setter(self, "_info", info)
         setter(self, "execution_mode", execution_mode)
@@ -68,7 +74,9 @@ class Context:
         setter(self, "_request", request)
         setter(self, "_headers", None)
         setter(self, "_query", None)
-        setter(self, "_client", None)
+        setter(self, "_client", client)
+        setter(self, "session_id", session_id)
+        setter(self, "lang", lang)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("ctx is read-only")
@@ -171,7 +179,8 @@ class Context:
             "version": self.version, "headers": {k: list(v) for k, v in self.headers.items()},
             "query_params": {k: list(v) for k, v in self.query_params.items()}, "user_id": self.user_id,
             "username": self.username, "vars": dict(self.vars), "user_session_exp": self.user_session_exp,
-            "client_ip": self.client_ip, "client_port": self.client_port,
+            "client_ip": self.client_ip, "client_port": self.client_port, "session_id": self.session_id,
+            "lang": self.lang,
         }
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
@@ -93,6 +94,12 @@ BEFORE_PARAMS = ("ctx", "logger", "nk", "message")
 AFTER_PARAMS = ("ctx", "logger", "nk", "reply", "message")
 RESET_PARAMS = ("ctx", "logger", "nk", "leaderboard", "reset")
 TASK_PARAMS = ("ctx", "logger", "nk")
+RT_BEFORE_PARAMS = ("ctx", "logger", "nk", "envelope")
+RT_AFTER_PARAMS = ("ctx", "logger", "nk", "reply", "envelope")
+EVENT_PARAMS = ("ctx", "logger", "nk", "event")
+# Nakama's socket message names (lower-cased, no underscores) -> the envelope field that carries them.
+RT_MESSAGES = {field.message_type.name.lower(): field.name
+               for field in Envelope.DESCRIPTOR.oneofs_by_name["message"].fields if field.message_type is not None}
 
 
 class Initializer:
@@ -160,6 +167,46 @@ class Initializer:
         origin = self._origin("register_leaderboard_reset")
         check_function(origin, "register_leaderboard_reset", fn, RESET_PARAMS)
         self._registry.resets.append(ResetEntry(fn, self._logger(hook="leaderboard_reset"), self._module, origin))
+
+    def _rt_hook(self, kind: str, table: dict[str, HookEntry], name: str, fn: Any, params: tuple[str, ...]) -> None:
+        what = f"register_rt_{kind}({name!r})"
+        origin = self._origin(what)
+        key = RT_MESSAGES.get(name.lower().replace("_", "")) if isinstance(name, str) else None
+        if key is None or key == "rpc":
+            raise RegistrationError(origin, f"{what}: unknown socket message name; use Nakama's message names "
+                                            "such as 'ChannelJoin' or 'StatusFollow' (RPCs have no socket hooks)")
+        check_function(origin, what, fn, params)
+        taken = table.get(key)
+        if taken is not None:
+            raise RegistrationError(origin, f"{what}: a {kind} hook for {name!r} is already registered at "
+                                            f"{taken.origin}")
+        table[key] = HookEntry(key, fn, self._logger(hook=f"rt {kind} {name}"), self._module, origin)
+
+    def register_rt_before(self, name: str, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, envelope: dict) -> dict | None`` before a socket message.
+
+        ``envelope`` is the message as JSON clients send it (``{"cid": ..., "channel_join": {...}}``).
+        Return it (possibly changed) to go on, None to refuse it (the socket gets "Requested resource
+        was not found." and is closed, as in Nakama), or raise ``NakamaError`` to answer an error."""
+        self._rt_hook("before", self._registry.rt_before, name, fn, RT_BEFORE_PARAMS)
+
+    def register_rt_after(self, name: str, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, reply: dict | None, envelope: dict)`` after a socket message succeeded."""
+        self._rt_hook("after", self._registry.rt_after, name, fn, RT_AFTER_PARAMS)
+
+    def register_event_session_start(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, event: dict)`` when a socket connects (ctx has its session)."""
+        origin = self._origin("register_event_session_start")
+        check_function(origin, "register_event_session_start", fn, EVENT_PARAMS)
+        self._registry.session_start.append(
+            HookEntry("session_start", fn, self._logger(hook="session_start"), self._module, origin))
+
+    def register_event_session_end(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, event: dict)`` when a socket closes (``event["properties"]["reason"]``)."""
+        origin = self._origin("register_event_session_end")
+        check_function(origin, "register_event_session_end", fn, EVENT_PARAMS)
+        self._registry.session_end.append(
+            HookEntry("session_end", fn, self._logger(hook="session_end"), self._module, origin))
 
     def register_shutdown(self, fn: Callable[..., Any]) -> None:
         """``async def fn(ctx, logger, nk)``: when the server process stops, before the database closes."""

@@ -96,3 +96,7 @@ class Registry:
     shutdowns: list[TaskEntry] = field(default_factory=list)
     jobs: dict[str, TaskEntry] = field(default_factory=dict)
     modules: list[str] = field(default_factory=list)
+    rt_before: dict[str, HookEntry] = field(default_factory=dict)   # by envelope field: "channel_join"
+    rt_after: dict[str, HookEntry] = field(default_factory=dict)
+    session_start: list[HookEntry] = field(default_factory=list)
+    session_end: list[HookEntry] = field(default_factory=list)

@@ -33,6 +33,7 @@ from nakama_py.runtime.loader import RuntimeLoadError, load_modules
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry
+from nakama_py.runtime.rt_hooks import RuntimeRtHooks
 
 log = logging.getLogger("nakama_py.runtime")
 
@@ -52,11 +53,12 @@ class LoadedRuntime:
 
     def __init__(self, registry: Registry | None = None, info: RuntimeInfo | None = None,
                  nk: NakamaModule | None = None, metrics: Metrics | None = None,
-                 hooks: RuntimeHooks | None = None) -> None:
+                 hooks: RuntimeHooks | None = None, rt_hooks: RuntimeRtHooks | None = None) -> None:
         self.registry = registry or Registry()
         self.info = info or RuntimeInfo({}, "nakama", "")
         self.nk = nk
         self.hooks = hooks          # None without before/after hooks: the server keeps NoHooks
+        self.rt_hooks = rt_hooks    # None without socket hooks or session events
         self._metrics = metrics
         self._stopped = False
 
@@ -194,9 +196,11 @@ async def load_runtime(directory: Path, nk: NakamaModule, info: RuntimeInfo, met
                       extra={"fields": {"file": exc.file, "line": exc.line, "traceback": exc.details}})
         raise
     hooks = RuntimeHooks(registry, info, nk, sessions) if registry.before or registry.after else None
+    socket_hooked = registry.rt_before or registry.rt_after or registry.session_start or registry.session_end
+    rt_hooks = RuntimeRtHooks(registry, info, nk) if socket_hooked else None
     if registry.modules:
         log.info("runtime modules loaded", extra={"fields": {
             "path": str(directory), "modules": registry.modules, "rpcs": sorted(registry.rpcs),
             "before_hooks": sorted(registry.before), "after_hooks": sorted(registry.after),
             "background_jobs": sorted(registry.jobs)}})
-    return LoadedRuntime(registry, info, nk, metrics, hooks)
+    return LoadedRuntime(registry, info, nk, metrics, hooks, rt_hooks)

@@ -4,7 +4,8 @@
    ``snapshot_<cycle>``). The first writer wins; everyone else reads and uses the winner's.
 2. Each rewarded player is paid in one transaction that both credits the wallet (with a
    ledger entry) and creates the receipt ``reward_<cycle>`` owned by that player,
-   create-only: a second payment finds the receipt and changes nothing. A crash midway
+   create-only, and stores the player's "Racing reward" notification (cycle, rank, coins):
+   a second payment finds the receipt and changes nothing. A crash midway
    leaves some players paid; the next finalization pays the others.
 3. Each payment writes one audit log line.
 
@@ -48,6 +49,10 @@ def reward_key(cycle: int) -> str:
 
 
 LAST_RESET_KEY = "last_reset"
+
+# The persistent notification each rewarded player gets (a game code: positive, below Nakama's reserved range).
+REWARD_SUBJECT = "Racing reward"
+REWARD_CODE = 101
 
 
 class Finalizer:
@@ -96,7 +101,11 @@ class Finalizer:
                 storage_writes=[{"collection": COLLECTION, "key": reward_key(cycle), "user_id": entry["user_id"],
                                  "value": receipt, "version": "*", "permission_read": 1, "permission_write": 0}],
                 wallet_updates=[{"user_id": entry["user_id"], "changeset": {"coins": coins},
-                                 "metadata": {"reason": "racing_reward", "cycle": cycle, "rank": entry["rank"]}}])
+                                 "metadata": {"reason": "racing_reward", "cycle": cycle, "rank": entry["rank"]}}],
+                # In the same transaction as the receipt: exactly one notification per reward paid.
+                notifications=[{"user_id": entry["user_id"], "subject": REWARD_SUBJECT, "code": REWARD_CODE,
+                                "content": {"cycle": cycle, "rank": entry["rank"], "coins": coins},
+                                "persistent": True}])
         except StorageVersionConflict:  # the receipt exists: paid before
             return False
         logger.info("reward paid", audit="racing_reward", cycle=cycle, rank=entry["rank"], user_id=entry["user_id"],

@@ -1,7 +1,7 @@
 """The RPCs nakama-js's own test suite calls (tests/nakamajs), as Nakama's test module
 ``data/modules/clientrpc.lua`` provides them to the real server. Load with ``--runtime.path tests/modules``.
 
-Some RPCs call ``nk`` functions of features still being built (events, streams, matches); they call
+Some RPCs call ``nk`` functions of features still being built (events, matches); they call
 them by their Nakama names and fail at call time until those land (the ``type: ignore`` comments
 then become unused, and mypy says so). Still missing from this directory for the matches issue:
 the authoritative match handler ``"match"`` that ``create_authoritative_match`` starts (Nakama's
@@ -53,9 +53,10 @@ async def send_notification(ctx: Context, logger: RuntimeLogger, nk: NakamaModul
 
 async def send_stream_data(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> None:
     """Joins the caller's socket to a stream, then sends the payload to that stream."""
-    session_id = ctx.session_id  # type: ignore[attr-defined]
-    await nk.stream_user_join(ctx.user_id, session_id, STREAM_DATA_TEST, False, False)  # type: ignore[attr-defined]
-    await nk.stream_send(STREAM_DATA_TEST, payload)  # type: ignore[attr-defined]
+    if ctx.user_id is None or ctx.session_id is None:
+        raise NakamaError("call this RPC over the socket", Code.INVALID_ARGUMENT)
+    await nk.stream_user_join(ctx.user_id, ctx.session_id, STREAM_DATA_TEST, False, False)
+    await nk.stream_send(STREAM_DATA_TEST, payload)
 
 
 async def create_authoritative_match(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from tests.support.nakamajs_suite import JsTest
 
-SOCKET = "issue 14: the realtime socket (/ws) is not built yet"
-NOTIFICATIONS = "issue 14: GET/DELETE /v2/notification are not built yet"
-GROUP_CHAT = "issue 14 and issue 16: the socket and groups are not built yet"
+GROUP_CHAT = ("issue 16: groups are not built yet (group channels ask the groups feature through "
+              "core.channels.GroupMembership)")
 MULTIPLAYER = "issue 15: matches, the matchmaker and parties (on the issue 14 socket) are not built yet"
 USERS = "issue 16: GET /v2/user is not built yet"
 FRIENDS = "issue 16: friends are not built yet"
@@ -30,17 +29,6 @@ MATCHMAKER_TIMING = ("issue 15; flaky against real Nakama 3.40 too: the two tick
                      "query (matchmaker.rev_precision false), so they match whenever a matchmaker interval "
                      "(matchmaker.interval_sec, 15 s) falls within the test's 5 s wait")
 NOT_STRICT = {MATCHMAKER_TIMING}
-
-_SOCKET_FILES = {
-    "socket.test.js": ["should connect", "should rpc and receive stream data"],
-    "socket-status.test.js": ["should create status, and then update it",
-                              "should follow user2, and get status update when coming online",
-                              "should follow user2, and unfollow user2"],
-    "socket-channel.test.js": ["should join a channel", "should join a room, then leave it",
-                               "should join a room, then send message, receive message",
-                               "should join a room, then send message, update message, then list messages",
-                               "should join a room, then send message, remove message, then list messages"],
-}
 
 _MULTIPLAYER_FILES = {
     "socket-match.test.js": ["should create match", "should join a match", "should join a match, then leave it",
@@ -93,10 +81,7 @@ _FRIEND_TESTS = ["should add friend, then list", "should receive friend invite, 
                  "should add friend, reject, then list"]
 
 EXPECTED_FAILURES: dict[str, str] = {
-    **{f"{file}::{name}": SOCKET for file, names in _SOCKET_FILES.items() for name in names},
     "socket-channel.test.js::should create a group, join group chat, then leave it": GROUP_CHAT,
-    "socket-notification.test.js::should rpc and list notifications": NOTIFICATIONS,
-    "socket-notification.test.js::should rpc and delete notification": NOTIFICATIONS,
     **{f"{file}::{name}": MULTIPLAYER for file, names in _MULTIPLAYER_FILES.items() for name in names},
     "socket-match.test.js::should create authoritative match, list matches with querying": LABEL_INDEXING,
     "socket-match.test.js::should create authoritative match, list matches with querying arrays": LABEL_INDEXING,

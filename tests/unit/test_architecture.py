@@ -15,8 +15,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "nakama_py"
 
 # Shared leaves every layer may use: error codes, config models, logging, metrics, the bus interface,
-# the leaderboard vocabulary (sort orders and operators).
-LEAVES = {"errors", "config", "logs", "metrics", "route_hooks", "cluster.bus", "leaderboard_enums", "__init__"}
+# the leaderboard vocabulary (sort orders and operators), and Nakama's protocol messages (proto: generated
+# from our .proto files, imports nothing else).
+LEAVES = {"errors", "config", "logs", "metrics", "route_hooks", "cluster.bus", "leaderboard_enums", "__init__", "proto"}
 
 MAY_IMPORT: dict[str, set[str]] = {
     "wire": set(),
@@ -29,7 +30,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "realtime": {"core", "wire", "runtime", "state", "cluster"},
     "console": {"core", "wire", "runtime", "state", "cluster"},
     # The composition root and process lifecycle wire everything together.
-    "state": {"core", "db", "cluster", "runtime", "scheduler", "wire"},
+    "state": {"core", "db", "cluster", "runtime", "scheduler", "wire", "realtime"},
     "app": {"api", "realtime", "console", "state", "wire"},
     "server": {"app", "state", "db", "cluster", "core", "runtime", "scheduler", "wire", "console", "realtime"},
     "cli": {"server", "db", "scheduler", "bench", "wire"},

@@ -21,6 +21,7 @@ from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
+from nakama_py.core.streams import StreamService
 from nakama_py.core.wallet import WalletService
 from nakama_py.metrics import Metrics
 from nakama_py.runtime.call_scope import tracked
@@ -32,18 +33,19 @@ from nakama_py.runtime.nk.leaderboards import LeaderboardCalls
 from nakama_py.runtime.nk.notifications import NotificationCalls
 from nakama_py.runtime.nk.sql import SqlCalls, SqlDatabase
 from nakama_py.runtime.nk.storage import StorageCalls
+from nakama_py.runtime.nk.streams import StreamCalls
 from nakama_py.runtime.nk.utilities import UtilityCalls
 from nakama_py.runtime.nk.wallets import WalletCalls
 
 
-class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, SqlCalls,
-                   UtilityCalls):
+class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
+                   SqlCalls, UtilityCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,
                  storage: StorageService, wallets: WalletService, notifications: NotificationService,
                  leaderboards: LeaderboardService, multi_updater: MultiUpdater, sql: SqlDatabase,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, streams: StreamService) -> None:
         self._info = info
         self._accounts = accounts
         self._sessions = sessions
@@ -52,6 +54,7 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
         self._notifications = notifications
         self._leaderboards = leaderboards
         self._multi_updater = multi_updater
+        self._streams = streams
         self._sql = sql
         self._metrics = metrics
         self._cache = LocalCache()

@@ -30,3 +30,7 @@ class NotificationCalls:
     async def notifications_list(self, user_id: str, limit: int = 100, cursor: str | None = None,
                                  ) -> tuple[list[Notification], str | None]:
         return await self._notifications.list_notifications(user_id, limit, cursor or None)
+
+    @tracked
+    async def notifications_delete(self, user_id: str, ids: Sequence[str]) -> None:
+        await self._notifications.delete(user_id, ids)

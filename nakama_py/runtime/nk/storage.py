@@ -8,7 +8,7 @@ from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.storage import StorageService
 from nakama_py.runtime.call_scope import tracked
 from nakama_py.runtime.nk import inputs
-from nakama_py.runtime.nk.inputs import StorageIdLike, StorageWriteLike, WalletUpdateLike
+from nakama_py.runtime.nk.inputs import NotificationLike, StorageIdLike, StorageWriteLike, WalletUpdateLike
 from nakama_py.runtime.types import MultiUpdateResult, StorageAck, StorageObject
 
 
@@ -49,10 +49,13 @@ class StorageCalls:
     async def multi_update(self, storage_writes: Sequence[StorageWriteLike] = (),
                            wallet_updates: Sequence[WalletUpdateLike] = (),
                            storage_deletes: Sequence[StorageIdLike] = (), update_ledger: bool = True, *,
-                           allow_negative: bool = False) -> MultiUpdateResult:
-        """Storage writes and deletes and wallet updates in ONE transaction: all or nothing."""
+                           allow_negative: bool = False,
+                           notifications: Sequence[NotificationLike] = ()) -> MultiUpdateResult:
+        """Storage writes and deletes, wallet updates and (nakama-py's addition) persistent
+        notifications in ONE transaction: all or nothing. Notifications reach sockets after the commit."""
         return await self._multi_updater.apply(
             storage_writes=[inputs.storage_write(item) for item in storage_writes],
             storage_deletes=[inputs.storage_id(item) for item in storage_deletes],
             wallet_updates=[inputs.wallet_update(item) for item in wallet_updates],
-            update_ledger=update_ledger, allow_negative=allow_negative)
+            update_ledger=update_ledger, allow_negative=allow_negative,
+            notifications=[inputs.notification(item) for item in notifications])
