@@ -30,17 +30,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not options.quiet:
             print(f"bench: {message}", file=sys.stderr, flush=True)
 
+    socket = options.scenario.shape == "socket"
+    if socket and options.report:
+        print("nakama-py bench: --report draws the HTTP scenarios; the socket scenarios print their figures",
+              file=sys.stderr)
+        return 2
     try:
-        socket = options.scenario.shape == "socket"
         report: Report | SocketReport = run_socket_scenario(options, log) if socket else run_scenario(options, log)
     except (BenchError, SetupError, EngineError, RequestFailed, TargetError, WrkError) as exc:
         print(f"nakama-py bench: {exc}", file=sys.stderr)
         return 1
-    if options.report:
-        if not isinstance(report, Report):
-            print("nakama-py bench: --report draws HTTP scenarios; the socket scenarios print their figures",
-                  file=sys.stderr)
-            return 2
+    if options.report and isinstance(report, Report):
         samples = report.result.samples or []
         origin = min((start for start, *_ in samples), default=0)
         write_html(report, timeline(samples, origin), Path(options.report))
