@@ -16,8 +16,10 @@ from aiohttp import web
 from nakama_py import __version__
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
+from nakama_py.core.friends import FriendService
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.notifications import NotificationService
+from nakama_py.core.online import OnlineUsers
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
@@ -47,6 +49,10 @@ class ServerState:
     wallets: WalletService
     notifications: NotificationService
     leaderboards: LeaderboardService
+    # --- social (issue 16): online flags, friends, groups, tournaments, events ---
+    online: OnlineUsers
+    friends: FriendService
+    # --- end social ---
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
     version: str = __version__
@@ -98,17 +104,25 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     sessions = SessionService(config.session, revocations)
     leaderboards = LeaderboardService(db, config, marks=marks)
     leaderboards.attach(listener)
+    # --- social (issue 16) ---
+    online = OnlineUsers()  # realtime installs its status registry here
+    accounts = AccountService(db, sessions, config, online=online)
+    notifications = NotificationService(db)
+    friends = FriendService(db, accounts, notifications, config.social)
+    # --- end social ---
     state = ServerState(
         config=config,
         db=db,
         listener=listener,
         metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
         sessions=sessions,
-        accounts=AccountService(db, sessions, config),
+        accounts=accounts,
         storage=StorageService(db, config.session.encryption_key),
         wallets=WalletService(db),
-        notifications=NotificationService(db),
+        notifications=notifications,
         leaderboards=leaderboards,
+        online=online,
+        friends=friends,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records

@@ -50,7 +50,7 @@ class Notification:
     persistent: bool = True
 
 
-def _row(note: NotificationSend) -> NotificationRow:
+def _row(note: NotificationSend, *, system: bool = False) -> NotificationRow:
     try:
         user_id = str(uuid.UUID(str(note.user_id)))
     except ValueError:
@@ -62,7 +62,8 @@ def _row(note: NotificationSend) -> NotificationRow:
     if not isinstance(note.content, Mapping):
         raise invalid_argument("expects content to be a mapping")
     code = note.code
-    if not isinstance(code, int) or isinstance(code, bool) or (code <= 0 and not -2000 <= code <= -1000):
+    if not isinstance(code, int) or isinstance(code, bool) \
+            or (code <= 0 and not -2000 <= code <= -1000 and not (system and code < 0)):
         raise invalid_argument("expects code to number above 0")
     if code > 32767:
         raise invalid_argument("expects code to be at most 32767")
@@ -83,9 +84,10 @@ class NotificationService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def send(self, notifications: Sequence[NotificationSend]) -> list[Notification]:
-        """Validate all, then store the persistent ones in one statement; all or nothing."""
-        rows = [_row(note) for note in notifications]
+    async def send(self, notifications: Sequence[NotificationSend], *, system: bool = False) -> list[Notification]:
+        """Validate all, then store the persistent ones in one statement; all or nothing.
+        ``system``: the server's own notices, which carry Nakama's negative codes (-1 to -9)."""
+        rows = [_row(note, system=system) for note in notifications]
         stored = [row for row, note in zip(rows, notifications, strict=True) if note.persistent]
         times: list[datetime | None] = [None] * len(rows)
         if stored:

@@ -31,6 +31,7 @@ from nakama_py.runtime.logger import RuntimeLogger
 
 if TYPE_CHECKING:
     from nakama_py.core.account_types import Account, AuthResult, User
+    from nakama_py.core.friends import Friend
     from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
     from nakama_py.state import ServerState
 
@@ -404,3 +405,34 @@ class NakamaModule:
     def metrics_timer_record(self, name: str, tags: Mapping[str, str] | None = None, seconds: float = 0) -> None:
         """Observe a duration in seconds in the histogram ``<prefix>_<custom_prefix>_<name>``."""
         self._state.metrics.timer_record(name, tags, seconds)
+
+    # --- social (issue 16): users, friends -------------------------------------------------------
+
+    async def users_get_facebook_id(self, facebook_ids: Sequence[str]) -> list[User]:
+        return await self._state.accounts.get_users(facebook_ids=list(facebook_ids))
+
+    async def friends_list(self, user_id: str, limit: int = 100, state: int | None = None,
+                           cursor: str | None = None) -> tuple[list[Friend], str | None]:
+        """The user's friends (state 0), invites (1 sent, 2 received) and blocks (3); limit 1-1000."""
+        return await self._state.friends.list_friends(user_id, limit=limit, state=state, cursor=cursor or None)
+
+    async def _friend_targets(self, user_id: str, username: str, ids: Sequence[str] | None,
+                              usernames: Sequence[str] | None, self_message: str) -> list[str]:
+        return await self._state.friends.resolve(user_id, username, list(ids or ()), list(usernames or ()),
+                                                 self_message=self_message, require_found=False)
+
+    async def friends_add(self, user_id: str, username: str, ids: Sequence[str] | None = None,
+                          usernames: Sequence[str] | None = None, metadata: Mapping[str, Any] | None = None) -> None:
+        """Invite the users as ``user_id`` (or accept their invites)."""
+        targets = await self._friend_targets(user_id, username, ids, usernames, "Cannot add self as friend.")
+        await self._state.friends.add(user_id, username, targets, orjson.dumps(dict(metadata or {})).decode())
+
+    async def friends_delete(self, user_id: str, username: str, ids: Sequence[str] | None = None,
+                             usernames: Sequence[str] | None = None) -> None:
+        targets = await self._friend_targets(user_id, username, ids, usernames, "Cannot delete self.")
+        await self._state.friends.delete(user_id, username, targets)
+
+    async def friends_block(self, user_id: str, username: str, ids: Sequence[str] | None = None,
+                            usernames: Sequence[str] | None = None) -> None:
+        targets = await self._friend_targets(user_id, username, ids, usernames, "Cannot block self.")
+        await self._state.friends.block(user_id, targets)
