@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nakama_py.api import accounts, authentication, friends, health, leaderboards, rpc, sessions, storage, users
+from nakama_py.api import (
+    accounts,
+    authentication,
+    friends,
+    groups,
+    health,
+    leaderboards,
+    rpc,
+    sessions,
+    storage,
+    users,
+)
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.middleware import build_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
                 leaderboards.ROUTES,
-                users.ROUTES, friends.ROUTES]  # social (issue 16)
+                users.ROUTES, friends.ROUTES, groups.ROUTES]  # social (issue 16)
 
 
 def build_app(state: ServerState) -> web.Application:

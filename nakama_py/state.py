@@ -17,6 +17,7 @@ from nakama_py import __version__
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.friends import FriendService
+from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.online import OnlineUsers
@@ -52,6 +53,7 @@ class ServerState:
     # --- social (issue 16): online flags, friends, groups, tournaments, events ---
     online: OnlineUsers
     friends: FriendService
+    groups: GroupService
     # --- end social ---
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
@@ -109,6 +111,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     accounts = AccountService(db, sessions, config, online=online)
     notifications = NotificationService(db)
     friends = FriendService(db, accounts, notifications, config.social)
+    groups = GroupService(db, notifications, online)
     # --- end social ---
     state = ServerState(
         config=config,
@@ -123,6 +126,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         leaderboards=leaderboards,
         online=online,
         friends=friends,
+        groups=groups,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records

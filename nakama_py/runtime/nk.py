@@ -32,6 +32,7 @@ from nakama_py.runtime.logger import RuntimeLogger
 if TYPE_CHECKING:
     from nakama_py.core.account_types import Account, AuthResult, User
     from nakama_py.core.friends import Friend
+    from nakama_py.core.groups import Group, GroupUser, UserGroup
     from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
     from nakama_py.state import ServerState
 
@@ -436,3 +437,64 @@ class NakamaModule:
                             usernames: Sequence[str] | None = None) -> None:
         targets = await self._friend_targets(user_id, username, ids, usernames, "Cannot block self.")
         await self._state.friends.block(user_id, targets)
+
+    # --- social (issue 16): groups (the runtime acts as a superadmin unless ``caller_id`` is given) ---
+
+    async def group_create(self, user_id: str, name: str, lang_tag: str = "", description: str = "",
+                           avatar_url: str = "", open: bool = False, metadata: Mapping[str, Any] | None = None,
+                           max_count: int = 0) -> Group:
+        return await self._state.groups.create(user_id, name, description=description, avatar_url=avatar_url,
+                                               lang_tag=lang_tag, open=open, max_count=max_count,
+                                               metadata=dict(metadata or {}))
+
+    async def group_update(self, group_id: str, user_id: str | None = None, name: str | None = None,
+                           lang_tag: str | None = None, description: str | None = None,
+                           avatar_url: str | None = None, open: bool | None = None,
+                           metadata: Mapping[str, Any] | None = None, max_count: int | None = None) -> None:
+        await self._state.groups.update(group_id, user_id or None, name=name, lang_tag=lang_tag,
+                                        description=description, avatar_url=avatar_url, open=open,
+                                        metadata=dict(metadata) if metadata is not None else None,
+                                        max_count=max_count)
+
+    async def group_delete(self, group_id: str) -> None:
+        await self._state.groups.delete(group_id, None)
+
+    async def groups_get_id(self, group_ids: Sequence[str]) -> list[Group]:
+        return await self._state.groups.get(list(group_ids))
+
+    async def group_user_join(self, group_id: str, user_id: str, username: str) -> None:
+        await self._state.groups.join(group_id, user_id, username)
+
+    async def group_user_leave(self, group_id: str, user_id: str) -> None:
+        await self._state.groups.leave(group_id, user_id)
+
+    async def group_users_add(self, group_id: str, user_ids: Sequence[str], caller_id: str | None = None) -> None:
+        await self._state.groups.add(group_id, caller_id or None, list(user_ids))
+
+    async def group_users_kick(self, group_id: str, user_ids: Sequence[str], caller_id: str | None = None) -> None:
+        await self._state.groups.kick(group_id, caller_id or None, list(user_ids))
+
+    async def group_users_ban(self, group_id: str, user_ids: Sequence[str], caller_id: str | None = None) -> None:
+        await self._state.groups.ban(group_id, caller_id or None, list(user_ids))
+
+    async def group_users_promote(self, group_id: str, user_ids: Sequence[str],
+                                  caller_id: str | None = None) -> None:
+        await self._state.groups.promote(group_id, caller_id or None, list(user_ids))
+
+    async def group_users_demote(self, group_id: str, user_ids: Sequence[str],
+                                 caller_id: str | None = None) -> None:
+        await self._state.groups.demote(group_id, caller_id or None, list(user_ids))
+
+    async def group_users_list(self, group_id: str, limit: int = 100, state: int | None = None,
+                               cursor: str | None = None) -> tuple[list[GroupUser], str | None]:
+        return await self._state.groups.list_members(group_id, limit=limit, state=state, cursor=cursor or None)
+
+    async def user_groups_list(self, user_id: str, limit: int = 100, state: int | None = None,
+                               cursor: str | None = None) -> tuple[list[UserGroup], str | None]:
+        return await self._state.groups.list_user_groups(user_id, limit=limit, state=state, cursor=cursor or None)
+
+    async def groups_list(self, name: str = "", lang_tag: str = "", members: int | None = None,
+                          open: bool | None = None, limit: int = 100,
+                          cursor: str | None = None) -> tuple[list[Group], str | None]:
+        return await self._state.groups.list_groups(name=name, lang_tag=lang_tag, open=open, members=members,
+                                                    limit=limit, cursor=cursor or None)
