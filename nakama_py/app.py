@@ -7,6 +7,7 @@ from aiohttp import web
 from nakama_py.api import (
     accounts,
     authentication,
+    events,
     friends,
     groups,
     health,
@@ -21,7 +22,7 @@ from nakama_py.wire.middleware import build_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
                 leaderboards.ROUTES,
-                users.ROUTES, friends.ROUTES, groups.ROUTES]  # social (issue 16)
+                users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES]  # social (issue 16)
 
 
 def build_app(state: ServerState) -> web.Application:

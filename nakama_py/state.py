@@ -16,6 +16,7 @@ from aiohttp import web
 from nakama_py import __version__
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
+from nakama_py.core.events import EventQueue
 from nakama_py.core.friends import FriendService
 from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
@@ -54,6 +55,7 @@ class ServerState:
     online: OnlineUsers
     friends: FriendService
     groups: GroupService
+    events: EventQueue
     # --- end social ---
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
@@ -63,6 +65,7 @@ class ServerState:
 
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
+        await self.events.stop(float(self.config.shutdown_grace_sec or 30))  # social (issue 16)
         await self.runtime.stop(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
@@ -112,6 +115,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     notifications = NotificationService(db)
     friends = FriendService(db, accounts, notifications, config.social)
     groups = GroupService(db, notifications, online)
+    events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
     # --- end social ---
     state = ServerState(
         config=config,
@@ -127,6 +131,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         online=online,
         friends=friends,
         groups=groups,
+        events=events,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
@@ -139,6 +144,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
                     "leaderboard-resets")
         # Last: runtime modules' init_module may call every other service.
         await state.runtime.start(state)
+        events.start()  # social (issue 16): after the runtime installed its event handlers
     except BaseException:
         await state.close()
         raise

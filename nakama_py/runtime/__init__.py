@@ -14,6 +14,9 @@ See docs/runtime.md for the module contract and every ``nk`` function.
 from __future__ import annotations
 
 from nakama_py.core.account_types import Account, AuthResult, User
+from nakama_py.core.events import Event
+from nakama_py.core.friends import Friend, FriendOfFriend
+from nakama_py.core.groups import Group, GroupUser, UserGroup
 from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
 from nakama_py.core.multi_update import MultiUpdateResult
 from nakama_py.core.notifications import Notification, NotificationSend
@@ -31,6 +34,11 @@ __all__ = [
     "AuthResult",
     "Code",
     "Context",
+    "Event",
+    "Friend",
+    "FriendOfFriend",
+    "Group",
+    "GroupUser",
     "Initializer",
     "Leaderboard",
     "LeaderboardRecord",
@@ -49,6 +57,7 @@ __all__ = [
     "StorageWrite",
     "TopList",
     "User",
+    "UserGroup",
     "WalletLedgerItem",
     "WalletNegativeError",
     "WalletUpdate",

@@ -28,6 +28,7 @@ RUN_ONCE = "run_once"
 LEADERBOARD_RESET = "leaderboard_reset"
 SHUTDOWN = "shutdown"
 BACKGROUND = "background"
+EVENT = "event"
 
 # Nakama strips the header its gateway sets for itself.
 _HIDDEN_HEADERS = frozenset({"Grpc-Timeout"})

@@ -17,6 +17,7 @@ from typing import Any
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
+    EventEntry,
     HookEntry,
     Origin,
     Registry,
@@ -87,6 +88,7 @@ BEFORE_PARAMS = ("ctx", "logger", "nk", "message")
 AFTER_PARAMS = ("ctx", "logger", "nk", "reply", "message")
 RESET_PARAMS = ("ctx", "logger", "nk", "leaderboard", "reset")
 TASK_PARAMS = ("ctx", "logger", "nk")
+EVENT_PARAMS = ("ctx", "logger", "nk", "event")
 
 
 class Initializer:
@@ -182,3 +184,12 @@ class Initializer:
                                             f"{taken.origin}")
         self._registry.jobs[name] = TaskEntry(name, fn, self._logger(job=name), self._module, origin,
                                               float(interval_sec))
+
+    # --- social (issue 16) ---------------------------------------------------------------------
+
+    def register_event(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, event)`` for each event (``POST /v2/event``, ``nk.event``),
+        run off the request path; ``event`` has ``name``, ``properties``, ``timestamp``, ``external``."""
+        origin = self._origin("register_event")
+        check_function(origin, "register_event", fn, EVENT_PARAMS)
+        self._registry.events.append(EventEntry(fn, self._logger(hook="event"), self._module, origin))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from nakama_py.core.events import Event
 from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
 from nakama_py.core.multi_update import MultiUpdateResult, multi_update
 from nakama_py.core.notifications import Notification, NotificationSend
@@ -498,3 +499,11 @@ class NakamaModule:
                           cursor: str | None = None) -> tuple[list[Group], str | None]:
         return await self._state.groups.list_groups(name=name, lang_tag=lang_tag, open=open, members=members,
                                                     limit=limit, cursor=cursor or None)
+
+    # --- social (issue 16): events ------------------------------------------------------------------
+
+    def event(self, name: str, properties: Mapping[str, str] | None = None, timestamp: float | None = None,
+              external: bool = False) -> bool:
+        """Queue an event for the event functions (as the server, no user); False when it was dropped."""
+        when = datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else datetime.now(UTC)
+        return self._state.events.submit(Event(name, dict(properties or {}), when, external))

@@ -17,6 +17,7 @@ BeforeHook = Callable[[Any, RuntimeLogger, Any, dict[str, Any]], Awaitable[dict[
 AfterHook = Callable[[Any, RuntimeLogger, Any, Any, dict[str, Any]], Awaitable[None]]
 ResetFunction = Callable[[Any, RuntimeLogger, Any, Any, int], Awaitable[None]]
 TaskFunction = Callable[[Any, RuntimeLogger, Any], Awaitable[None]]
+EventFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[None]]
 
 # The REST methods Nakama lets a before/after hook intercept (its gRPC method names).
 _HOOKABLE = """
@@ -87,6 +88,14 @@ class TaskEntry:
     interval: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class EventEntry:
+    fn: EventFunction
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
 @dataclass
 class Registry:
     rpcs: dict[str, RpcEntry] = field(default_factory=dict)
@@ -95,4 +104,5 @@ class Registry:
     resets: list[ResetEntry] = field(default_factory=list)
     shutdowns: list[TaskEntry] = field(default_factory=list)
     jobs: dict[str, TaskEntry] = field(default_factory=dict)
+    events: list[EventEntry] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)

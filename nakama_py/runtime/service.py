@@ -15,9 +15,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from nakama_py.core.events import Event
 from nakama_py.errors import Code, NakamaError
 from nakama_py.runtime.background import BackgroundJobs
-from nakama_py.runtime.context import BACKGROUND, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
+from nakama_py.runtime.context import BACKGROUND, EVENT, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
 from nakama_py.runtime.hook_runner import RuntimeHooks
 from nakama_py.runtime.initializer import Initializer
 from nakama_py.runtime.loader import RuntimeLoadError, load_modules
@@ -79,6 +80,8 @@ class Runtime:
             state.hooks = RuntimeHooks(registry, info, nk, state.sessions)
         if registry.resets:
             state.leaderboards.on_reset(self._on_reset)
+        if registry.events:
+            state.events.set_handler(self._on_event)  # social (issue 16)
         if registry.jobs:
             self.jobs = BackgroundJobs(state.db.conninfo, list(registry.jobs.values()), self._run_job)
             self.jobs.start()
@@ -149,6 +152,14 @@ class Runtime:
                 failed.append(f"{entry.module} ({entry.origin})")
         if failed:
             raise RuntimeError(f"leaderboard reset functions failed: {', '.join(failed)}")
+
+    async def _on_event(self, event: Event) -> None:
+        """Every module's event function, with the sender's session in ``ctx``; failures are logged."""
+        for entry in self.registry.events:
+            try:
+                await entry.fn(Context(self.info, EVENT, event.sender), entry.logger, self.nk, event)
+            except Exception:
+                entry.logger.error("event function failed", exc_info=True, event=event.name)
 
     async def _run_job(self, entry: TaskEntry) -> None:
         try:
