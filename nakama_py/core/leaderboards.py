@@ -46,6 +46,7 @@ from nakama_py.core.leaderboard_types import (
     RankEntry,
     RecordList,
     TopList,
+    TournamentRules,
     WriteReceipt,
     from_unix,
 )
@@ -201,9 +202,14 @@ class LeaderboardService:
 
     @staticmethod
     def _board_of(row: tuple[Any, ...]) -> Leaderboard:
-        board_id, authoritative, sort_order, operator, reset, metadata, create_time, enable_ranks = row
+        board_id, authoritative, sort_order, operator, reset, metadata, create_time, enable_ranks = row[:8]
+        duration, start, end, category, title, description, max_size, max_num_score, join_required = row[8:17]
+        rules = None
+        if duration:
+            rules = TournamentRules(int(duration), int(start), int(end), int(category), title or "",
+                                    description or "", int(max_size), int(max_num_score), bool(join_required))
         return Leaderboard(board_id, bool(authoritative), int(sort_order), int(operator), reset or None,
-                           orjson.loads(metadata), create_time, bool(enable_ranks))
+                           orjson.loads(metadata), create_time, bool(enable_ranks), rules)
 
     async def refresh_boards(self) -> None:
         """Re-read every board from the database (other processes create and delete boards)."""
@@ -224,6 +230,13 @@ class LeaderboardService:
             raise not_found(NOT_FOUND)
         board = self._board_of(rows[0])
         self.put_board(board)
+        return board
+
+    async def leaderboard(self, board_id: str) -> Leaderboard:
+        """A board that is not a tournament; 404 otherwise (Nakama's leaderboard calls skip tournaments)."""
+        board = await self.board(board_id)
+        if board.tournament is not None:
+            raise not_found(NOT_FOUND)
         return board
 
     async def create(self, id: str, *, authoritative: bool = False, sort_order: str | int = "desc",
@@ -288,7 +301,7 @@ class LeaderboardService:
         if missing:
             for row in await sql.boards_by_id(self.db, missing):
                 self.put_board(self._board_of(row))
-        return [self._boards[i] for i in ids if i in self._boards]
+        return [self._boards[i] for i in ids if i in self._boards and self._boards[i].tournament is None]
 
     async def disable_ranks(self, id: str) -> None:
         """Switch ranks off for a board (Nakama's leaderboard_ranks_disable) and forget them."""
@@ -306,10 +319,14 @@ class LeaderboardService:
                            override_operator: int = 0, caller: str | None = None) -> LeaderboardRecord:
         """Nakama's write. ``override_operator`` is the API enum: 0 none, 1 best, 2 set, 3 incr,
         4 decr. ``metadata`` None keeps the record's; a string is JSON object text."""
+        if id:
+            await self.leaderboard(id)
         return await self.writes.write(id, owner_id, username, score, subscore, metadata, override_operator, caller)
 
     async def delete_record(self, id: str, owner_id: str, *, caller: str | None = None) -> None:
         """Delete an owner's record in the current bucket (no record is fine)."""
+        if id:
+            await self.leaderboard(id)
         await self.writes.delete(id, owner_id, caller)
 
     async def delete_owner_records(self, owner_id: str) -> int:
@@ -329,6 +346,8 @@ class LeaderboardService:
         with ``retry_after``); replays never count. Calls of one owner with different keys
         sent at the same instant may pass the limit by the number in flight.
         """
+        if id:
+            await self.leaderboard(id)
         return await self.writes.write_once(id, owner_id, key, score, subscore, username, metadata, ttl_seconds,
                                             rate_limit)
 
@@ -347,6 +366,8 @@ class LeaderboardService:
         """A page of a bucket (the current one, or the one that expires at ``expiry``) and the
         given owners' records. Runtime rules when ``caller`` is None (limit 0-10000, 0: owner
         records only), REST rules otherwise (limit 1-1000, Nakama's defaults)."""
+        if id:
+            await self.leaderboard(id)
         if caller is not None:
             await self.caught_up(caller)
         return await self.reads.list_records(id, owner_ids, limit, cursor, expiry, caller)
@@ -355,6 +376,8 @@ class LeaderboardService:
                        expiry: int = 0, caller: str | None = None) -> RecordList:
         """The records around an owner, or with a cursor an ordinary page of ``limit`` records;
         a ``caller`` sees their own latest writes in it."""
+        if id:
+            await self.leaderboard(id)
         if caller is not None:
             await self.caught_up(caller)
         return await self.reads.haystack(id, owner_id, limit, cursor, expiry)

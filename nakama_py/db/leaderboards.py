@@ -19,20 +19,23 @@ from nakama_py.db.pool import Database
 # --- boards -------------------------------------------------------------------------
 
 BOARD_COLS: LiteralString = ("id, authoritative, sort_order, operator, reset_schedule, metadata::text, create_time,"
-                             " COALESCE(enable_ranks, true)")
-BoardRow = tuple[Any, ...]  # id, authoritative, sort_order, operator, reset_schedule, metadata, create_time, ranks
+                             " COALESCE(enable_ranks, true), duration, extract(epoch FROM start_time)::bigint,"
+                             " extract(epoch FROM end_time)::bigint, category, title, description, max_size,"
+                             " max_num_score, join_required")
+# id, authoritative, sort_order, operator, reset_schedule, metadata, create_time, ranks, then the tournament
+# columns: duration (0: a plain leaderboard), start, end, category, title, description, max size, max num score,
+# join required
+BoardRow = tuple[Any, ...]
 
 
 async def all_boards(db: Database) -> list[BoardRow]:
-    """Every leaderboard (tournaments excluded: nakama-py has none of its own)."""
-    rows = await db.fetch(
-        "SELECT " + BOARD_COLS + " FROM leaderboard WHERE duration = 0 ORDER BY create_time, id")
+    """Every leaderboard and tournament."""
+    rows = await db.fetch("SELECT " + BOARD_COLS + " FROM leaderboard ORDER BY create_time, id")
     return rows
 
 
 async def boards_by_id(db: Database, ids: list[str]) -> list[BoardRow]:
-    rows = await db.fetch(
-        "SELECT " + BOARD_COLS + " FROM leaderboard WHERE id = ANY(%s) AND duration = 0", (ids,))
+    rows = await db.fetch("SELECT " + BOARD_COLS + " FROM leaderboard WHERE id = ANY(%s)", (ids,))
     return rows
 
 
