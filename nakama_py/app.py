@@ -15,6 +15,7 @@ from nakama_py.api import (
     rpc,
     sessions,
     storage,
+    tournaments,
     users,
 )
 from nakama_py.state import STATE, ServerState
@@ -22,7 +23,8 @@ from nakama_py.wire.middleware import build_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
                 leaderboards.ROUTES,
-                users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES]  # social (issue 16)
+                users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES,
+                tournaments.ROUTES]  # social (issue 16)
 
 
 def build_app(state: ServerState) -> web.Application:

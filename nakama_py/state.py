@@ -25,6 +25,7 @@ from nakama_py.core.online import OnlineUsers
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
+from nakama_py.core.tournaments import TournamentService
 from nakama_py.core.wallet import WalletService
 from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db.listener import Listener
@@ -33,6 +34,7 @@ from nakama_py.metrics import Metrics
 from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.service import Runtime
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
+from nakama_py.scheduler.tournament_hooks import TournamentScheduler
 
 log = logging.getLogger("nakama_py.server")
 
@@ -56,6 +58,7 @@ class ServerState:
     friends: FriendService
     groups: GroupService
     events: EventQueue
+    tournaments: TournamentService
     # --- end social ---
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
@@ -116,6 +119,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     friends = FriendService(db, accounts, notifications, config.social)
     groups = GroupService(db, notifications, online)
     events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
+    tournaments = TournamentService(db, leaderboards)
     # --- end social ---
     state = ServerState(
         config=config,
@@ -132,6 +136,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         friends=friends,
         groups=groups,
         events=events,
+        tournaments=tournaments,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
@@ -142,6 +147,9 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
+        # social (issue 16): tournament end/reset hooks, one claim per moment across processes
+        state.spawn(TournamentScheduler(db, leaderboards, tournaments,
+                                        workers=config.leaderboard.callback_queue_workers).run(), "tournament-hooks")
         # Last: runtime modules' init_module may call every other service.
         await state.runtime.start(state)
         events.start()  # social (issue 16): after the runtime installed its event handlers

@@ -136,6 +136,12 @@ class RecordWriter:
             self._publish(rank_sync.write_event(board.id, expiry, owner, score, subscore, stamp, username))
         return bucket.rank(owner) if bucket is not None else 0
 
+    def record_written(self, board: Leaderboard, expiry: int, owner_id: str, row: tuple[Any, ...],
+                       updated: bool) -> LeaderboardRecord:
+        """A record some other write path (tournaments) stored: into the ranks, and back with its rank."""
+        rank = self._apply(board, expiry, owner_id, row[1], row[2], row[3], row[6], row[0], updated)
+        return written_record(board.id, owner_id, row, expiry, rank)
+
     # --- Nakama's write and delete -------------------------------------------------------
 
     async def write(self, id: str, owner_id: str, username: str | None, score: int, subscore: int,

@@ -232,6 +232,14 @@ class LeaderboardService:
         self.put_board(board)
         return board
 
+    def adopt_board(self, row: tuple[Any, ...], created: bool) -> Leaderboard:
+        """A board another service stored (a tournament): known here, and announced when new."""
+        board = self._board_of(row)
+        self.put_board(board)
+        if created:
+            self.publisher.publish(rank_sync.board_event(board.id, board))
+        return board
+
     async def leaderboard(self, board_id: str) -> Leaderboard:
         """A board that is not a tournament; 404 otherwise (Nakama's leaderboard calls skip tournaments)."""
         board = await self.board(board_id)

@@ -108,6 +108,16 @@ for _op in (SET, INCREMENT, DECREMENT):
     _UPDATE[(_op, False)] = _UPDATE[(_op, True)]
 
 
+def insert_values(operator: int) -> LiteralString:
+    """The score and subscore a first write of ``operator`` stores (decrement starts at 0)."""
+    return _INSERT_VALUES[operator]
+
+
+def update_clause(operator: int, desc: bool) -> LiteralString:
+    """``score = ..., subscore = ...`` of an upsert with ``operator`` over the stored record ``lr``."""
+    return _UPDATE[(operator, desc)][0]
+
+
 def _upsert(operator: int, desc: bool, source: LiteralString) -> LiteralString:
     op, condition = _UPDATE[(operator, desc)]
     return ("INSERT INTO leaderboard_record AS lr"

@@ -21,6 +21,7 @@ from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntr
 from nakama_py.core.multi_update import MultiUpdateResult
 from nakama_py.core.notifications import Notification, NotificationSend
 from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, StorageObjectId, StorageWrite
+from nakama_py.core.tournaments import Tournament
 from nakama_py.core.wallet import WalletLedgerItem, WalletNegativeError, WalletUpdate, WalletUpdateResult
 from nakama_py.errors import Code, NakamaError, RateLimitedError
 from nakama_py.runtime.context import Context
@@ -56,6 +57,7 @@ __all__ = [
     "StorageObjectId",
     "StorageWrite",
     "TopList",
+    "Tournament",
     "User",
     "UserGroup",
     "WalletLedgerItem",

@@ -24,6 +24,7 @@ from nakama_py.runtime.registry import (
     ResetEntry,
     RpcEntry,
     TaskEntry,
+    TournamentEntry,
 )
 
 _RUNTIME_DIR = str(Path(__file__).resolve().parent)
@@ -89,6 +90,7 @@ AFTER_PARAMS = ("ctx", "logger", "nk", "reply", "message")
 RESET_PARAMS = ("ctx", "logger", "nk", "leaderboard", "reset")
 TASK_PARAMS = ("ctx", "logger", "nk")
 EVENT_PARAMS = ("ctx", "logger", "nk", "event")
+TOURNAMENT_PARAMS = ("ctx", "logger", "nk", "tournament", "end", "reset")
 
 
 class Initializer:
@@ -193,3 +195,19 @@ class Initializer:
         origin = self._origin("register_event")
         check_function(origin, "register_event", fn, EVENT_PARAMS)
         self._registry.events.append(EventEntry(fn, self._logger(hook="event"), self._module, origin))
+
+    def register_tournament_end(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, tournament, end: int, reset: int)``: once (across every server
+        process) when a tournament period stops taking scores; ``end``/``reset`` are unix seconds."""
+        origin = self._origin("register_tournament_end")
+        check_function(origin, "register_tournament_end", fn, TOURNAMENT_PARAMS)
+        self._registry.tournament_ends.append(TournamentEntry(fn, self._logger(hook="tournament_end"), self._module,
+                                                         origin))
+
+    def register_tournament_reset(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, tournament, end: int, reset: int)``: once when a tournament
+        period's records expire (its reset)."""
+        origin = self._origin("register_tournament_reset")
+        check_function(origin, "register_tournament_reset", fn, TOURNAMENT_PARAMS)
+        self._registry.tournament_resets.append(TournamentEntry(fn, self._logger(hook="tournament_reset"), self._module,
+                                                           origin))

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from nakama_py.core.friends import Friend
     from nakama_py.core.groups import Group, GroupUser, UserGroup
     from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
+    from nakama_py.core.tournaments import Tournament
     from nakama_py.state import ServerState
 
 # Nakama's override operator names (Lua/JS) to the API enum the core takes.
@@ -507,3 +508,53 @@ class NakamaModule:
         """Queue an event for the event functions (as the server, no user); False when it was dropped."""
         when = datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else datetime.now(UTC)
         return self._state.events.submit(Event(name, dict(properties or {}), when, external))
+
+    # --- social (issue 16): tournaments ------------------------------------------------------------
+
+    async def tournament_create(self, id: str, authoritative: bool = True, sort_order: str | int = "desc",
+                                operator: str | int = "best", reset_schedule: str | None = None,
+                                metadata: Mapping[str, Any] | None = None, title: str = "", description: str = "",
+                                category: int = 0, start_time: int = 0, end_time: int = 0, duration: int = 0,
+                                max_size: int = 0, max_num_score: int = 0, join_required: bool = False,
+                                enable_ranks: bool = True) -> Tournament:
+        """Create a tournament (or return the existing one). Times are unix seconds; ``duration`` (> 0) is
+        how long each period takes scores; ``max_size``/``max_num_score`` 0 mean unlimited."""
+        return await self._state.tournaments.create(
+            id, authoritative=authoritative, sort_order=sort_order, operator=operator,
+            reset_schedule=reset_schedule or None, metadata=metadata, title=title, description=description,
+            category=category, start_time=start_time, end_time=end_time, duration=duration, max_size=max_size,
+            max_num_score=max_num_score, join_required=join_required, enable_ranks=enable_ranks)
+
+    async def tournament_delete(self, id: str) -> None:
+        await self._state.tournaments.delete(id)
+
+    async def tournaments_get_id(self, ids: Sequence[str]) -> list[Tournament]:
+        return await self._state.tournaments.get(list(ids))
+
+    async def tournament_list(self, category_start: int = 0, category_end: int = 127, start_time: int = -1,
+                              end_time: int = -1, limit: int = 10,
+                              cursor: str | None = None) -> tuple[list[Tournament], str | None]:
+        return await self._state.tournaments.list(category_start=category_start, category_end=category_end,
+                                                  start_time=start_time, end_time=end_time, limit=limit,
+                                                  cursor=cursor or None)
+
+    async def tournament_join(self, id: str, owner_id: str, username: str | None = None) -> None:
+        await self._state.tournaments.join(id, owner_id, username)
+
+    async def tournament_record_write(self, id: str, owner_id: str, username: str | None = None, score: int = 0,
+                                      subscore: int = 0, metadata: Mapping[str, Any] | None = None,
+                                      override_operator: int | str | None = None) -> LeaderboardRecord:
+        return await self._state.tournaments.write_record(
+            id, owner_id, username=username, score=score, subscore=subscore, metadata=metadata,
+            override_operator=_override(override_operator))
+
+    async def tournament_records_list(self, id: str, owner_ids: Sequence[str] | None = None, limit: int = 100,
+                                      cursor: str | None = None, expiry: int = 0) -> RecordList:
+        return await self._state.tournaments.list_records(
+            id, owner_ids=list(owner_ids) if owner_ids is not None else None, limit=limit, cursor=cursor or None,
+            expiry=expiry)
+
+    async def tournament_records_haystack(self, id: str, owner_id: str, limit: int = 10, cursor: str | None = None,
+                                          expiry: int = 0) -> RecordList:
+        return await self._state.tournaments.haystack(id, owner_id, limit=limit, cursor=cursor or None,
+                                                      expiry=expiry)

@@ -18,6 +18,7 @@ AfterHook = Callable[[Any, RuntimeLogger, Any, Any, dict[str, Any]], Awaitable[N
 ResetFunction = Callable[[Any, RuntimeLogger, Any, Any, int], Awaitable[None]]
 TaskFunction = Callable[[Any, RuntimeLogger, Any], Awaitable[None]]
 EventFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[None]]
+TournamentFunction = Callable[[Any, RuntimeLogger, Any, Any, int, int], Awaitable[None]]
 
 # The REST methods Nakama lets a before/after hook intercept (its gRPC method names).
 _HOOKABLE = """
@@ -96,6 +97,14 @@ class EventEntry:
     origin: Origin
 
 
+@dataclass(frozen=True, slots=True)
+class TournamentEntry:
+    fn: TournamentFunction  # (ctx, logger, nk, tournament, end, reset)
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
 @dataclass
 class Registry:
     rpcs: dict[str, RpcEntry] = field(default_factory=dict)
@@ -105,4 +114,6 @@ class Registry:
     shutdowns: list[TaskEntry] = field(default_factory=list)
     jobs: dict[str, TaskEntry] = field(default_factory=dict)
     events: list[EventEntry] = field(default_factory=list)
+    tournament_ends: list[TournamentEntry] = field(default_factory=list)
+    tournament_resets: list[TournamentEntry] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)

@@ -16,15 +16,26 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from nakama_py.core.events import Event
+from nakama_py.core.tournaments import Tournament
 from nakama_py.errors import Code, NakamaError
 from nakama_py.runtime.background import BackgroundJobs
-from nakama_py.runtime.context import BACKGROUND, EVENT, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
+from nakama_py.runtime.context import (
+    BACKGROUND,
+    EVENT,
+    LEADERBOARD_RESET,
+    RUN_ONCE,
+    SHUTDOWN,
+    TOURNAMENT_END,
+    TOURNAMENT_RESET,
+    Context,
+    RuntimeInfo,
+)
 from nakama_py.runtime.hook_runner import RuntimeHooks
 from nakama_py.runtime.initializer import Initializer
 from nakama_py.runtime.loader import RuntimeLoadError, load_modules
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
-from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry
+from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry, TournamentEntry
 
 if TYPE_CHECKING:
     from nakama_py.metrics import Metrics
@@ -82,6 +93,10 @@ class Runtime:
             state.leaderboards.on_reset(self._on_reset)
         if registry.events:
             state.events.set_handler(self._on_event)  # social (issue 16)
+        if registry.tournament_ends:
+            state.tournaments.end_hook = self._on_tournament_end
+        if registry.tournament_resets:
+            state.tournaments.reset_hook = self._on_tournament_reset
         if registry.jobs:
             self.jobs = BackgroundJobs(state.db.conninfo, list(registry.jobs.values()), self._run_job)
             self.jobs.start()
@@ -160,6 +175,26 @@ class Runtime:
                 await entry.fn(Context(self.info, EVENT, event.sender), entry.logger, self.nk, event)
             except Exception:
                 entry.logger.error("event function failed", exc_info=True, event=event.name)
+
+    async def _on_tournament_end(self, tournament: Tournament, end: int, reset: int) -> None:
+        await self._tournament_hooks(self.registry.tournament_ends, TOURNAMENT_END, tournament, end, reset)
+
+    async def _on_tournament_reset(self, tournament: Tournament, end: int, reset: int) -> None:
+        await self._tournament_hooks(self.registry.tournament_resets, TOURNAMENT_RESET, tournament, end, reset)
+
+    async def _tournament_hooks(self, entries: list[TournamentEntry], mode: str, tournament: Tournament, end: int,
+                                reset: int) -> None:
+        """Every module's function; a failure is raised once all have run, so the scheduler retries
+        the moment later (like leaderboard resets: these functions should be idempotent)."""
+        failed: list[str] = []
+        for entry in entries:
+            try:
+                await entry.fn(Context(self.info, mode), entry.logger, self.nk, tournament, end, reset)
+            except Exception:
+                entry.logger.error(f"{mode} function failed", exc_info=True, tournament_id=tournament.id)
+                failed.append(f"{entry.module} ({entry.origin})")
+        if failed:
+            raise RuntimeError(f"{mode} functions failed: {', '.join(failed)}")
 
     async def _run_job(self, entry: TaskEntry) -> None:
         try:
