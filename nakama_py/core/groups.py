@@ -419,6 +419,7 @@ class GroupService:
 
     async def list_members(self, group_id: str, *, limit: int = LIST_LIMIT_MAX, state: int | None = None,
                            cursor: str | None = None) -> tuple[list[GroupUser], str | None]:
+        """Members by role then arrival; banned users (4) only when ``state`` asks for them."""
         group_id = group_id_of(group_id)
         _check_list_args(limit, state)
         after = _edge_cursor(cursor, state)

@@ -153,7 +153,8 @@ async def list_members(db: Database, group_id: str, state: int | None, after: tu
     return await db.fetch_dicts(
         "SELECT " + USER_COLUMNS + ", e.state AS edge_state, e.position FROM group_edge e"
         " JOIN users u ON u.id = e.destination_id WHERE e.source_id = %(group)s"
-        " AND (%(state)s::smallint IS NULL OR e.state = %(state)s)"
+        # banned users are listed only when asked for by state (4), as Nakama does
+        " AND (e.state = %(state)s OR (%(state)s::smallint IS NULL AND e.state <= 3))"
         " AND (%(cursor_state)s::smallint IS NULL OR (e.state, e.position) >= (%(cursor_state)s, %(position)s))"
         " ORDER BY e.state, e.position LIMIT %(limit)s",
         {"group": group_id, "state": state, "cursor_state": after[0] if after else None,
