@@ -3,19 +3,28 @@ its own client-user, client-friend and client-group tests)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from pathlib import Path
 
+from nakama_py.state import ServerState
 from tests.support.node import run_client
 from tests.support.server import start_server
 
 
-def test_nakama_js_social(tmp_path: Path, database_url: str) -> None:
+async def test_nakama_js_social(tmp_path: Path, database_url: str, state: ServerState) -> None:
+    assert state.runtime.nk is not None
+    tournament = await state.runtime.nk.tournament_create(
+        "js-" + uuid.uuid4().hex[:10], authoritative=False, category=77, start_time=int(time.time()) - 5,
+        duration=3600, max_num_score=2, join_required=True)
     server = start_server(tmp_path, database_url)
     try:
-        out = run_client("social.mjs", server.port, env={"SOCIAL_RUN": "js" + uuid.uuid4().hex[:10]})
+        out = await asyncio.to_thread(run_client, "social.mjs", server.port, env={
+            "SOCIAL_RUN": "js" + uuid.uuid4().hex[:10], "TOURNAMENT_ID": tournament.id})
     finally:
         server.stop()
+        await state.tournaments.delete(tournament.id)
 
     assert len(out["twoUsers"]["users"]) == 2
     assert not out["noUsers"].get("users")
@@ -38,3 +47,14 @@ def test_nakama_js_social(tmp_path: Path, database_url: str) -> None:
     assert out["promotedRequest"] == [0, 2] and out["promotedCount"] == 2
     assert out["lastSuperadminLeaves"]["body"] == {
         "code": 3, "message": "Cannot leave group when you are the last superadmin."}
+
+    assert tournament.id in out["tournaments"]
+    assert out["writeBeforeJoin"]["body"] == {
+        "code": 9, "message": "Must join tournament before attempting to write value."}
+    first = out["firstWrite"]
+    # nakama-js turns the int64 strings into numbers
+    assert (first["score"], first["num_score"], first["max_num_score"], first["metadata"]) == (10, 1, 2, {"lap": 1})
+    assert out["thirdWrite"] == {"ok": False, "status": 400, "body": {
+        "code": 9, "message": "Reached allowed max number of score attempts."}}
+    assert out["records"] == [[True, 12, 1], [False, 11, 2]]
+    assert out["around"] == [2]

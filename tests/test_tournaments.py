@@ -198,3 +198,19 @@ async def test_end_and_reset_hooks_fire_once_with_two_server_processes(state: Se
         for server in servers:
             server.stop()
         await state.db.execute("DROP TABLE IF EXISTS " + table)
+
+
+async def test_concurrent_attempts_stop_at_max_num_score(client: Client, state: ServerState,
+                                                         nk: NakamaModule) -> None:
+    alice = await create_user(state)
+    now = int(time.time())
+    t = await nk.tournament_create(tid(), authoritative=False, operator="incr", start_time=now - 5, duration=600,
+                                   max_num_score=3)
+    results = await asyncio.gather(*(call(client, "POST", f"/v2/tournament/{t.id}", alice, {"score": "1"})
+                                     for _ in range(8)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] * 3 + [400] * 5
+    assert all(body == error("Reached allowed max number of score attempts.", 9)
+               for status, body in results if status == 400)
+    records = await nk.tournament_records_list(t.id, owner_ids=[alice.user_id])
+    assert [(r.score, r.num_score) for r in records.owner_records] == [(3, 3)]

@@ -96,5 +96,20 @@ run(async () => {
     out.promotedCount = (await c.listUserGroups(s1, s1.user_id)).user_groups[0].group.edge_count;
     out.lastSuperadminLeaves = await failure(c.leaveGroup(s1, closed.id));
   }
+  // tournaments (created by the test with nk.tournament_create: join required, 2 attempts)
+  {
+    const id = process.env.TOURNAMENT_ID;
+    const [t1, t2] = [await user(c), await user(c)];
+    out.tournaments = (await c.listTournaments(t1, 77, 77)).tournaments.map((t) => t.id);
+    out.writeBeforeJoin = await failure(c.writeTournamentRecord(t1, id, { score: 10 }));
+    await c.joinTournament(t1, id);
+    await c.joinTournament(t2, id);
+    out.firstWrite = await c.writeTournamentRecord(t1, id, { score: 10, metadata: { lap: 1 } });
+    await c.writeTournamentRecord(t1, id, { score: 12 });
+    out.thirdWrite = await failure(c.writeTournamentRecord(t1, id, { score: 14 }));
+    await c.writeTournamentRecord(t2, id, { score: 11 });
+    out.records = (await c.listTournamentRecords(t1, id)).records.map((r) => [r.owner_id === t1.user_id, r.score, r.rank]);
+    out.around = (await c.listTournamentRecordsAroundOwner(t2, id, t2.user_id, 1)).records.map((r) => r.rank);
+  }
   return out;
 });
