@@ -140,6 +140,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
+    # social (issue 16): a deleted user leaves their groups (friendships go by the tables' cascade, as in Nakama)
+    state.accounts.on_delete(groups.forget_user)
     try:
         await listener.start()
         state.spawn(_maintenance(state), "maintenance")

@@ -266,3 +266,17 @@ async def test_concurrent_joins_of_a_nearly_full_group_admit_one(client: Client,
         assert sorted(status for status, _ in results) == [200, 400]
         assert await edge_count(client, alice, group["id"]) == 2
         assert len(await members(client, alice, group["id"])) == 2
+
+
+async def test_a_deleted_account_leaves_its_groups(client: Client, alice: TestUser, bob: TestUser,
+                                                   user_factory: MakeUser) -> None:
+    carol = await user_factory()
+    solo = await create(client, bob, open=True)  # bob is its only superadmin: it goes with him
+    shared = await create(client, alice, open=True)
+    await call(client, "POST", f"/v2/group/{solo['id']}/join", carol)
+    await call(client, "POST", f"/v2/group/{shared['id']}/join", bob)
+    assert await call(client, "DELETE", "/v2/account", bob) == (200, {})
+    assert await call(client, "POST", f"/v2/group/{solo['id']}/join", alice) == (404, error("Group not found.", 5))
+    assert await call(client, "GET", f"/v2/user/{carol.user_id}/group", carol) == (200, {})
+    assert await members(client, alice, shared["id"]) == {alice.username: 0}
+    assert await edge_count(client, alice, shared["id"]) == 1

@@ -415,6 +415,17 @@ class GroupService:
             log.exception("error changing roles in group")
             raise internal(f"Error while trying to {action} a group.") from None
 
+    async def forget_user(self, user_id: str, conn: Any) -> None:
+        """Inside an account's deletion (Nakama's rules): a group whose only superadmin the user was is
+        deleted; from every other group the user is removed, and its count follows."""
+        for group_id, role in await sql.user_memberships(conn, user_id):
+            if role == SUPERADMIN and not (await sql.state_counts(conn, group_id, user_id)).get(SUPERADMIN):
+                await sql.delete_group(conn, group_id)
+                continue
+            await sql.delete_member(conn, group_id, user_id)
+            if role < JOIN_REQUEST:
+                await sql.add_edge_count(conn, group_id, -1)
+
     # --- listing ---------------------------------------------------------------------------------------
 
     async def list_members(self, group_id: str, *, limit: int = LIST_LIMIT_MAX, state: int | None = None,

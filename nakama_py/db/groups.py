@@ -189,3 +189,11 @@ async def list_groups(db: Database, *, state: int | None, lang_tag: str | None, 
         " AND (%(members)s::int IS NULL OR g.edge_count <= %(members)s)"
         " AND (%(after)s::uuid IS NULL OR g.id > %(after)s) ORDER BY g.id LIMIT %(limit)s",
         {"state": state, "lang": lang_tag, "members": max_members, "after": after_id, "limit": limit})
+
+
+async def user_memberships(conn: Conn, user_id: str) -> list[tuple[str, int]]:
+    """(group id, role) of every group the user has a relationship with, the groups locked in id order."""
+    cur = await conn.execute(
+        "SELECT g.id::text, e.state FROM group_edge e JOIN groups g ON g.id = e.source_id"
+        " WHERE e.destination_id = %s ORDER BY g.id FOR UPDATE OF g", (user_id,))
+    return [(row[0], int(row[1])) for row in await cur.fetchall()]
