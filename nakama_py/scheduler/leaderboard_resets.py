@@ -45,6 +45,7 @@ RETRY_BASE_SEC = 5.0  # a failed handler is retried after 10 s, 20 s, 40 s, ... 
 
 
 class ResetScheduler:
+    refreshes_boards = True  # re-reads every board now and then (one scheduler per process does)
     def __init__(self, db: Database, leaderboards: LeaderboardService, *, node: str | None = None,
                  lease_sec: float = LEASE_SEC, poll_sec: float = POLL_SEC, stale_check_sec: float = STALE_CHECK_SEC,
                  workers: int = 8, max_attempts: int = MAX_ATTEMPTS, retry_base_sec: float = RETRY_BASE_SEC) -> None:
@@ -83,7 +84,7 @@ class ResetScheduler:
                         if time.monotonic() - last_stale >= self.stale_check_sec:
                             last_stale = time.monotonic()
                             await self._retry_stale()
-                    if time.monotonic() - last_refresh >= BOARD_REFRESH_SEC:
+                    if self.refreshes_boards and time.monotonic() - last_refresh >= BOARD_REFRESH_SEC:
                         last_refresh = time.monotonic()
                         await self.leaderboards.refresh_boards()
                 except asyncio.CancelledError:

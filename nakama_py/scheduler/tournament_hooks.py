@@ -20,6 +20,8 @@ from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 
 
 class TournamentScheduler(ResetScheduler):
+    refreshes_boards = False  # the leaderboard reset scheduler of the process already does
+
     def __init__(self, db: Database, leaderboards: LeaderboardService, tournaments: TournamentService,
                  **options: Any) -> None:
         super().__init__(db, leaderboards, **options)
