@@ -84,6 +84,11 @@ class Leaderboard:
         last = parse_schedule(self.reset_schedule).last_at_or_before(time.time() if now is None else now)
         return last if last and last >= self.create_time.timestamp() else 0
 
+    def has_current_bucket(self, now: float | None = None) -> bool:
+        """False for a tournament that is over: its last period's records have expired."""
+        expiry = self.current_expiry(now)
+        return not expiry or expiry > (time.time() if now is None else now)
+
     def deadlines(self, now: float | None = None) -> Deadlines:
         """A tournament's period at ``now``; ValueError for a plain leaderboard."""
         rules = self.tournament

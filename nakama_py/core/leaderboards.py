@@ -135,7 +135,7 @@ class LeaderboardService:
         await self.refresh_boards()
         records = 0
         for board in builtins.list(self._boards.values()):
-            if self.ranked(board):
+            if self.ranked(board) and board.has_current_bucket():
                 records += len(await self.load_ranks(board, board.current_expiry(), force=True))
         if heads is not None and self.marks is not None:
             self.marks.loaded(heads)

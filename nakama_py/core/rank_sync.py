@@ -309,7 +309,8 @@ class RankFollower:
             try:
                 await holder.refresh_boards()
                 keys = set(holder.ranks.buckets)
-                keys |= {(b.id, b.current_expiry()) for b in holder.boards() if holder.ranked(b)}
+                keys |= {(b.id, b.current_expiry()) for b in holder.boards()
+                         if holder.ranked(b) and b.has_current_bucket()}
                 for board_id, expiry in sorted(keys):
                     board = holder.known_board(board_id)
                     if board is not None and holder.ranked(board):
