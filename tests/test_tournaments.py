@@ -214,3 +214,29 @@ async def test_concurrent_attempts_stop_at_max_num_score(client: Client, state: 
                for status, body in results if status == 400)
     records = await nk.tournament_records_list(t.id, owner_ids=[alice.user_id])
     assert [(r.score, r.num_score) for r in records.owner_records] == [(3, 3)]
+
+
+async def test_delete_frees_the_place_and_extra_attempts(client: Client, state: ServerState,
+                                                         nk: NakamaModule) -> None:
+    alice, bob = await create_user(state), await create_user(state)
+    now = int(time.time())
+    t = await nk.tournament_create(tid(), authoritative=False, start_time=now - 5, duration=600, max_size=1,
+                                   max_num_score=1)
+    path = f"/v2/tournament/{t.id}"
+    assert (await call(client, "POST", path, alice, {"score": "3"}))[0] == 200
+    assert (await call(client, "POST", path, alice, {"score": "4"}))[1] == error(
+        "Reached allowed max number of score attempts.", 9)
+    await nk.tournament_add_attempt(t.id, alice.user_id, 1)
+    status, record = await call(client, "POST", path, alice, {"score": "4"})
+    assert status == 200 and (record["score"], record["num_score"], record["max_num_score"]) == ("4", 2, 2)
+    assert (await call(client, "POST", path, bob, {"score": "1"}))[1] == error("Tournament has reached max size.", 9)
+    assert await call(client, "DELETE", path, alice) == (200, {})
+    status, listed = await call(client, "GET", path, alice)
+    assert status == 200 and "records" not in listed
+    assert (await call(client, "POST", path, bob, {"score": "1"}))[0] == 200  # the place was freed
+    locked = await nk.tournament_create(tid(), start_time=now - 5, duration=600)
+    await nk.tournament_record_write(locked.id, alice.user_id, score=1)
+    assert await call(client, "DELETE", f"/v2/tournament/{locked.id}", alice) == (
+        403, error("Tournament only allows authoritative score deletions.", 7))
+    await nk.tournament_record_delete(locked.id, alice.user_id)
+    assert (await nk.tournament_records_list(locked.id)).records == []

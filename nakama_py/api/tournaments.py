@@ -111,6 +111,18 @@ async def write_record(request: web.Request) -> web.Response:
     return json_response(reply)
 
 
+async def delete_record(request: web.Request) -> web.Response:
+    claims = bearer_session(request)
+    message = await hooks.before(request, "DeleteTournamentRecord",
+                                 {"tournament_id": request.match_info["tournament_id"]})
+    tournament_id = get_str(message, "tournament_id")
+    if not tournament_id:
+        raise invalid_argument("Invalid tournament ID.")
+    await state_of(request).tournaments.delete_record(tournament_id, claims.user_id, caller=claims.user_id)
+    await hooks.after(request, "DeleteTournamentRecord", message, {})
+    return empty_response()
+
+
 async def list_records(request: web.Request) -> web.Response:
     claims = bearer_session(request)
     query = request.query
@@ -177,6 +189,7 @@ ROUTES = [
     web.get("/v2/tournament/{tournament_id}", list_records),
     web.put("/v2/tournament/{tournament_id}", write_record),
     web.post("/v2/tournament/{tournament_id}", write_record),
+    web.delete("/v2/tournament/{tournament_id}", delete_record),
     web.post("/v2/tournament/{tournament_id}/join", join_tournament),
     web.get("/v2/tournament/{tournament_id}/owner/{owner_id}", list_around_owner),
 ]

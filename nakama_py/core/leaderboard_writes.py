@@ -142,6 +142,11 @@ class RecordWriter:
         rank = self._apply(board, expiry, owner_id, row[1], row[2], row[3], row[6], row[0], updated)
         return written_record(board.id, owner_id, row, expiry, rank)
 
+    def record_deleted(self, board_id: str, expiry: int, owner_id: str, num_score: int,
+                       create_time: datetime) -> None:
+        """A record some other path (tournaments) deleted: out of the ranks, here and elsewhere."""
+        self._forget(board_id, expiry, owner_id, num_score, create_time)
+
     # --- Nakama's write and delete -------------------------------------------------------
 
     async def write(self, id: str, owner_id: str, username: str | None, score: int, subscore: int,

@@ -297,6 +297,36 @@ class TournamentService:
             raise internal("Error writing score to tournament.") from None
         return self.leaderboards.writes.record_written(board, period.expiry, owner_id, row, True)
 
+    async def delete_record(self, id: str, owner_id: str, *, caller: str | None = None) -> None:
+        """Delete the owner's record of the current period (no record is fine); the place it took is freed."""
+        if caller is None and not valid_uuid(owner_id):
+            raise invalid_argument("expects owner ID to be a valid identifier")
+        board = await self.tournament(id)
+        rules = board.tournament
+        assert rules is not None
+        if board.authoritative and caller is not None:
+            raise permission_denied("Tournament only allows authoritative score deletions.")
+        expiry = board.current_expiry()
+        try:
+            async with self.db.transaction() as conn:
+                deleted = await sql.delete_record(conn, id, owner_id, from_unix(expiry))
+                if deleted is not None and rules.max_size < UNLIMITED_SIZE:
+                    await sql.release_place(conn, id)
+        except DatabaseError:
+            log.exception("error deleting tournament record")
+            raise internal("Error deleting score from tournament.") from None
+        if deleted is not None and self.leaderboards.ranked(board):
+            self.leaderboards.writes.record_deleted(id, expiry, owner_id, deleted[0], deleted[1])
+
+    async def add_attempts(self, id: str, owner_id: str, count: int) -> None:
+        """Allow the owner ``count`` more attempts in the current period (negative: fewer)."""
+        if count == 0:
+            return
+        board = await self.tournament(id)
+        if board.deadlines().end_active <= time.time():
+            raise failed_precondition("Tournament is not active and cannot accept new scores.")
+        await sql.add_attempts(self.db, id, owner_id, from_unix(board.current_expiry()), count)
+
     async def list_records(self, id: str, *, owner_ids: Sequence[str] | None = None, limit: int | None = None,
                            cursor: str | None = None, expiry: int = 0, caller: str | None = None) -> RecordList:
         board = await self.tournament(id)

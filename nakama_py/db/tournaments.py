@@ -81,3 +81,20 @@ async def write(conn: Conn, operator: int, desc: bool, params: dict[str, Any]) -
     row: tuple[Any, ...] | None = await cur.fetchone()
     assert row is not None  # an upsert without a filter always returns its row
     return row
+
+
+async def delete_record(conn: Conn, board_id: str, owner_id: str, expiry: datetime) -> tuple[int, datetime] | None:
+    """Delete the owner's record of the period; (its num_score, its create_time) when there was one."""
+    cur = await conn.execute("DELETE FROM leaderboard_record WHERE leaderboard_id = %s AND owner_id = %s"
+                             " AND expiry_time = %s RETURNING num_score, create_time", (board_id, owner_id, expiry))
+    row = await cur.fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
+async def release_place(conn: Conn, board_id: str) -> None:
+    await conn.execute("UPDATE leaderboard SET size = size - 1 WHERE id = %s AND size > 0", (board_id,))
+
+
+async def add_attempts(db: Database, board_id: str, owner_id: str, expiry: datetime, count: int) -> None:
+    await db.execute("UPDATE leaderboard_record SET max_num_score = max_num_score + %s WHERE leaderboard_id = %s"
+                     " AND owner_id = %s AND expiry_time = %s", (count, board_id, owner_id, expiry))

@@ -548,6 +548,13 @@ class NakamaModule:
             id, owner_id, username=username, score=score, subscore=subscore, metadata=metadata,
             override_operator=_override(override_operator))
 
+    async def tournament_record_delete(self, id: str, owner_id: str) -> None:
+        await self._state.tournaments.delete_record(id, owner_id)
+
+    async def tournament_add_attempt(self, id: str, owner_id: str, count: int) -> None:
+        """Give the owner ``count`` more attempts (``max_num_score``) in the current period."""
+        await self._state.tournaments.add_attempts(id, owner_id, count)
+
     async def tournament_records_list(self, id: str, owner_ids: Sequence[str] | None = None, limit: int = 100,
                                       cursor: str | None = None, expiry: int = 0) -> RecordList:
         return await self._state.tournaments.list_records(
