@@ -1,5 +1,5 @@
 """Tournament routes: list ``GET /v2/tournament``, join ``POST /v2/tournament/{id}/join``, records
-``GET /v2/tournament/{id}``, write ``PUT|POST /v2/tournament/{id}`` and around owner
+``GET /v2/tournament/{id}``, write ``PUT|POST``, delete ``DELETE`` and around owner
 ``GET /v2/tournament/{id}/owner/{owner_id}``."""
 
 from __future__ import annotations
