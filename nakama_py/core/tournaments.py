@@ -284,14 +284,19 @@ class TournamentService:
         try:
             async with self.db.transaction() as conn:
                 current = await sql.lock_record(conn, id, owner_id, expiry)
-                if current is None:
-                    if rules.join_required:
-                        raise failed_precondition("Must join tournament before attempting to write value.")
-                    if rules.max_size < UNLIMITED_SIZE and not await sql.take_place(conn, id):
-                        raise failed_precondition("Tournament has reached max size.")
-                elif current[1] and current[0] >= current[1]:
+                if current is None and rules.join_required:
+                    raise failed_precondition("Must join tournament before attempting to write value.")
+                if current is not None and current[1] and current[0] >= current[1]:
                     raise failed_precondition("Reached allowed max number of score attempts.")
+                # Checked again on the written row: concurrent first writes of one owner find no row to
+                # lock, and the upsert's unique index is what orders them (an over-limit write rolls back).
                 row = await sql.write(conn, operator, board.descending, params)
+                num_score, max_num_score = row[3], row[4]
+                if max_num_score and num_score > max_num_score:
+                    raise failed_precondition("Reached allowed max number of score attempts.")
+                if num_score == 1 and current is None and rules.max_size < UNLIMITED_SIZE \
+                        and not await sql.take_place(conn, id):
+                    raise failed_precondition("Tournament has reached max size.")
         except DatabaseError:
             log.exception("error writing tournament record")
             raise internal("Error writing score to tournament.") from None
