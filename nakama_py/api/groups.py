@@ -10,7 +10,8 @@ from aiohttp import web
 from nakama_py.api import hook_calls as hooks
 from nakama_py.api.account_messages import jsonb_text, user_message
 from nakama_py.api.caller import bearer_session, state_of
-from nakama_py.core.groups import Group, GroupService, group_id_of, user_ids_of
+from nakama_py.core.group_types import Group, group_id_of, user_ids_of
+from nakama_py.core.groups import GroupService
 from nakama_py.route_hooks import Message
 from nakama_py.wire.encoding import compact, dumps, timestamp
 from nakama_py.wire.request import (

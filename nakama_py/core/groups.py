@@ -12,19 +12,28 @@ as a superadmin of every group, like Nakama's nil user). Notifications (Nakama's
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
 
-from nakama_py.core.account_types import User, user_from_row
+from nakama_py.core.group_lists import GroupLists
+from nakama_py.core.group_types import (
+    ADMIN,
+    BANNED,
+    CLOSED,
+    JOIN_REQUEST,
+    MEMBER,
+    OPEN,
+    SUPERADMIN,
+    Group,
+    group_from_row,
+    group_id_of,
+    user_ids_of,
+)
 from nakama_py.core.notifications import NotificationSend, NotificationService
 from nakama_py.core.online import OnlineUsers
 from nakama_py.db import groups as sql
@@ -35,9 +44,6 @@ from nakama_py.errors import Code, NakamaError, internal, invalid_argument, not_
 
 log = logging.getLogger("nakama_py.groups")
 
-SUPERADMIN, ADMIN, MEMBER, JOIN_REQUEST, BANNED = 0, 1, 2, 3, 4
-OPEN, CLOSED = 0, 1
-LIST_LIMIT_MAX = 100
 DEFAULT_MAX_COUNT = 100
 
 CODE_GROUP_ADD = -4
@@ -46,103 +52,16 @@ CODE_GROUP_JOIN_REQUEST = -5
 DENIED = "Group not found or permission denied."
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Nakama's api.Group."""
-
-    id: str
-    creator_id: str
-    name: str
-    description: str | None
-    avatar_url: str | None
-    lang_tag: str
-    metadata: dict[str, Any]
-    open: bool
-    edge_count: int
-    max_count: int
-    create_time: datetime
-    update_time: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class GroupUser:
-    user: User
-    state: int
-
-
-@dataclass(frozen=True, slots=True)
-class UserGroup:
-    group: Group
-    state: int
-
-
-def group_from_row(row: dict[str, Any]) -> Group:
-    return Group(row["id"], row["creator_id"], row["name"], row["description"], row["avatar_url"], row["lang_tag"],
-                 row["metadata"] if isinstance(row["metadata"], dict) else {}, row["state"] == OPEN,
-                 row["edge_count"], row["max_count"], row["create_time"], row["update_time"])
-
-
 def _full() -> NakamaError:
     return invalid_argument("Group is full.")
 
 
-def group_id_of(group_id: str) -> str:
-    """A group id from a request: set and a UUID."""
-    if not group_id:
-        raise invalid_argument("Group ID must be set.")
-    try:
-        return str(uuid.UUID(group_id))
-    except ValueError:
-        raise invalid_argument("Group ID must be a valid ID.") from None
+class GroupService(GroupLists):
+    """Changes to groups and their members; the reads come from GroupLists."""
 
-
-def user_ids_of(user_ids: Sequence[str]) -> list[str]:
-    out = []
-    for user_id in user_ids:
-        try:
-            parsed = uuid.UUID(str(user_id))
-        except ValueError:
-            parsed = uuid.UUID(int=0)
-        if parsed.int == 0:
-            raise invalid_argument("User ID must be a valid ID.")
-        out.append(str(parsed))
-    return out
-
-
-def _encode_cursor(value: Any) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(value)).decode()
-
-
-def _decode_cursor(cursor: str, message: str) -> Any:
-    try:
-        return orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, orjson.JSONDecodeError, ValueError):
-        raise invalid_argument(message) from None
-
-
-def _edge_cursor(cursor: str | None, state: int | None) -> tuple[int, int] | None:
-    """(state, position) of the first row of the next page; a filter change invalidates it."""
-    if not cursor:
-        return None
-    value = _decode_cursor(cursor, "Cursor is invalid.")
-    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, int) for v in value) \
-            or (state is not None and value[0] != state):
-        raise invalid_argument("Cursor is invalid.")
-    return value[0], value[1]
-
-
-def _check_list_args(limit: int, state: int | None) -> None:
-    if not 1 <= limit <= LIST_LIMIT_MAX:
-        raise invalid_argument("Invalid limit - limit must be between 1 and 100.")
-    if state is not None and not SUPERADMIN <= state <= BANNED:
-        raise invalid_argument("Invalid state - state must be between 0 and 4.")
-
-
-class GroupService:
     def __init__(self, db: Database, notifications: NotificationService, online: OnlineUsers) -> None:
-        self.db = db
+        super().__init__(db, online)
         self.notifications = notifications
-        self.online = online
 
     # --- the group itself ---------------------------------------------------------------------------
 
@@ -425,78 +344,6 @@ class GroupService:
             await sql.delete_member(conn, group_id, user_id)
             if role < JOIN_REQUEST:
                 await sql.add_edge_count(conn, group_id, -1)
-
-    # --- listing ---------------------------------------------------------------------------------------
-
-    async def list_members(self, group_id: str, *, limit: int = LIST_LIMIT_MAX, state: int | None = None,
-                           cursor: str | None = None) -> tuple[list[GroupUser], str | None]:
-        """Members by role then arrival; banned users (4) only when ``state`` asks for them."""
-        group_id = group_id_of(group_id)
-        _check_list_args(limit, state)
-        after = _edge_cursor(cursor, state)
-        try:
-            if not await sql.group_exists(self.db, group_id):
-                raise internal("Error while trying to list users in a group.")  # Nakama answers this
-            rows = await sql.list_members(self.db, group_id, state, after, limit + 1)
-        except DatabaseError:
-            log.exception("error listing group users")
-            raise internal("Error while trying to list users in a group.") from None
-        next_cursor = _encode_cursor([rows[limit]["edge_state"], rows[limit]["position"]]) \
-            if len(rows) > limit else None
-        rows = rows[:limit]
-        users = self.online.mark([user_from_row(row) for row in rows])
-        return [GroupUser(user, int(row["edge_state"])) for user, row in zip(users, rows, strict=True)], next_cursor
-
-    async def list_user_groups(self, user_id: str, *, limit: int = LIST_LIMIT_MAX, state: int | None = None,
-                               cursor: str | None = None) -> tuple[list[UserGroup], str | None]:
-        if not user_id:
-            raise invalid_argument("User ID must be set.")
-        try:
-            user_id = str(uuid.UUID(user_id))
-        except ValueError:
-            raise invalid_argument("Group ID must be a valid ID.") from None  # sic: Nakama's message
-        _check_list_args(limit, state)
-        after = _edge_cursor(cursor, state)
-        try:
-            rows = await sql.list_user_groups(self.db, user_id, state, after, limit + 1)
-        except DatabaseError:
-            log.exception("error listing user groups")
-            raise internal("Error while trying to list groups for a user.") from None
-        next_cursor = _encode_cursor([rows[limit]["edge_state"], rows[limit]["position"]]) \
-            if len(rows) > limit else None
-        return [UserGroup(group_from_row(row), int(row["edge_state"])) for row in rows[:limit]], next_cursor
-
-    async def list_groups(self, *, name: str = "", lang_tag: str = "", open: bool | None = None,
-                          members: int | None = None, limit: int = 1,
-                          cursor: str | None = None) -> tuple[list[Group], str | None]:
-        """Groups by name prefix (leading ``%`` ignored, ``%`` inside is a wildcard, any case) or by
-        language, open/closed and at most ``members`` members; the two kinds of filter do not mix."""
-        if not 1 <= limit <= LIST_LIMIT_MAX:
-            raise invalid_argument("Invalid limit - limit must be between 1 and 100.")
-        if name and (lang_tag or open is not None or members is not None):
-            raise invalid_argument("name filter cannot be combined with any other filter")
-        after = _decode_cursor(cursor, "Malformed cursor was used.") if cursor else None
-        if after is not None and not isinstance(after, str):
-            raise invalid_argument("Malformed cursor was used.")
-        try:
-            if name:
-                rows = await sql.list_groups_by_name(self.db, name.lstrip("% "), after, limit + 1)
-                key = "name"
-            else:
-                if after is not None:
-                    try:
-                        uuid.UUID(after)
-                    except ValueError:
-                        raise invalid_argument("Malformed cursor was used.") from None
-                rows = await sql.list_groups(self.db, state=None if open is None else (OPEN if open else CLOSED),
-                                             lang_tag=lang_tag or None, max_members=members, after_id=after,
-                                             limit=limit + 1)
-                key = "id"
-        except DatabaseError:
-            log.exception("error listing groups")
-            raise internal("Error while trying to list groups.") from None
-        next_cursor = _encode_cursor(rows[limit - 1][key]) if len(rows) > limit else None
-        return [group_from_row(row) for row in rows[:limit]], next_cursor
 
     async def _notify(self, notes: list[NotificationSend]) -> None:
         if not notes:

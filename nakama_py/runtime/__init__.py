@@ -16,7 +16,7 @@ from __future__ import annotations
 from nakama_py.core.account_types import Account, AuthResult, User
 from nakama_py.core.events import Event
 from nakama_py.core.friends import Friend, FriendOfFriend
-from nakama_py.core.groups import Group, GroupUser, UserGroup
+from nakama_py.core.group_types import Group, GroupUser, UserGroup
 from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
 from nakama_py.core.multi_update import MultiUpdateResult
 from nakama_py.core.notifications import Notification, NotificationSend

@@ -33,7 +33,7 @@ from nakama_py.runtime.logger import RuntimeLogger
 if TYPE_CHECKING:
     from nakama_py.core.account_types import Account, AuthResult, User
     from nakama_py.core.friends import Friend
-    from nakama_py.core.groups import Group, GroupUser, UserGroup
+    from nakama_py.core.group_types import Group, GroupUser, UserGroup
     from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
     from nakama_py.core.tournaments import Tournament
     from nakama_py.state import ServerState
