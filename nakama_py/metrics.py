@@ -75,6 +75,9 @@ class Metrics:
                                      ["id"], buckets=LATENCY_BUCKETS, registry=reg)
         self.rpc_in_flight = Gauge(f"{p}_rpc_in_flight", "RPC calls being served.", ["id"], registry=reg,
                                    multiprocess_mode="livesum")
+        self.cluster_processes = Gauge(f"{p}_cluster_processes",
+                                       "Server processes of the cluster seen alive, this one included.",
+                                       registry=reg, multiprocess_mode="livemax")
         self._children: dict[tuple[Any, ...], Any] = {}
         self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()
@@ -104,6 +107,9 @@ class Metrics:
         self._child(self.rpc_in_flight, rpc_id).dec()
         self._child(self.rpc_requests, rpc_id, str(code)).inc()
         self._child(self.rpc_latency, rpc_id).observe(seconds)
+
+    def cluster_seen(self, processes: int) -> None:
+        self.cluster_processes.set(processes)
 
     # --- custom metrics for runtime modules -------------------------------
 

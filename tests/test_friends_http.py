@@ -88,8 +88,8 @@ async def test_friend_notifications_use_nakamas_codes(client: Client, state: Ser
     await call(client, "POST", "/v2/friend", alice, ids=bob.user_id)
     await call(client, "POST", "/v2/friend", bob, ids=alice.user_id)
     await call(client, "DELETE", "/v2/friend", alice, ids=bob.user_id)
-    to_bob, _ = await state.notifications.list(bob.user_id)
-    to_alice, _ = await state.notifications.list(alice.user_id)
+    to_bob, _ = await state.notifications.list_notifications(bob.user_id)
+    to_alice, _ = await state.notifications.list_notifications(alice.user_id)
     assert [(n.code, n.subject, n.sender_id) for n in to_bob] == [
         (-2, f"{alice.username} wants to add you as a friend", alice.user_id),
         (-9, f"{alice.username} removed you as a friend", alice.user_id)]

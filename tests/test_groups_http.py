@@ -103,7 +103,7 @@ async def test_join_open_and_closed(client: Client, state: ServerState, alice: T
     assert await members(client, alice, closed_group["id"]) == {alice.username: 0, bob.username: 3}
     assert await edge_count(client, alice, open_group["id"]) == 2
     assert await edge_count(client, alice, closed_group["id"]) == 1
-    notes, _ = await state.notifications.list(alice.user_id)
+    notes, _ = await state.notifications.list_notifications(alice.user_id)
     assert [(n.code, n.subject, n.content, n.sender_id) for n in notes] == [
         (-5, f"User {bob.username} wants to join your group", {"group_id": closed_group["id"],
                                                                  "username": bob.username}, bob.user_id)]
@@ -145,7 +145,7 @@ async def test_add_accepts_requests_and_notifies(client: Client, state: ServerSt
     assert await call(client, "POST", f"/v2/group/{gid}/add", alice, user_ids=[bob.user_id, carol.user_id]) == (200, {})
     assert await members(client, alice, gid) == {alice.username: 0, bob.username: 2, carol.username: 2}
     assert await edge_count(client, alice, gid) == 3
-    notes, _ = await state.notifications.list(carol.user_id)
+    notes, _ = await state.notifications.list_notifications(carol.user_id)
     assert [(n.code, n.subject, n.content) for n in notes] == [
         (-4, f"You've been added to group {group['name']}", {"group_id": gid, "name": group["name"]})]
     # members cannot add; unknown users and bad ids are refused

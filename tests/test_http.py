@@ -9,6 +9,7 @@ from aiohttp import web
 from pytest_aiohttp.plugin import AiohttpClient
 
 from nakama_py.app import build_app
+from nakama_py.errors import Code
 from nakama_py.state import ServerState
 from nakama_py.wire.request import query_values, read_body
 from nakama_py.wire.response import json_response
@@ -53,7 +54,7 @@ async def test_healthcheck_says_503_without_a_database(client: HttpClient, state
     await state.db.close()
     response = await client.get("/healthcheck")
     assert response.status == 503
-    assert (await response.json())["code"] == 14
+    assert (await response.json())["code"] == Code.UNAVAILABLE
 
 
 async def test_unknown_route_is_404_code_5(client: HttpClient) -> None:
@@ -129,7 +130,7 @@ async def test_trailing_query_separators_and_repeated_keys(probe_client: HttpCli
 async def test_invalid_json_is_400_code_3(probe_client: HttpClient) -> None:
     response = await probe_client.post("/probe/echo", data=b"{not json")
     assert response.status == 400
-    assert (await response.json())["code"] == 3
+    assert (await response.json())["code"] == Code.INVALID_ARGUMENT
 
 
 async def test_body_size_limit(probe_client: HttpClient, state: ServerState) -> None:

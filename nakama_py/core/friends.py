@@ -30,7 +30,7 @@ from nakama_py.core.account_types import User, user_from_row
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.notifications import NotificationSend, NotificationService
 from nakama_py.db import friends as sql
-from nakama_py.db.accounts import DatabaseError
+from nakama_py.db.errors import DatabaseError
 from nakama_py.db.pool import Database
 from nakama_py.errors import Code, NakamaError, internal, invalid_argument, unauthenticated
 

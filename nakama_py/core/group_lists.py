@@ -28,7 +28,7 @@ from nakama_py.core.group_types import (
 )
 from nakama_py.core.online import OnlineUsers
 from nakama_py.db import groups as sql
-from nakama_py.db.accounts import DatabaseError
+from nakama_py.db.errors import DatabaseError
 from nakama_py.db.pool import Database
 from nakama_py.errors import internal, invalid_argument
 

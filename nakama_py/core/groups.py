@@ -37,7 +37,7 @@ from nakama_py.core.group_types import (
 from nakama_py.core.notifications import NotificationSend, NotificationService
 from nakama_py.core.online import OnlineUsers
 from nakama_py.db import groups as sql
-from nakama_py.db.accounts import DatabaseError
+from nakama_py.db.errors import DatabaseError
 from nakama_py.db.groups import NameInUse
 from nakama_py.db.pool import Database
 from nakama_py.errors import Code, NakamaError, internal, invalid_argument, not_found

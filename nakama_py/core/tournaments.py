@@ -27,23 +27,14 @@ import orjson
 
 from nakama_py.core.leaderboard_reads import valid_uuid
 from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
-from nakama_py.core.leaderboard_types import (
-    API_TO_DB,
-    ASCENDING,
-    DESCENDING,
-    OPERATOR_NAMES,
-    SORT_NAMES,
-    Leaderboard,
-    LeaderboardRecord,
-    RecordList,
-    from_unix,
-)
+from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, RecordList, from_unix
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.tournament_schedule import moments
 from nakama_py.db import tournaments as sql
-from nakama_py.db.accounts import DatabaseError
+from nakama_py.db.errors import DatabaseError
 from nakama_py.db.pool import Database
 from nakama_py.errors import Code, NakamaError, internal, invalid_argument, not_found, permission_denied
+from nakama_py.leaderboard_enums import Operator, OperatorOverride, SortOrder
 
 log = logging.getLogger("nakama_py.tournaments")
 
@@ -68,8 +59,8 @@ class Tournament:
     title: str
     description: str
     category: int
-    sort_order: int
-    operator: int  # the API enum: 1 best, 2 set, 3 incr, 4 decr
+    sort_order: SortOrder
+    operator: OperatorOverride  # the API enum: 1 best, 2 set, 3 incr, 4 decr
     size: int
     max_size: int
     max_num_score: int
@@ -87,8 +78,8 @@ class Tournament:
     join_required: bool
 
 
-def _api_operator(board: Leaderboard) -> int:
-    return {db: api for api, db in API_TO_DB.items()}[board.operator]
+def _api_operator(board: Leaderboard) -> OperatorOverride:
+    return board.operator.override
 
 
 class TournamentService:
@@ -100,8 +91,8 @@ class TournamentService:
 
     # --- tournaments ---------------------------------------------------------------------------
 
-    async def create(self, id: str, *, authoritative: bool = True, sort_order: str | int = "desc",
-                     operator: str | int = "best", reset_schedule: str | None = None,
+    async def create(self, id: str, *, authoritative: bool = True, sort_order: SortOrder | str | int = "desc",
+                     operator: Operator | str | int = "best", reset_schedule: str | None = None,
                      metadata: Mapping[str, Any] | None = None, title: str = "", description: str = "",
                      category: int = 0, start_time: int = 0, end_time: int = 0, duration: int = 0,
                      max_size: int = 0, max_num_score: int = 0, join_required: bool = False,
@@ -110,12 +101,14 @@ class TournamentService:
         ``end_time`` 0 never ends, ``max_size``/``max_num_score`` 0 are unlimited."""
         if not isinstance(id, str) or not id:
             raise invalid_argument("expects a tournament ID string")
-        sort = SORT_NAMES.get(sort_order.lower()) if isinstance(sort_order, str) else sort_order
-        if sort not in (ASCENDING, DESCENDING):
-            raise invalid_argument("expects sort order to be 'asc' or 'desc'")
-        oper = OPERATOR_NAMES.get(operator.lower()) if isinstance(operator, str) else operator
-        if oper not in API_TO_DB.values():
-            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'")
+        try:
+            sort = SortOrder.parse(sort_order)
+        except ValueError:
+            raise invalid_argument("expects sort order to be 'asc' or 'desc'") from None
+        try:
+            oper = Operator.parse(operator)
+        except ValueError:
+            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'") from None
         if reset_schedule:
             try:
                 parse_schedule(reset_schedule)
@@ -132,7 +125,7 @@ class TournamentService:
             raise invalid_argument("duration must be > 0")
         if max_size < 0 or max_num_score < 0:
             raise invalid_argument("maxSize and maxNumScore must be >= 0")
-        values = {"id": id, "authoritative": bool(authoritative), "sort_order": sort, "operator": oper,
+        values = {"id": id, "authoritative": bool(authoritative), "sort_order": int(sort), "operator": int(oper),
                   "reset": reset_schedule or None, "metadata": orjson.dumps(dict(metadata or {})).decode(),
                   "category": category, "description": description, "duration": duration, "end": end_time,
                   "max_size": max_size or UNLIMITED_SIZE, "max_num_score": max_num_score or 1_000_000,
@@ -254,7 +247,8 @@ class TournamentService:
 
     async def write_record(self, id: str, owner_id: str, *, username: str | None = None, score: int = 0,
                            subscore: int = 0, metadata: Mapping[str, Any] | str | None = None,
-                           override_operator: int = 0, caller: str | None = None) -> LeaderboardRecord:
+                           override_operator: OperatorOverride | int = OperatorOverride.NO_OVERRIDE,
+                           caller: str | None = None) -> LeaderboardRecord:
         """One attempt in the current period: refused outside it, past ``max_num_score`` attempts,
         without a join where one is required, and for a new participant of a full tournament."""
         if caller is None and not valid_uuid(owner_id):
@@ -272,26 +266,29 @@ class TournamentService:
             raise failed_precondition("Tournament is not active and cannot accept new scores.")
         operator = board.operator
         if override_operator:
-            if override_operator not in API_TO_DB:
-                raise invalid_argument("expects override operator to be 'best', 'set', 'incr' or 'decr'")
-            operator = API_TO_DB[override_operator]
+            try:
+                chosen = OperatorOverride(override_operator).operator
+            except ValueError:
+                raise invalid_argument("expects override operator to be 'best', 'set', 'incr' or 'decr'") from None
+            if chosen is not None:
+                operator = chosen
         if score < 0 or subscore < 0:
             raise internal("Error writing score to tournament.")  # the database's CHECK, as in Nakama
         meta = metadata if metadata is None or isinstance(metadata, str) else orjson.dumps(dict(metadata)).decode()
         expiry = from_unix(period.expiry)
-        params = {"b": id, "o": owner_id, "u": username or None, "s": score, "ss": subscore, "m": meta,
-                  "e": expiry, "mx": rules.max_num_score}
+        attempt = sql.TournamentWrite(id, owner_id, username or None, score, subscore, meta, expiry,
+                                      rules.max_num_score)
         try:
             async with self.db.transaction() as conn:
                 current = await sql.lock_record(conn, id, owner_id, expiry)
                 if current is None and rules.join_required:
                     raise failed_precondition("Must join tournament before attempting to write value.")
-                if current is not None and current[1] and current[0] >= current[1]:
+                if current is not None and current.max_num_score and current.num_score >= current.max_num_score:
                     raise failed_precondition("Reached allowed max number of score attempts.")
                 # Checked again on the written row: concurrent first writes of one owner find no row to
                 # lock, and the upsert's unique index is what orders them (an over-limit write rolls back).
-                row = await sql.write(conn, operator, board.descending, params)
-                num_score, max_num_score = row[3], row[4]
+                row = await sql.write(conn, operator, board.descending, attempt)
+                num_score, max_num_score = row.num_score, row.max_num_score
                 if max_num_score and num_score > max_num_score:
                     raise failed_precondition("Reached allowed max number of score attempts.")
                 if num_score == 1 and current is None and rules.max_size < UNLIMITED_SIZE \
@@ -321,7 +318,7 @@ class TournamentService:
             log.exception("error deleting tournament record")
             raise internal("Error deleting score from tournament.") from None
         if deleted is not None and self.leaderboards.ranked(board):
-            self.leaderboards.writes.record_deleted(id, expiry, owner_id, deleted[0], deleted[1])
+            self.leaderboards.writes.record_deleted(id, expiry, owner_id, deleted.num_score, deleted.create_time)
 
     async def add_attempts(self, id: str, owner_id: str, count: int) -> None:
         """Allow the owner ``count`` more attempts in the current period (negative: fewer)."""

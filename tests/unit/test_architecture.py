@@ -14,8 +14,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "nakama_py"
 
-# Shared leaves every layer may use: error codes, config models, logging, metrics, the bus interface.
-LEAVES = {"errors", "config", "logs", "metrics", "route_hooks", "cluster.bus", "__init__"}
+# Shared leaves every layer may use: error codes, config models, logging, metrics, the bus interface,
+# the leaderboard vocabulary (sort orders and operators).
+LEAVES = {"errors", "config", "logs", "metrics", "route_hooks", "cluster.bus", "leaderboard_enums", "__init__"}
 
 MAY_IMPORT: dict[str, set[str]] = {
     "wire": set(),
