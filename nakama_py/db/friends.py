@@ -13,27 +13,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, LiteralString
 
-from psycopg import AsyncConnection
-
 from nakama_py.db.accounts import USER_COLUMNS
-from nakama_py.db.pool import Database
+from nakama_py.db.pool import Connection, Database
 
-Conn = AsyncConnection[Any]
-
-
+Conn = Connection
 
 async def lock_users(conn: Conn, user_ids: Sequence[str]) -> set[str]:
     """Lock the users' rows in id order; the ids that exist."""
     cur = await conn.execute(
-        "SELECT id::text FROM users WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE", (sorted(set(user_ids)),))
+        "SELECT id::text FROM users WHERE id = ANY(%(ids)s::uuid[]) ORDER BY id FOR UPDATE",
+        {"ids": sorted(set(user_ids))})
     return {row[0] for row in await cur.fetchall()}
 
 
 async def edge_states(conn: Conn, user_id: str, friend_id: str) -> tuple[int | None, int | None]:
     """The state of ``user -> friend`` and of ``friend -> user`` (None: no row)."""
     cur = await conn.execute(
-        "SELECT source_id::text, state FROM user_edge WHERE (source_id = %s AND destination_id = %s)"
-        " OR (source_id = %s AND destination_id = %s)", (user_id, friend_id, friend_id, user_id))
+        "SELECT source_id::text, state FROM user_edge WHERE (source_id = %(user)s AND destination_id = %(friend)s)"
+        " OR (source_id = %(friend)s AND destination_id = %(user)s)", {"user": user_id, "friend": friend_id})
     states = {row[0]: int(row[1]) for row in await cur.fetchall()}
     return states.get(user_id), states.get(friend_id)
 
@@ -51,29 +48,32 @@ async def accept_invite(conn: Conn, user_id: str, friend_id: str, metadata: str)
 async def insert_invite(conn: Conn, user_id: str, friend_id: str, position: int, metadata: str) -> None:
     await conn.execute(
         "INSERT INTO user_edge (source_id, destination_id, state, position, update_time, metadata)"
-        " VALUES (%s, %s, 1, %s, now(), %s::jsonb), (%s, %s, 2, %s, now(), '{}'::jsonb)",
-        (user_id, friend_id, position, metadata, friend_id, user_id, position))
+        " VALUES (%(user)s, %(friend)s, 1, %(position)s, now(), %(metadata)s::jsonb),"
+        " (%(friend)s, %(user)s, 2, %(position)s, now(), '{}'::jsonb)",
+        {"user": user_id, "friend": friend_id, "position": position, "metadata": metadata})
     await add_edge_count(conn, [user_id, friend_id], 1)
 
 
 async def add_edge_count(conn: Conn, user_ids: Sequence[str], delta: int) -> None:
-    await conn.execute("UPDATE users SET edge_count = edge_count + %s, update_time = now() WHERE id = ANY(%s::uuid[])",
-                       (delta, list(user_ids)))
+    await conn.execute("UPDATE users SET edge_count = edge_count + %(delta)s, update_time = now()"
+                       " WHERE id = ANY(%(ids)s::uuid[])", {"delta": delta, "ids": list(user_ids)})
 
 
 async def delete_edge(conn: Conn, source_id: str, destination_id: str) -> None:
-    await conn.execute("DELETE FROM user_edge WHERE source_id = %s AND destination_id = %s",
-                       (source_id, destination_id))
+    await conn.execute("DELETE FROM user_edge WHERE source_id = %(source)s AND destination_id = %(destination)s",
+                       {"source": source_id, "destination": destination_id})
 
 
 async def set_blocked(conn: Conn, user_id: str, friend_id: str) -> None:
     await conn.execute("UPDATE user_edge SET state = 3, update_time = now()"
-                       " WHERE source_id = %s AND destination_id = %s", (user_id, friend_id))
+                       " WHERE source_id = %(user)s AND destination_id = %(friend)s",
+                       {"user": user_id, "friend": friend_id})
 
 
 async def insert_block(conn: Conn, user_id: str, friend_id: str, position: int) -> None:
     await conn.execute("INSERT INTO user_edge (source_id, destination_id, state, position, update_time)"
-                       " VALUES (%s, %s, 3, %s, now())", (user_id, friend_id, position))
+                       " VALUES (%(user)s, %(friend)s, 3, %(position)s, now())",
+                       {"user": user_id, "friend": friend_id, "position": position})
     await add_edge_count(conn, [user_id], 1)
 
 
@@ -94,8 +94,8 @@ async def list_edges(db: Database, user_id: str, state: int | None, after: tuple
 
 async def friend_ids(db: Database, user_id: str) -> list[str]:
     """The user's mutual friends, in id order."""
-    rows = await db.fetch("SELECT destination_id::text FROM user_edge WHERE source_id = %s AND state = 0"
-                          " ORDER BY destination_id", (user_id,))
+    rows = await db.fetch("SELECT destination_id::text FROM user_edge WHERE source_id = %(user)s AND state = 0"
+                          " ORDER BY destination_id", {"user": user_id})
     return [row[0] for row in rows]
 
 
@@ -113,6 +113,7 @@ async def friends_of(db: Database, friend_id: str, user_id: str, exclude: Sequen
 
 
 async def user_ids_by_username(db: Database, usernames: Sequence[str]) -> list[str]:
-    rows = await db.fetch("SELECT id::text FROM users WHERE username = ANY(%s::text[])", (list(usernames),))
+    rows = await db.fetch("SELECT id::text FROM users WHERE username = ANY(%(usernames)s::text[])",
+                          {"usernames": list(usernames)})
     return [row[0] for row in rows]
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, LiteralString
 
-from psycopg import AsyncConnection, sql
+from psycopg import sql
 from psycopg.errors import UniqueViolation
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from nakama_py.db.accounts import USER_COLUMNS
-from nakama_py.db.pool import Database
+from nakama_py.db.pool import Connection, Database
 
-Conn = AsyncConnection[Any]
+Conn = Connection
 NAME_KEY = "groups_name_key"
 
 GROUP_COLUMNS: LiteralString = (
@@ -68,84 +68,90 @@ async def update_group(conn: Conn, group_id: str, values: dict[str, Any]) -> int
 
 async def lock_group(conn: Conn, group_id: str) -> dict[str, Any] | None:
     """The enabled group's row, locked until the transaction ends; None when there is none."""
-    rows = await _dicts(conn, "SELECT " + GROUP_COLUMNS + " FROM groups g WHERE g.id = %s AND " + ENABLED
-                        + " FOR UPDATE", (group_id,))
+    rows = await _dicts(conn, "SELECT " + GROUP_COLUMNS + " FROM groups g WHERE g.id = %(group)s AND " + ENABLED
+                        + " FOR UPDATE", {"group": group_id})
     return rows[0] if rows else None
 
 
 async def delete_group(conn: Conn, group_id: str) -> None:
-    await conn.execute("DELETE FROM groups WHERE id = %s", (group_id,))
-    await conn.execute("DELETE FROM group_edge WHERE source_id = %s OR destination_id = %s", (group_id, group_id))
+    await conn.execute("DELETE FROM groups WHERE id = %(group)s", {"group": group_id})
+    await conn.execute("DELETE FROM group_edge WHERE source_id = %(group)s OR destination_id = %(group)s",
+                       {"group": group_id})
 
 
 async def member_state(conn: Conn | Database, group_id: str, user_id: str) -> int | None:
-    query: LiteralString = "SELECT state FROM group_edge WHERE source_id = %s AND destination_id = %s"
+    query: LiteralString = "SELECT state FROM group_edge WHERE source_id = %(group)s AND destination_id = %(user)s"
+    params = {"group": group_id, "user": user_id}
     if isinstance(conn, Database):
-        value = await conn.fetchval(query, (group_id, user_id))
+        value = await conn.fetchval(query, params)
     else:
-        cur = await conn.execute(query, (group_id, user_id))
+        cur = await conn.execute(query, params)
         row = await cur.fetchone()
         value = None if row is None else row[0]
     return None if value is None else int(value)
 
 
 async def state_counts(conn: Conn, group_id: str, except_user: str) -> dict[int, int]:
-    cur = await conn.execute("SELECT state, count(*) FROM group_edge WHERE source_id = %s AND destination_id <> %s"
-                             " GROUP BY state", (group_id, except_user))
+    cur = await conn.execute("SELECT state, count(*) FROM group_edge WHERE source_id = %(group)s"
+                             " AND destination_id <> %(user)s GROUP BY state", {"group": group_id, "user": except_user})
     return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
 
 
 async def insert_member(conn: Conn, group_id: str, user_id: str, state: int, position: int) -> None:
     """Both rows of a relationship, one position."""
     await conn.execute("INSERT INTO group_edge (position, state, source_id, destination_id)"
-                       " VALUES (%s, %s, %s, %s), (%s, %s, %s, %s)",
-                       (position, state, group_id, user_id, position, state, user_id, group_id))
+                       " VALUES (%(position)s, %(state)s, %(group)s, %(user)s),"
+                       " (%(position)s, %(state)s, %(user)s, %(group)s)",
+                       {"position": position, "state": state, "group": group_id, "user": user_id})
 
 
 async def insert_ban(conn: Conn, group_id: str, user_id: str, position: int) -> None:
     """A ban is the group's row alone (Nakama's layout): the user no longer lists the group."""
-    await conn.execute("INSERT INTO group_edge (position, state, source_id, destination_id) VALUES (%s, 4, %s, %s)",
-                       (position, group_id, user_id))
+    await conn.execute("INSERT INTO group_edge (position, state, source_id, destination_id)"
+                       " VALUES (%(position)s, 4, %(group)s, %(user)s)",
+                       {"position": position, "group": group_id, "user": user_id})
 
 
 async def set_member_state(conn: Conn, group_id: str, user_id: str, state: int) -> None:
-    await conn.execute("UPDATE group_edge SET state = %s, update_time = now() WHERE (source_id = %s AND"
-                       " destination_id = %s) OR (source_id = %s AND destination_id = %s)",
-                       (state, group_id, user_id, user_id, group_id))
+    await conn.execute("UPDATE group_edge SET state = %(state)s, update_time = now() WHERE (source_id = %(group)s AND"
+                       " destination_id = %(user)s) OR (source_id = %(user)s AND destination_id = %(group)s)",
+                       {"state": state, "group": group_id, "user": user_id})
 
 
 async def delete_member(conn: Conn, group_id: str, user_id: str) -> None:
-    await conn.execute("DELETE FROM group_edge WHERE (source_id = %s AND destination_id = %s)"
-                       " OR (source_id = %s AND destination_id = %s)", (group_id, user_id, user_id, group_id))
+    await conn.execute("DELETE FROM group_edge WHERE (source_id = %(group)s AND destination_id = %(user)s)"
+                       " OR (source_id = %(user)s AND destination_id = %(group)s)",
+                       {"group": group_id, "user": user_id})
 
 
 async def add_edge_count(conn: Conn, group_id: str, delta: int) -> None:
-    await conn.execute("UPDATE groups SET edge_count = edge_count + %s, update_time = now() WHERE id = %s",
-                       (delta, group_id))
+    await conn.execute("UPDATE groups SET edge_count = edge_count + %(delta)s, update_time = now()"
+                       " WHERE id = %(group)s", {"delta": delta, "group": group_id})
 
 
 async def admin_ids(conn: Conn, group_id: str) -> list[str]:
-    cur = await conn.execute("SELECT destination_id::text FROM group_edge WHERE source_id = %s AND state <= 1",
-                             (group_id,))
+    cur = await conn.execute("SELECT destination_id::text FROM group_edge WHERE source_id = %(group)s"
+                             " AND state <= 1", {"group": group_id})
     return [row[0] for row in await cur.fetchall()]
 
 
 async def existing_users(conn: Conn, user_ids: Sequence[str]) -> dict[str, str]:
     """id -> username of the users that exist."""
-    cur = await conn.execute("SELECT id::text, username FROM users WHERE id = ANY(%s::uuid[])", (list(user_ids),))
+    cur = await conn.execute("SELECT id::text, username FROM users WHERE id = ANY(%(ids)s::uuid[])",
+                             {"ids": list(user_ids)})
     return {row[0]: row[1] for row in await cur.fetchall()}
 
 
 # --- reading -------------------------------------------------------------------------------------------
 
 async def group_exists(db: Database, group_id: str) -> bool:
-    return bool(await db.fetchval("SELECT EXISTS (SELECT 1 FROM groups g WHERE g.id = %s AND " + ENABLED + ")",
-                                  (group_id,)))
+    return bool(await db.fetchval("SELECT EXISTS (SELECT 1 FROM groups g WHERE g.id = %(group)s AND " + ENABLED + ")",
+                                  {"group": group_id}))
 
 
 async def groups_by_id(db: Database, group_ids: Sequence[str]) -> list[dict[str, Any]]:
-    return await db.fetch_dicts("SELECT " + GROUP_COLUMNS + " FROM groups g WHERE g.id = ANY(%s::uuid[]) AND "
-                                + ENABLED, (list(group_ids),))
+    return await db.fetch_dicts("SELECT " + GROUP_COLUMNS + " FROM groups g WHERE g.id = ANY(%(ids)s::uuid[]) AND "
+                                + ENABLED, {"ids": list(group_ids)})
 
 
 async def list_members(db: Database, group_id: str, state: int | None, after: tuple[int, int] | None,
@@ -195,5 +201,5 @@ async def user_memberships(conn: Conn, user_id: str) -> list[tuple[str, int]]:
     """(group id, role) of every group the user has a relationship with, the groups locked in id order."""
     cur = await conn.execute(
         "SELECT g.id::text, e.state FROM group_edge e JOIN groups g ON g.id = e.source_id"
-        " WHERE e.destination_id = %s ORDER BY g.id FOR UPDATE OF g", (user_id,))
+        " WHERE e.destination_id = %(user)s ORDER BY g.id FOR UPDATE OF g", {"user": user_id})
     return [(row[0], int(row[1])) for row in await cur.fetchall()]
