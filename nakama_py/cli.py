@@ -32,12 +32,41 @@ examples:
 """
 
 
+SERVE_USAGE = """usage: nakama-py serve [--config FILE ...] [--section.key VALUE ...] [--skip-migrations]
+
+Start the server: the API on socket.port (7350) and the console on console.port (7351).
+With no database.address an embedded PostgreSQL is started under <data_dir>/postgres.
+Every configuration key of Nakama is a flag: --socket.port 7350 --runtime.http_key s3cret.
+"""
+
+MIGRATE_USAGE = """usage: nakama-py migrate up|down|status [--limit N] [--config FILE] [--database.address ADDR]
+
+  up       apply pending migrations (the database is created when it does not exist)
+  down     roll back the last --limit N migrations (default 1)
+  status   list migrations and when each was applied
+"""
+
+HEALTHCHECK_USAGE = """usage: nakama-py healthcheck [PORT]
+
+Exit 0 when a server answers GET /healthcheck on 127.0.0.1:PORT (default 7350), 1 otherwise.
+"""
+
+HELP_FLAGS = ("-h", "--help")
+
+
+def _wants_help(args: Sequence[str]) -> bool:
+    return any(arg in HELP_FLAGS for arg in args)
+
+
 def _config(args: Sequence[str]) -> Config:
     files, flags = parse_flags(args)
     return load_config(files, flags)
 
 
 def cmd_serve(args: list[str]) -> int:
+    if _wants_help(args):
+        print(SERVE_USAGE)
+        return 0
     migrate = True
     rest = []
     for arg in args:
@@ -59,22 +88,35 @@ def cmd_serve(args: list[str]) -> int:
 
 
 def cmd_migrate(args: list[str]) -> int:
+    if _wants_help(args):
+        print(MIGRATE_USAGE)
+        return 0
     if not args or args[0] not in ("up", "down", "status"):
-        print("usage: nakama-py migrate up|down|status [--limit N] [--database.address ADDR]", file=sys.stderr)
+        print(MIGRATE_USAGE, file=sys.stderr)
         return 2
     action, rest = args[0], args[1:]
     limit = 1
     if "--limit" in rest:
         at = rest.index("--limit")
+        if at + 1 >= len(rest) or not rest[at + 1].isdigit():
+            raise ConfigError("--limit needs a number of migrations")
         limit = int(rest[at + 1])
         del rest[at:at + 2]
     config = _config(rest)
     setup_logging(config.logger)
+    from nakama_py.db.bootstrap import DatabaseUnreachable, ensure_database
     from nakama_py.db.migrations import migrate_down, migrate_up, migration_status
     from nakama_py.db.pool import Database
     from nakama_py.server import resolve_database
 
     conninfo, embedded = resolve_database(config)
+    try:
+        ensure_database(conninfo)  # creates a missing database; one line, not a pool timeout, otherwise
+    except DatabaseUnreachable as exc:
+        if embedded is not None:
+            embedded.stop()
+        print(f"nakama-py: {exc}", file=sys.stderr)
+        return 1
 
     async def run() -> int:
         db = Database(conninfo, min_size=1, max_size=2, name="nakama-py-migrate")
@@ -102,9 +144,15 @@ def cmd_migrate(args: list[str]) -> int:
 
 
 def cmd_healthcheck(args: list[str]) -> int:
+    if _wants_help(args):
+        print(HEALTHCHECK_USAGE)
+        return 0
+    if len(args) > 1 or (args and not args[0].isdigit()):
+        print(HEALTHCHECK_USAGE, file=sys.stderr)
+        return 2
     port = int(args[0]) if args else 7350
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=5) as response:
             ok = response.status == 200
     except (urllib.error.URLError, OSError):
         ok = False

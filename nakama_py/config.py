@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 DEFAULT_SECRETS = {
     "session.encryption_key": "defaultencryptionkey",
     "session.refresh_encryption_key": "defaultrefreshencryptionkey",
     "socket.server_key": "defaultkey",
     "runtime.http_key": "defaulthttpkey",
+    "console.password": "password",
+    "console.signing_key": "defaultsigningkey",
 }
 ENV_PREFIX = "NAKAMA_"
 
@@ -168,17 +170,17 @@ class LeaderboardConfig(_Section):
 
 
 class ConsoleConfig(_Section):
-    # nakama-py has no console; the section is accepted so Nakama files load unchanged.
+    # The web console (nakama_py/console), served by the only or the first worker process.
     port: int = Field(7351, ge=1, le=65535)
     address: str = ""
     max_message_size_bytes: int = 4194304
     read_timeout_ms: int = 10000
     write_timeout_ms: int = 60000
     idle_timeout_ms: int = 300000
-    username: str = "admin"
-    password: str = "password"
-    token_expiry_sec: int = 86400
-    signing_key: str = "defaultsigningkey"
+    username: str = Field("admin", min_length=1)
+    password: str = Field("password", min_length=1)
+    token_expiry_sec: int = Field(86400, ge=1)
+    signing_key: str = Field("defaultsigningkey", min_length=1)
 
 
 class MetricsConfig(_Section):
@@ -242,6 +244,12 @@ class Config(_Section):
     storage: dict[str, Any] = {}
     mfa: dict[str, Any] = {}
     limit: dict[str, Any] = {}
+
+    # Where each key's value came from ("default", "file F", "env NAKAMA_X", "flag"), for the console.
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def source_of(self, path: str) -> str:
+        return self._sources.get(path, "default")
 
     @field_validator("name")
     @classmethod
@@ -374,6 +382,15 @@ def parse_flags(args: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
     return files, flags
 
 
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """The parser's complaint with the line and column (1-based) where it found it."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        problem = error.problem or str(error).splitlines()[0]
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return str(error).splitlines()[0]
+
+
 def _read_yaml(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -381,7 +398,7 @@ def _read_yaml(path: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"config file {path} is not valid YAML: {_yaml_problem(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -412,9 +429,12 @@ def load_config(
 ) -> Config:
     """Build the configuration from its sources, later ones winning."""
     tree: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     file_list = list(files)
     for path in file_list:
-        _merge(tree, _read_yaml(path))
+        data = _read_yaml(path)
+        _merge(tree, data)
+        sources.update((key, f"file {path}") for key in _paths_in(data))
     env = os.environ if environ is None else environ
     for path, annotation in LEAVES.items():
         if _is_free_section(annotation):
@@ -422,17 +442,33 @@ def load_config(
         raw = env.get(env_name(path))
         if raw is not None:
             _set(tree, path, _split_list([raw], pairs=path in PAIR_LISTS) if _is_list(annotation) else raw)
+            sources[path] = f"env {env_name(path)}"
     for path, values in (flags or {}).items():
         annotation = LEAVES.get(path)
         if annotation is None:
             raise ConfigError(f"unknown configuration key: {path}")
         _set(tree, path, _split_list(values, pairs=path in PAIR_LISTS) if _is_list(annotation) else values[-1])
+        sources[path] = "flag"
     if file_list:
         tree.setdefault("config", file_list)
     try:
-        return Config.model_validate(tree)
+        config = Config.model_validate(tree)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    config._sources = sources
+    return config
+
+
+def _paths_in(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys a YAML mapping sets."""
+    paths = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and path not in LEAVES:
+            paths.extend(_paths_in(value, path + "."))
+        else:
+            paths.append(path)
+    return paths
 
 
 def literal_choices(path: str) -> tuple[Any, ...]:

@@ -153,6 +153,36 @@ class Metrics:
     def timer_record(self, name: str, tags: Mapping[str, str] | None = None, seconds: float = 0) -> None:
         self._labelled("histogram", name, tags).observe(seconds)
 
+    def request_summary(self) -> dict[str, dict[str, Any]]:
+        """Per route (and per RPC id) of this process: requests, errors (non-zero codes), mean latency in ms."""
+        totals: dict[str, dict[str, float]] = {}
+        for family in self.registry.collect():
+            for sample in family.samples:
+                labels = sample.labels
+                route = labels.get("route") or (f"rpc {labels['id']}" if "id" in labels else "")
+                if not route:
+                    continue
+                entry = totals.setdefault(route, {"count": 0.0, "seconds": 0.0, "errors": 0.0})
+                if sample.name.endswith(("_api_requests_total", "_rpc_requests_total")):
+                    entry["count"] += sample.value
+                    if labels.get("code", "0") != "0":
+                        entry["errors"] += sample.value
+                elif sample.name.endswith("_duration_seconds_sum"):
+                    entry["seconds"] += sample.value
+        return {route: {"count": int(v["count"]), "errors": int(v["errors"]),
+                        "mean_ms": round(1000 * v["seconds"] / v["count"], 2) if v["count"] else 0.0}
+                for route, v in sorted(totals.items())}
+
+    def custom_counts(self, name: str) -> dict[str, float]:
+        """A runtime module's counter in this process, by its labels ("reason=duplicate"; "" without labels)."""
+        full = self.custom_name(name) + "_total"
+        values: dict[str, float] = {}
+        for family in self.registry.collect():
+            for sample in family.samples:
+                if sample.name == full:
+                    values[",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))] = sample.value
+        return values
+
     def exposition(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):
             return multiprocess_exposition()

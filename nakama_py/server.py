@@ -24,14 +24,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import psycopg
 from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.app import build_app
 from nakama_py.cluster.write_marks import MarkRegion, WriteMarks
 from nakama_py.config import Config
+from nakama_py.console.app import start_console
 from nakama_py.db.address import AddressError, describe, to_conninfo
+from nakama_py.db.bootstrap import DatabaseUnreachable, wait_for_database
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
 from nakama_py.db.pool import Database
@@ -44,12 +45,13 @@ from nakama_py.metrics import (
     multiprocess_exposition,
 )
 from nakama_py.runtime.loader import RuntimeLoadError
-from nakama_py.state import build_state
+from nakama_py.state import ServerState, build_state
 
 log = logging.getLogger("nakama_py.server")
 
 PR_SET_PDEATHSIG = 1
 DEFAULT_SHUTDOWN_WAIT_SEC = 30.0
+DATABASE_WAIT_SEC = 15.0  # a server that does not answer yet may be starting (docker compose)
 GC_THRESHOLD = 50_000  # young-generation allocations between collections (Python's default: 700)
 
 
@@ -100,8 +102,11 @@ def shutdown_wait(config: Config) -> float:
 
 
 async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metrics: Metrics | None = None,
-                     ready: threading.Event | None = None, marks: WriteMarks | None = None) -> None:
-    """Serve until SIGTERM/SIGINT, then finish in-flight requests and close everything."""
+                     ready: threading.Event | None = None, marks: WriteMarks | None = None,
+                     console: str | None = "the only server process") -> None:
+    """Serve until SIGTERM/SIGINT, then finish in-flight requests and close everything.
+
+    ``console``: this process also serves the web console (described so in its Status page)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -113,6 +118,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
                            shutdown_timeout=shutdown_wait(config))
     metrics_runner: web.AppRunner | None = None
+    console_runner: web.AppRunner | None = None
     try:
         await runner.setup()
         # Everything built so far lives as long as the process: keep the garbage collector off it,
@@ -123,6 +129,8 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         await web.SockSite(runner, sock).start()
         if config.metrics.prometheus_port and metrics is None:
             metrics_runner = await _serve_metrics(state.metrics, config)
+        if console is not None:
+            console_runner = await _serve_console(state, config, console)
         log.info("server ready", extra={"fields": {
             "port": config.socket.port, "pid": os.getpid(), "version": __version__}})
         flush_logs()
@@ -131,11 +139,25 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         await stop.wait()
         log.info("shutting down", extra={"fields": {"pid": os.getpid()}})
     finally:
+        if console_runner is not None:
+            await console_runner.cleanup()
         await runner.cleanup()  # stops accepting, waits for in-flight requests
         if metrics_runner is not None:
             await metrics_runner.cleanup()
         await state.close()
         flush_logs()
+
+
+async def _serve_console(state: ServerState, config: Config, role: str) -> web.AppRunner:
+    host = config.console.address or config.socket.address or "0.0.0.0"
+    try:
+        runner = await start_console(state, host, process_role=role)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"console.port {config.console.port} on {host} is already in use") from None
+        raise StartupError(f"cannot listen on {host}:{config.console.port}: {exc.strerror}") from None
+    log.info("console ready", extra={"fields": {"port": config.console.port, "address": host}})
+    return runner
 
 
 async def _serve_metrics(metrics: Metrics, config: Config) -> web.AppRunner:
@@ -172,7 +194,10 @@ def _worker_main(config: Config, conninfo: str, index: int, region: MarkRegion) 
         sock = bind_socket(config, reuse_port=True)
         metrics = Metrics(config.metrics.prefix, config.metrics.custom_prefix)
         _install_uvloop()
-        asyncio.run(run_worker(config, conninfo, sock, metrics=metrics, marks=marks))
+        # Worker 0 serves the console: it holds every core service (the supervisor has none), and one
+        # process per node is enough for operators; a restarted worker 0 serves it again.
+        console = "worker 0 of " + str(config.workers) if index == 0 else None
+        asyncio.run(run_worker(config, conninfo, sock, metrics=metrics, marks=marks, console=console))
     except ReportedStartupError:
         code = EXIT_STARTUP_FAILED
     except StartupError as exc:
@@ -297,20 +322,6 @@ async def apply_migrations(conninfo: str) -> list[str]:
         await db.close()
 
 
-def wait_for_database(conninfo: str, timeout: float = 15.0) -> None:
-    """Fail start-up with the database's own words if it does not answer within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            psycopg.connect(conninfo, connect_timeout=5).close()
-            return
-        except psycopg.OperationalError as exc:
-            if time.monotonic() >= deadline:
-                reason = " ".join(str(exc).split()) or type(exc).__name__
-                raise StartupError(f"cannot connect to the database at {describe(conninfo)}: {reason}") from None
-            time.sleep(0.5)
-
-
 def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None]:
     """The connection string to use, starting the embedded database when none is configured."""
     if config.database.address:
@@ -326,19 +337,24 @@ def serve(config: Config, *, migrate: bool = True) -> int:
     for section in config.unsupported_sections():
         log.warning(f"the '{section}' section is not implemented by nakama-py and is ignored")
     started = time.monotonic()
+    serving = False
     try:
         conninfo, embedded = resolve_database(config)
     except (EmbeddedError, AddressError) as exc:
         raise StartupError(f"database: {exc}") from None
     try:
         log.info("database", extra={"fields": {"address": describe(conninfo), "embedded": embedded is not None}})
-        wait_for_database(conninfo)
+        try:
+            wait_for_database(conninfo, DATABASE_WAIT_SEC)
+        except DatabaseUnreachable as exc:
+            raise StartupError(str(exc)) from None
         if migrate:
             applied = asyncio.run(apply_migrations(conninfo))
             if applied:
                 log.info("migrations applied", extra={"fields": {"migrations": applied}})
         log.info("start-up prepared", extra={"fields": {"seconds": round(time.monotonic() - started, 3)}})
         workers = config.workers
+        serving = True
         if workers <= 1:
             sock = bind_socket(config, reuse_port=False)
             _install_uvloop()
@@ -348,4 +364,6 @@ def serve(config: Config, *, migrate: bool = True) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+        if serving:  # the last line of a run, after the database: nothing is left running
+            log.info("stopped", extra={"fields": {"pid": os.getpid()}})
         flush_logs()

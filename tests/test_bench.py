@@ -142,11 +142,27 @@ def test_burst_is_an_open_loop_of_submissions(server: ServerProcess, capsys: pyt
 
 
 @needs_racing
-def test_reset_under_load_finalizes_the_filled_cycle(server: ServerProcess,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    report = bench(capsys, "reset-under-load", server, "bench-reset", "--records", "60", "--duration", "4s")
+def test_reset_under_load_finalizes_the_filled_cycle(server: ServerProcess, capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    page_path = tmp_path / "reset.html"
+    report = bench(capsys, "reset-under-load", server, "bench-reset", "--records", "60", "--duration", "4s",
+                   "--report", str(page_path))
+    page = page_path.read_text()
+    assert "Before, during and after the finalize" in page and "<rect" in page  # the finalize, shaded
     finalize = report["finalize"]
     assert finalize["status"] == 200 and finalize["cycle"] == report["cycle"]["cycle"]
     assert finalize["finalized_by"] in ("bench", "server") and finalize["duration_ms"] is not None
     assert set(report["phases"]) == {"before", "during", "after"}
     assert sum(p["requests"] for p in report["phases"].values()) == report["requests"] > 0
+
+
+def test_report_is_a_self_contained_page(server: ServerProcess, capsys: pytest.CaptureFixture[str],
+                                         tmp_path: Path) -> None:
+    path = tmp_path / "run.html"
+    report = bench(capsys, "account", server, "bench-report", "--report", str(path))
+    assert report["engine"] == "python"  # it times each request
+    page = path.read_text()
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert page.count("<svg") == 2 and page.count("<polyline") == 4  # throughput and errors; p50 and p99
+    assert "<script" not in page and "<link" not in page and "src=" not in page  # nothing fetched
+    assert f"{report['requests']:,}" in page and f"{report['latency_ms']['p99']}" in page

@@ -35,3 +35,30 @@ def test_example_config_loads() -> None:
     assert config.metrics.prometheus_port == 9100
     assert config.runtime.path == "runtime_modules"
     assert Path(config.runtime.path).name == "runtime_modules"
+
+
+def test_compose_exposes_the_console_and_mounts_the_config() -> None:
+    nakama = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["nakama"]
+    assert "7351:7351" in [str(port).split()[0] for port in nakama["ports"]]
+    assert "./config:/nakama/config:ro" in nakama["volumes"]
+    command = nakama["command"]
+    assert command[command.index("--console.address") + 1] == "0.0.0.0"  # reachable from the host
+
+
+def test_the_image_installs_pinned_versions_of_every_dependency() -> None:
+    import re
+    import tomllib
+
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "COPY pyproject.toml README.md constraints.txt" in dockerfile
+    assert "pip install --no-cache-dir -c constraints.txt ." in dockerfile
+    assert "EXPOSE 7350 7351" in dockerfile
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not pinned: {line}"
+            pins[name.lower()] = version
+    for requirement in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]:
+        name = re.split(r"[<>=\[;! ]", requirement, maxsplit=1)[0].lower()
+        assert name in pins, f"{name} has no pinned version in constraints.txt"

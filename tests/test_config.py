@@ -33,9 +33,11 @@ def test_defaults_are_nakamas() -> None:
 def test_default_secrets_are_reported() -> None:
     config = load_config(environ={})
     assert set(config.default_secrets()) == {
-        "session.encryption_key", "session.refresh_encryption_key", "socket.server_key", "runtime.http_key"}
+        "session.encryption_key", "session.refresh_encryption_key", "socket.server_key", "runtime.http_key",
+        "console.password", "console.signing_key"}
     files, flags = parse_flags(["--socket.server_key", "k1", "--runtime.http_key", "k2",
-                                "--session.encryption_key", "a", "--session.refresh_encryption_key", "b"])
+                                "--session.encryption_key", "a", "--session.refresh_encryption_key", "b",
+                                "--console.password", "c", "--console.signing_key", "d"])
     assert load_config(files, flags, environ={}).default_secrets() == []
 
 
@@ -136,3 +138,13 @@ def test_config_is_immutable() -> None:
     config = Config()
     with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error
         config.socket.port = 1  # type: ignore[misc]
+
+
+def test_bad_yaml_names_the_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yml"
+    path.write_text("socket:\n  port: 7350\n  server_key: [unclosed\nruntime:\n  http_key: k\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config([str(path)], environ={})
+    message = str(caught.value)
+    assert message.startswith(f"config file {path} is not valid YAML: line 4, column ")
+    assert "\n" not in message

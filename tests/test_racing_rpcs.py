@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -170,8 +171,12 @@ async def test_rate_limit_and_replays_do_not_count(racing_factory: RacingFactory
         status, _ = await racing.call("submit_race_time", {"race_time": 40 + i, "idempotency_key": f"r{i}"},
                                       user=player)
         assert status == 200
-    status, body = await racing.call("submit_race_time", {"race_time": 39, "idempotency_key": "r3"}, user=player)
-    assert status == 429 and body["code"] == Code.RESOURCE_EXHAUSTED
+    payload = json.dumps(json.dumps({"race_time": 39, "idempotency_key": "r3"}))
+    async with racing.client.post("/v2/rpc/submit_race_time", data=payload,
+                                  headers={"Authorization": f"Bearer {player.token}"}) as response:
+        assert response.status == 429 and 1 <= int(response.headers["Retry-After"]) <= 60
+        body = await response.json()
+    assert body["code"] == Code.RESOURCE_EXHAUSTED
     assert "at most 3 submissions per minute" in body["message"] and "retry in" in body["message"]
     status, replay = await racing.call("submit_race_time", {"race_time": 40, "idempotency_key": "r0"}, user=player)
     assert status == 200 and replay["race_time_ms"] == 40000

@@ -57,7 +57,9 @@ def test_sigterm_stops_a_server_cleanly(tmp_path: Path, database_url: str) -> No
     assert server.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 10
     assert not port_open(server.port)
-    assert '"msg":"shutting down"' in server.log()
+    log = server.log()
+    assert '"msg":"shutting down"' in log
+    assert log.strip().splitlines()[-1].find('"msg":"stopped"') >= 0  # the run's last line
 
 
 def test_sigint_stops_all_workers(tmp_path: Path, database_url: str) -> None:
@@ -67,3 +69,4 @@ def test_sigint_stops_all_workers(tmp_path: Path, database_url: str) -> None:
     assert server.stop(signal.SIGINT) == 0
     assert not port_open(server.port)
     assert server.log().count('"msg":"shutting down"') == 2
+    assert server.log().count('"msg":"stopped"') == 1  # the supervisor, after its workers

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from nakama_py.bench.engine import EngineError
+from nakama_py.bench.html_report import write_html
 from nakama_py.bench.options import parse_options
 from nakama_py.bench.pool import RequestFailed
 from nakama_py.bench.scenarios import BenchError, run_scenario
 from nakama_py.bench.target import TargetError
+from nakama_py.bench.timeline import timeline
 from nakama_py.bench.users import SetupError
 from nakama_py.bench.wrk import WrkError
 
@@ -30,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BenchError, SetupError, EngineError, RequestFailed, TargetError, WrkError) as exc:
         print(f"nakama-py bench: {exc}", file=sys.stderr)
         return 1
+    if options.report:
+        samples = report.result.samples or []
+        origin = min((start for start, *_ in samples), default=0)
+        write_html(report, timeline(samples, origin), Path(options.report))
+        log(f"report written to {options.report}")
     if options.json:
         if not options.quiet:
             print(report.table(), file=sys.stderr)

@@ -83,6 +83,7 @@ class Options:
     label: str
     json: bool
     quiet: bool
+    report: str = ""  # an HTML file to write the run's charts to
 
     @property
     def open_loop(self) -> bool:
@@ -123,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--report", metavar="FILE.html", default="",
+                        help="also write a self-contained HTML page: throughput and latency over time, percentiles "
+                             "(runs the Python engine, which times each request)")
     return parser
 
 
@@ -149,4 +153,4 @@ def parse_options(argv: list[str]) -> Options:
         duration_s=duration, warmup_s=warmup, connections=args.connections, rate=rate, users=users,
         records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
-        label=args.label, json=args.json, quiet=args.quiet)
+        label=args.label, json=args.json, quiet=args.quiet, report=args.report)

@@ -92,6 +92,8 @@ def choose_engine(options: Options, prepared: Prepared) -> tuple[str, str]:
         reason = "wrk cannot hold a constant rate (open loop)"
     elif options.scenario.name == "reset-under-load":
         reason = "reset-under-load needs each request's timing"
+    elif options.report:
+        reason = "--report needs each request's timing"
     elif len(prepared.traffic.kinds) > 1 and options.engine == "auto":
         reason = "a mixed scenario is reported per request kind, which wrk cannot do"
     elif find_wrk() is None:
@@ -116,7 +118,7 @@ def run_timed(options: Options, prepared: Prepared, engine: str) -> LoadResult:
         return run_wrk(plan, fresh_tokens if prepared.users else None)
     return run_load(LoadPlan(prepared.target, prepared.traffic, prepared.users, options.connections,
                              options.rate or 0.0, options.processes, options.warmup_s, options.duration_s,
-                             options.timeout_s))
+                             options.timeout_s, keep_samples=bool(options.report)))
 
 
 async def _refresh(prepared: Prepared, sessions: Sequence[UserSession], run_s: float) -> list[UserSession]:

@@ -210,6 +210,45 @@ class AccountService:
             except Exception:  # the account is gone either way; what is left over is logged
                 log.exception("cleanup after account deletion failed", extra={"fields": {"user_id": user_id}})
 
+    # --- operators (the console) ----------------------------------------------------------------------
+
+    async def find_users(self, text: str, limit: int = 50) -> list[User]:
+        """Users matching an id, username, device id, custom id or email exactly, then usernames that start
+        with ``text``; the newest users when ``text`` is empty."""
+        text = text.strip()
+        if not 1 <= limit <= 1000:
+            raise invalid_argument("limit must be 1-1000")
+        ids = await (sql.find_user_ids(self.db, text, limit) if text else sql.recent_user_ids(self.db, limit))
+        found = {user.id: user for user in await self.get_users(ids=ids)}
+        return [found[user_id] for user_id in ids if user_id in found]
+
+    async def ban(self, user_id: str) -> None:
+        """Nakama's ban: the account cannot sign in again and every token it holds stops working now."""
+        user_id = _valid_user_id(user_id)
+        if user_id == SYSTEM_USER_ID:
+            raise invalid_argument("Cannot ban the system user.")
+        if not await sql.set_banned(self.db, user_id, True):
+            raise AccountNotFound("Account not found.")
+        await self.sessions.revoke_user(user_id)
+
+    async def operator_session(self, who: str) -> IssuedSession:
+        """A session for the user with this id or username, for an operator calling the API as them (the
+        console's API explorer). A banned account gets none, as at sign-in."""
+        try:
+            users = await self.get_users(ids=[str(uuid.UUID(who))])
+        except ValueError:  # not an id: a username
+            users = await self.get_users(usernames=[who])
+        if not users:
+            raise AccountNotFound(f"No user with id or username {who!r}.")
+        account = await self.get_account(users[0].id)
+        if account.disable_time is not None:
+            raise AccountBanned()
+        return self.sessions.issue(account.user.id, account.user.username)
+
+    async def unban(self, user_id: str) -> None:
+        if not await sql.set_banned(self.db, _valid_user_id(user_id), False):
+            raise AccountNotFound("Account not found.")
+
     # --- linking ------------------------------------------------------------------------------------
 
     async def link_custom(self, user_id: str, id: str) -> None:

@@ -159,6 +159,10 @@ class LeaderboardService:
     def ranked(self, board: Leaderboard) -> bool:
         return board.enable_ranks and not self._ranks_off_all and board.id not in self._ranks_off
 
+    def rank_sizes(self) -> list[tuple[str, int, int]]:
+        """(board, bucket expiry, entries) of every rank structure this process holds in memory."""
+        return sorted((board, expiry, len(bucket)) for (board, expiry), bucket in self.ranks.buckets.items())
+
     def boards(self) -> list[Leaderboard]:
         """Every board this process knows, from memory."""
         return list(self._boards.values())

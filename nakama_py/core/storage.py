@@ -254,6 +254,18 @@ class StorageService:
         return await sql.list_user(self.db, collection, owner, min_read=min_read, after=(after.read, after.key),
                                    limit=limit)
 
+    async def collections(self, limit: int = 1000) -> Sequence[tuple[str, int]]:
+        """Every collection and its number of objects (operators browse storage by collection)."""
+        return await sql.collection_counts(self.db, limit)
+
+    async def owner_objects(self, user_id: str, limit: int = 1000) -> list[StorageObject]:
+        """Every object a user owns (operators: account pages and exports)."""
+        return [_object(row) for row in await sql.owner_objects(self.db, parse_user_id(user_id), limit)]
+
+    async def objects_with_key(self, collection: str, key: str, limit: int = 1000) -> list[StorageObject]:
+        """Every owner's object under one collection and key."""
+        return [_object(row) for row in await sql.objects_with_key(self.db, collection, key, limit)]
+
     async def count(self, collection: str, *, user_id: str | None = None) -> int:
         """How many objects a collection holds (one owner's, with ``user_id``). Runtime only."""
         owner = parse_user_id(user_id) if user_id else None

@@ -302,3 +302,36 @@ async def unlink_device(db: Database, user_id: str, device_id: str) -> bool:
         await conn.execute("UPDATE users SET update_time = now() WHERE id = %(user_id)s", {"user_id": user_id})
         return True
 
+
+
+# --- the console: finding accounts, bans ------------------------------------------------------------
+
+
+async def find_user_ids(db: Database, text: str, limit: int) -> list[str]:
+    """Users whose id, username, custom id, email or a device id is ``text``; then usernames starting with it."""
+    rows = await db.fetch(
+        "SELECT id::text FROM ("
+        "  SELECT u.id, 0 AS exact, u.username FROM users u"
+        "   WHERE u.id::text = %(text)s OR u.username = %(text)s OR u.custom_id = %(text)s OR u.email = %(text)s"
+        "  UNION SELECT d.user_id, 0, '' FROM user_device d WHERE d.id = %(text)s"
+        "  UNION SELECT u.id, 1, u.username FROM users u WHERE u.username LIKE %(prefix)s"
+        " ) found WHERE id <> '00000000-0000-0000-0000-000000000000'"
+        " GROUP BY id ORDER BY min(exact), min(username) LIMIT %(limit)s",
+        {"text": text, "prefix": text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
+         "limit": limit})
+    return [row[0] for row in rows]
+
+
+async def recent_user_ids(db: Database, limit: int) -> list[str]:
+    rows = await db.fetch(
+        "SELECT id::text FROM users WHERE id <> '00000000-0000-0000-0000-000000000000'"
+        " ORDER BY create_time DESC, id LIMIT %s", (limit,))
+    return [row[0] for row in rows]
+
+
+async def set_banned(db: Database, user_id: str, banned: bool) -> bool:
+    """Set (now) or clear (the epoch, Nakama's "never") the ban time; False when no such user."""
+    touched = await db.execute(
+        "UPDATE users SET disable_time = CASE WHEN %s THEN now() ELSE '1970-01-01 00:00:00+00' END,"
+        " update_time = now() WHERE id = %s", (banned, user_id))
+    return touched > 0

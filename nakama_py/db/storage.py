@@ -315,3 +315,27 @@ async def delete_objects(conn: Connection, ops: Sequence[DeleteOp], *, enforce_p
             row = await cur.fetchone()
             counts.append(0 if row is None else int(row[0]))
         return counts
+
+
+class CollectionCount(NamedTuple):
+    collection: str
+    objects: int
+
+
+async def collection_counts(db: Database, limit: int) -> list[CollectionCount]:
+    """Every collection with its number of objects, by name."""
+    return await db.fetch_as(CollectionCount._make, "SELECT collection, count(*) FROM storage GROUP BY collection"
+                             " ORDER BY collection LIMIT %(limit)s", {"limit": limit})
+
+
+async def owner_objects(db: Database, owner: str, limit: int) -> list[Row]:
+    """Every object one user owns, whatever its permissions, by collection and key."""
+    return await db.fetch_as(Row._make, "SELECT " + COLUMNS + " FROM storage WHERE user_id = %(owner)s::uuid"
+                             " ORDER BY collection, key LIMIT %(limit)s", {"owner": owner, "limit": limit})
+
+
+async def objects_with_key(db: Database, collection: str, key: str, limit: int) -> list[Row]:
+    """The objects of every owner stored under one key (e.g. each player's receipt for one cycle)."""
+    return await db.fetch_as(Row._make, "SELECT " + COLUMNS + " FROM storage WHERE collection = %(collection)s"
+                             " AND key = %(key)s ORDER BY user_id LIMIT %(limit)s",
+                             {"collection": collection, "key": key, "limit": limit})

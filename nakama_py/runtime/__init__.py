@@ -34,7 +34,7 @@ from nakama_py.errors import (
 )
 from nakama_py.runtime.call_scope import UnawaitedNkCall
 from nakama_py.runtime.context import Context
-from nakama_py.runtime.initializer import Initializer
+from nakama_py.runtime.initializer import ConfigurationError, Initializer
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.types import (
@@ -77,6 +77,7 @@ __all__ = [
     "AuthResult",
     "BucketNotLoaded",
     "Code",
+    "ConfigurationError",
     "Context",
     "DatabaseUnavailable",
     "Event",

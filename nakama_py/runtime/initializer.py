@@ -39,6 +39,12 @@ class RegistrationError(Exception):
         self.message = message
 
 
+class ConfigurationError(ValueError):
+    """A module's setting (from ``runtime.env``) is wrong: start-up stops with this message alone, no traceback.
+
+    The message should name the key: ``racing_cycle_seconds: 7 does not divide a minute``."""
+
+
 def caller_origin() -> Origin:
     """The first frame outside nakama_py.runtime: the module line that made the call."""
     frame = sys._getframe(1)

@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from nakama_py.runtime.call_scope import CURRENT, CallScope, finish
-from nakama_py.runtime.initializer import Initializer, RegistrationError
+from nakama_py.runtime.initializer import ConfigurationError, Initializer, RegistrationError
 from nakama_py.runtime.registry import Registry
 
 InitArgs = Callable[[str, Initializer], tuple[Any, Any, Any]]
@@ -37,13 +37,15 @@ _DIRECTORIES: list[str] = []
 class RuntimeLoadError(Exception):
     """A runtime module could not be loaded; ``str()`` starts with ``file:line:``."""
 
-    def __init__(self, file: str, line: int, message: str, details: str = "") -> None:
+    def __init__(self, file: str, line: int, message: str, details: str = "", *, configuration: bool = False) -> None:
         text = f"{file}:{line}: {message}"
         super().__init__(f"{text}\n{details}" if details else text)
         self.file = file
         self.line = line
-        self.summary = text
+        # A bad setting is the operator's to fix, not the module's: said as a config error, without file or stack.
+        self.summary = f"invalid configuration: runtime.env {message}" if configuration else text
         self.details = details
+        self.configuration = configuration
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ def _module_traceback(exc: BaseException) -> str:
 
 def _failure(source: ModuleSource, exc: BaseException, stage: str, fallback_line: int = 1) -> RuntimeLoadError:
     """A load error pointing at the module's own line nearest to where ``exc`` was raised."""
+    if isinstance(exc, ConfigurationError):
+        return RuntimeLoadError(str(source.path), fallback_line, str(exc), configuration=True)
     details = _module_traceback(exc)
     if isinstance(exc, RegistrationError):
         return RuntimeLoadError(exc.origin.file, exc.origin.line, exc.message, details)

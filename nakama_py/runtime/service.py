@@ -241,8 +241,11 @@ async def load_runtime(directory: Path, nk: NakamaModule, info: RuntimeInfo, met
     try:
         registry = await load_modules(directory, init_args)
     except RuntimeLoadError as exc:
-        log.error(f"runtime module failed to load: {exc.summary}",
-                  extra={"fields": {"file": exc.file, "line": exc.line, "traceback": exc.details}})
+        if exc.configuration:
+            log.error(exc.summary)
+        else:
+            log.error(f"runtime module failed to load: {exc.summary}",
+                      extra={"fields": {"file": exc.file, "line": exc.line, "traceback": exc.details}})
         raise
     hooks = RuntimeHooks(registry, info, nk, sessions) if registry.before or registry.after else None
     if registry.modules:

@@ -9,11 +9,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from nakama_py.runtime import ConfigurationError
+
 DEFAULT_REWARDS = (1000, 500, 250, 100, 100, 100, 100, 100, 100, 100)
 
 
-class SettingsError(ValueError):
-    pass
+class SettingsError(ConfigurationError):
+    """Stops start-up with its message alone (it names the key), like a server config error."""
 
 
 def _number(env: Mapping[str, str], key: str, default: float, *, integer: bool, minimum: float,

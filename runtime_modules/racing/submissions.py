@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nakama_py.runtime import Code, Context, NakamaError, NakamaModule, RateLimitedError, RuntimeLogger
+from nakama_py.runtime import Context, NakamaError, NakamaModule, RateLimitedError, RuntimeLogger
 
 from . import payloads, telemetry
 from .access import BOARD, require_player
@@ -49,9 +49,10 @@ class Submissions:
                 rate_limit=(settings.submit_rate_per_minute, RATE_WINDOW_SECONDS))
         except RateLimitedError as exc:
             self._rejected(nk, "rate_limit")
-            raise NakamaError(f"rate limit exceeded: at most {settings.submit_rate_per_minute} submissions per "
-                              f"minute; retry in {max(1, math.ceil(exc.retry_after))} s",
-                              Code.RESOURCE_EXHAUSTED) from None
+            # RateLimitedError (code 8) so the reply carries Retry-After, as docs/runtime.md promises.
+            raise RateLimitedError(f"rate limit exceeded: at most {settings.submit_rate_per_minute} submissions "
+                                   f"per minute; retry in {max(1, math.ceil(exc.retry_after))} s",
+                                   exc.retry_after) from None
         record = receipt.record
         if receipt.replayed:
             self._rejected(nk, "duplicate")

@@ -70,6 +70,8 @@ def start_server(tmp: Path, database_url: str | None, *args: str, port: int | No
         # The repository's runtime_modules/ is only loaded by tests that ask for it.
         (tmp / "no_modules").mkdir(exist_ok=True)
         extra += ["--runtime.path", str(tmp / "no_modules")]
+    if "--console.port" not in extra:
+        extra += ["--console.port", str(free_port())]  # parallel test servers must not share 7351
     if "--database.max_open_conns" not in extra:
         extra += ["--database.max_open_conns", "10"]  # many test servers share one PostgreSQL
     argv += extra

@@ -1,0 +1,1 @@
+"""One module per console page: read the form, call core services, render a template."""
