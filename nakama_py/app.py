@@ -8,19 +8,25 @@ from nakama_py.api import (
     accounts,
     authentication,
     channels,
+    events,
+    friends,
+    groups,
     health,
     leaderboards,
     notifications,
     rpc,
     sessions,
     storage,
+    tournaments,
+    users,
 )
 from nakama_py.realtime import socket as realtime_socket
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.middleware import build_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
-                leaderboards.ROUTES, notifications.ROUTES, channels.ROUTES, realtime_socket.ROUTES]
+                leaderboards.ROUTES, notifications.ROUTES, channels.ROUTES, realtime_socket.ROUTES,
+                users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES, tournaments.ROUTES]
 
 
 def build_app(state: ServerState) -> web.Application:

@@ -24,15 +24,20 @@ from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.channels import ChannelService
+from nakama_py.core.events import EventQueue
+from nakama_py.core.friends import FriendService
+from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
+from nakama_py.core.online import OnlineUsers
 from nakama_py.core.router import Router
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.status import StatusFollows, StatusService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.streams import StreamService
+from nakama_py.core.tournaments import TournamentService
 from nakama_py.core.tracker import Tracker
 from nakama_py.core.wallet import WalletService
 from nakama_py.db.pool import Database
@@ -50,6 +55,7 @@ from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.rt_hooks import RuntimeRtHooks
 from nakama_py.runtime.service import LoadedRuntime, load_runtime
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
+from nakama_py.scheduler.tournament_hooks import TournamentScheduler
 
 log = logging.getLogger("nakama_py.server")
 
@@ -72,6 +78,11 @@ class ServerState:
     streams: StreamService
     channels: ChannelService
     realtime: Realtime
+    online: OnlineUsers
+    friends: FriendService
+    groups: GroupService
+    events: EventQueue
+    tournaments: TournamentService
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
@@ -81,6 +92,7 @@ class ServerState:
 
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
+        await self.events.stop(float(self.config.shutdown_grace_sec or 30))  # social (issue 16)
         if self.jobs is not None:
             await self.jobs.stop()
         await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
@@ -143,7 +155,8 @@ async def install_runtime(state: ServerState) -> None:
         info=info, accounts=state.accounts, sessions=state.sessions, storage=state.storage, wallets=state.wallets,
         notifications=state.notifications, leaderboards=state.leaderboards, streams=state.streams,
         multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
-        metrics=state.metrics)
+        metrics=state.metrics, friends=state.friends, groups=state.groups, tournaments=state.tournaments,
+        events=state.events)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
     state.runtime = runtime
@@ -153,6 +166,12 @@ async def install_runtime(state: ServerState) -> None:
         install_socket_hooks(state.realtime, runtime.rt_hooks)
     if runtime.handles_resets:
         state.leaderboards.on_reset(runtime.run_resets)
+    if runtime.handles_events:
+        state.events.set_handler(runtime.run_event)
+    if runtime.handles_tournament_ends:
+        state.tournaments.end_hook = runtime.run_tournament_end
+    if runtime.handles_tournament_resets:
+        state.tournaments.reset_hook = runtime.run_tournament_reset
     if runtime.jobs:
         state.jobs = LeaderJobs(state.db.conninfo, [
             LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
@@ -171,11 +190,18 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     sockets = SessionRegistry()
     tracker = Tracker(bus)
     router = Router(bus, tracker, sockets)
-    accounts = AccountService(db, sessions, config)
+    online = OnlineUsers()
+    online.install(tracker)  # online: a live socket anywhere in the cluster (the tracker's replica)
+    accounts = AccountService(db, sessions, config, online=online)
     follows = StatusFollows()
     status = StatusService(accounts, tracker, follows)
     notifications = NotificationService(db, router)
-    channels = ChannelService(db, tracker, router, accounts, notifications)
+    friends = FriendService(db, accounts, notifications, config.social)
+    groups = GroupService(db, notifications, online)
+    channels = ChannelService(db, tracker, router, accounts, notifications, groups)
+    channels.direct_messages = friends  # a DM to someone who blocks the sender is refused
+    events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
+    tournaments = TournamentService(db, leaderboards)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
                          **ChannelHandlers(channels).handlers()})
@@ -193,9 +219,16 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         leaderboards=leaderboards,
         streams=StreamService(tracker, router),
         realtime=Realtime(config.session, sockets, tracker, router, pipeline, follows),
+        online=online,
+        friends=friends,
+        groups=groups,
+        events=events,
+        tournaments=tournaments,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
+    # social (issue 16): a deleted user leaves their groups (friendships go by the tables' cascade, as in Nakama)
+    state.accounts.on_delete(groups.forget_user)
     try:
         await bus.start()
         state.spawn(tracker.sweep(), "presence-sweep")
@@ -205,8 +238,12 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
+        # social (issue 16): tournament end/reset hooks, one claim per moment across processes
+        state.spawn(TournamentScheduler(db, leaderboards, tournaments,
+                                        workers=config.leaderboard.callback_queue_workers).run(), "tournament-hooks")
         # Last: runtime modules' init_module may call every other service.
         await install_runtime(state)
+        events.start()  # social (issue 16): after the runtime installed its event handlers
     except BaseException:
         await state.close()
         raise

@@ -80,7 +80,7 @@ def list_message(result: RecordList) -> Message:
     })
 
 
-def _operator(record: Message) -> int:
+def operator_of(record: Message) -> int:
     """The write's operator override: the enum number or its name, as protojson reads it."""
     value = field(record, "operator")
     if value is None:
@@ -92,15 +92,15 @@ def _operator(record: Message) -> int:
     return get_int(record, "operator", bits=32)
 
 
-def _record_write(body: Any) -> Message:
+def record_write(body: Any) -> Message:
     if not isinstance(body, dict):
         raise invalid_argument("proto: syntax error: expected a JSON object")
     record: Message = {"score": get_int(body, "score"), "subscore": get_int(body, "subscore"),
-                       "metadata": get_str(body, "metadata"), "operator": _operator(body)}
+                       "metadata": get_str(body, "metadata"), "operator": operator_of(body)}
     return record
 
 
-def _valid_metadata(text: str) -> bool:
+def valid_metadata(text: str) -> bool:
     try:
         return isinstance(orjson.loads(text), dict)
     except orjson.JSONDecodeError:
@@ -112,7 +112,7 @@ def _valid_metadata(text: str) -> bool:
 async def write_record(request: web.Request) -> web.Response:
     claims = bearer_session(request)
     raw = await read_raw(request)
-    record = _record_write(parse_json(raw)) if raw.strip() else None  # no body: no record at all
+    record = record_write(parse_json(raw)) if raw.strip() else None  # no body: no record at all
     message = await hooks.before(request, "WriteLeaderboardRecord",
                                  {"leaderboard_id": request.match_info["leaderboard_id"], "record": record})
     leaderboard_id = get_str(message, "leaderboard_id")
@@ -122,11 +122,11 @@ async def write_record(request: web.Request) -> web.Response:
     if record is None:
         raise invalid_argument("Invalid input, record score value is required.")
     metadata = get_str(record, "metadata")
-    if metadata and not _valid_metadata(metadata):
+    if metadata and not valid_metadata(metadata):
         raise invalid_argument("Metadata value must be JSON, if provided.")
     written = await state_of(request).leaderboards.write_record(
         leaderboard_id, claims.user_id, username=claims.username or None, score=get_int(record, "score"),
-        subscore=get_int(record, "subscore"), metadata=metadata or None, override_operator=_operator(record),
+        subscore=get_int(record, "subscore"), metadata=metadata or None, override_operator=operator_of(record),
         caller=claims.user_id)
     reply = record_message(written)
     await hooks.after(request, "WriteLeaderboardRecord", message, reply)
@@ -149,7 +149,7 @@ async def delete_record(request: web.Request) -> web.Response:
 
 # --- list ----------------------------------------------------------------------------
 
-def _optional_ints(request: web.Request, message: Message, *names: str) -> Message:
+def optional_ints(request: web.Request, message: Message, *names: str) -> Message:
     for name in names:
         value = query_int(request.query, name)
         if value is not None:
@@ -160,7 +160,7 @@ def _optional_ints(request: web.Request, message: Message, *names: str) -> Messa
 async def list_records(request: web.Request) -> web.Response:
     claims = bearer_session(request)
     query = request.query
-    request_message = _optional_ints(request, {
+    request_message = optional_ints(request, {
         "leaderboard_id": request.match_info["leaderboard_id"],
         "owner_ids": query_values(query, "owner_ids"),
         "cursor": query_value(query, "cursor") or "",
@@ -181,7 +181,7 @@ async def list_records(request: web.Request) -> web.Response:
 
 async def list_around_owner(request: web.Request) -> web.Response:
     claims = bearer_session(request)
-    request_message = _optional_ints(request, {
+    request_message = optional_ints(request, {
         "leaderboard_id": request.match_info["leaderboard_id"],
         "owner_id": request.match_info["owner_id"],
         "cursor": query_value(request.query, "cursor") or "",

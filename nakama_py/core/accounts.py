@@ -16,6 +16,7 @@ from nakama_py.core import account_rules as rules
 from nakama_py.core.account_links import AccountLinks
 from nakama_py.core.account_types import Account, AuthResult, User, account_from_row, is_set, user_from_row
 from nakama_py.core.authentication import Authenticator
+from nakama_py.core.online import OnlineUsers
 from nakama_py.core.sessions import IssuedSession, SessionService
 from nakama_py.core.social import OfflineSocialVerifier, SocialVerifier
 from nakama_py.db import accounts as sql
@@ -44,8 +45,9 @@ def _valid_user_id(user_id: str) -> str:
 
 class AccountService:
     def __init__(self, db: Database, sessions: SessionService, config: Config,
-                 verifier: SocialVerifier | None = None) -> None:
+                 verifier: SocialVerifier | None = None, online: OnlineUsers | None = None) -> None:
         self.db = db
+        self.online = online or OnlineUsers()
         self.sessions = sessions
         self.config = config
         self.authenticator = Authenticator(db, config.social, verifier or OfflineSocialVerifier())
@@ -127,8 +129,9 @@ class AccountService:
             raise AccountNotFound("Account not found.")
         return account_from_row(row)
 
-    async def get_users(self, *, ids: Sequence[str] = (), usernames: Sequence[str] = ()) -> list[User]:
-        if not ids and not usernames:
+    async def get_users(self, *, ids: Sequence[str] = (), usernames: Sequence[str] = (),
+                        facebook_ids: Sequence[str] = ()) -> list[User]:
+        if not ids and not usernames and not facebook_ids:
             return []
         valid_ids = []
         for user_id in ids:
@@ -137,11 +140,11 @@ class AccountService:
             except (ValueError, TypeError, AttributeError):
                 raise invalid_argument("each user id must be a valid id string") from None
         try:
-            rows = await sql.user_rows(self.db, valid_ids, list(usernames))
+            rows = await sql.user_rows(self.db, valid_ids, list(usernames), list(facebook_ids))
         except DatabaseError:
             log.exception("error retrieving users")
             raise internal("Error retrieving user accounts.") from None
-        return [user_from_row(row) for row in rows]
+        return self.online.mark([user_from_row(row) for row in rows])
 
     async def update_account(self, user_id: str, *, username: str | None = None, display_name: str | None = None,
                              avatar_url: str | None = None, lang_tag: str | None = None,

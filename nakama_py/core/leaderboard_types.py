@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nakama_py.core.leaderboard_schedule import parse_schedule
+from nakama_py.core.tournament_schedule import Deadlines, deadlines
 from nakama_py.leaderboard_enums import Operator, SortOrder
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -29,6 +30,21 @@ def from_micros(value: int) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
+class TournamentRules:
+    """What makes a board a tournament (Nakama's ``leaderboard`` columns with duration > 0)."""
+
+    duration: int  # seconds a period stays active
+    start_time: int  # unix seconds
+    end_time: int  # unix seconds; 0: never ends
+    category: int = 0
+    title: str = ""
+    description: str = ""
+    max_size: int = 100_000_000
+    max_num_score: int = 1_000_000
+    join_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Leaderboard:
     id: str
     authoritative: bool
@@ -38,6 +54,7 @@ class Leaderboard:
     metadata: dict[str, Any]
     create_time: datetime
     enable_ranks: bool
+    tournament: TournamentRules | None = None
 
     @property
     def descending(self) -> bool:
@@ -56,8 +73,24 @@ class Leaderboard:
         last = parse_schedule(self.reset_schedule).last_at_or_before(time.time() if now is None else now)
         return last if last and last >= self.create_time.timestamp() else 0
 
+    def has_current_bucket(self, now: float | None = None) -> bool:
+        """False for a tournament that is over: its last period's records have expired."""
+        expiry = self.current_expiry(now)
+        return not expiry or expiry > (time.time() if now is None else now)
+
+    def deadlines(self, now: float | None = None) -> Deadlines:
+        """A tournament's period at ``now``; ValueError for a plain leaderboard."""
+        rules = self.tournament
+        if rules is None:
+            raise ValueError(f"{self.id} is not a tournament")
+        return deadlines(rules.start_time, rules.end_time, rules.duration, self.reset_schedule,
+                         time.time() if now is None else now)
+
     def current_expiry(self, now: float | None = None) -> int:
-        """The bucket a write made now lands in: its expiry, 0 for a board that never resets."""
+        """The bucket a write made now lands in: its expiry, 0 for a board that never resets
+        (for a tournament: the current period's expiry, 0 when it has none)."""
+        if self.tournament is not None:
+            return self.deadlines(now).expiry
         return self.next_reset(now)
 
 

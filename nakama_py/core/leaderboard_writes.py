@@ -136,6 +136,18 @@ class RecordWriter:
             self._publish(rank_sync.write_event(board.id, expiry, owner, score, subscore, stamp, username))
         return bucket.rank(owner) if bucket is not None else 0
 
+    def record_written(self, board: Leaderboard, expiry: int, owner_id: str, row: sql.WrittenRow,
+                       updated: bool) -> LeaderboardRecord:
+        """A record some other write path (tournaments) stored: into the ranks, and back with its rank."""
+        rank = self._apply(board, expiry, owner_id, row.score, row.subscore, row.num_score, row.create_time,
+                           row.username, updated)
+        return written_record(board.id, owner_id, row, expiry, rank)
+
+    def record_deleted(self, board_id: str, expiry: int, owner_id: str, num_score: int,
+                       create_time: datetime) -> None:
+        """A record some other path (tournaments) deleted: out of the ranks, here and elsewhere."""
+        self._forget(board_id, expiry, owner_id, num_score, create_time)
+
     # --- Nakama's write and delete -------------------------------------------------------
 
     async def write(self, id: str, owner_id: str, username: str | None, score: int, subscore: int,

@@ -38,6 +38,7 @@ from nakama_py.core.leaderboard_types import (
     RankEntry,
     RecordList,
     TopList,
+    TournamentRules,
     WriteReceipt,
     from_unix,
 )
@@ -109,7 +110,7 @@ class LeaderboardService:
         await self.refresh_boards()
         records = 0
         for board in list(self._boards.values()):
-            if self.ranked(board):
+            if self.ranked(board) and board.has_current_bucket():
                 records += len(await self.load_ranks(board, board.current_expiry(), force=True))
         if heads is not None and self.marks is not None:
             self.marks.loaded(heads)
@@ -180,8 +181,12 @@ class LeaderboardService:
 
     @staticmethod
     def _board_of(row: sql.BoardRow) -> Leaderboard:
+        rules = None
+        if row.duration:
+            rules = TournamentRules(row.duration, row.start_time, row.end_time, row.category, row.title,
+                                    row.description, row.max_size, row.max_num_score, row.join_required)
         return Leaderboard(row.id, row.authoritative, row.sort_order, row.operator, row.reset_schedule,
-                           orjson.loads(row.metadata), row.create_time, row.enable_ranks)
+                           orjson.loads(row.metadata), row.create_time, row.enable_ranks, rules)
 
     async def refresh_boards(self) -> None:
         """Re-read every board from the database (other processes create and delete boards)."""
@@ -202,6 +207,21 @@ class LeaderboardService:
             raise LeaderboardNotFound()
         board = self._board_of(rows[0])
         self.put_board(board)
+        return board
+
+    def adopt_board(self, row: sql.BoardRow, created: bool) -> Leaderboard:
+        """A board another service stored (a tournament): known here, and announced when new."""
+        board = self._board_of(row)
+        self.put_board(board)
+        if created:
+            self.publisher.publish(rank_sync.board_event(board.id, board))
+        return board
+
+    async def leaderboard(self, board_id: str) -> Leaderboard:
+        """A board that is not a tournament; 404 otherwise (Nakama's leaderboard calls skip tournaments)."""
+        board = await self.board(board_id)
+        if board.tournament is not None:
+            raise LeaderboardNotFound()
         return board
 
     async def create(self, id: str, *, authoritative: bool = False, sort_order: SortOrder | str | int = "desc",
@@ -268,7 +288,7 @@ class LeaderboardService:
         if missing:
             for row in await sql.boards_by_id(self.db, missing):
                 self.put_board(self._board_of(row))
-        return [self._boards[i] for i in ids if i in self._boards]
+        return [self._boards[i] for i in ids if i in self._boards and self._boards[i].tournament is None]
 
     async def disable_ranks(self, id: str) -> None:
         """Switch ranks off for a board (Nakama's leaderboard_ranks_disable) and forget them."""
@@ -287,10 +307,14 @@ class LeaderboardService:
                            caller: str | None = None) -> LeaderboardRecord:
         """Nakama's write. ``override_operator`` is the API enum (a number from a client).
         ``metadata`` None keeps the record's; a string is JSON object text."""
+        if id:
+            await self.leaderboard(id)
         return await self.writes.write(id, owner_id, username, score, subscore, metadata, override_operator, caller)
 
     async def delete_record(self, id: str, owner_id: str, *, caller: str | None = None) -> None:
         """Delete an owner's record in the current bucket (no record is fine)."""
+        if id:
+            await self.leaderboard(id)
         await self.writes.delete(id, owner_id, caller)
 
     async def delete_owner_records(self, owner_id: str) -> int:
@@ -310,6 +334,8 @@ class LeaderboardService:
         with ``retry_after``); replays never count. Calls of one owner with different keys
         sent at the same instant may pass the limit by the number in flight.
         """
+        if id:
+            await self.leaderboard(id)
         return await self.writes.write_once(id, owner_id, key, score, subscore, username, metadata, ttl_seconds,
                                             rate_limit)
 
@@ -328,6 +354,8 @@ class LeaderboardService:
         """A page of a bucket (the current one, or the one that expires at ``expiry``) and the
         given owners' records. Runtime rules when ``caller`` is None (limit 0-10000, 0: owner
         records only), REST rules otherwise (limit 1-1000, Nakama's defaults)."""
+        if id:
+            await self.leaderboard(id)
         if caller is not None:
             await self.caught_up(caller)
         return await self.reads.list_records(id, owner_ids, limit, cursor, expiry, caller)
@@ -336,6 +364,8 @@ class LeaderboardService:
                        expiry: int = 0, caller: str | None = None) -> RecordList:
         """The records around an owner, or with a cursor an ordinary page of ``limit`` records;
         a ``caller`` sees their own latest writes in it."""
+        if id:
+            await self.leaderboard(id)
         if caller is not None:
             await self.caught_up(caller)
         return await self.reads.haystack(id, owner_id, limit, cursor, expiry)

@@ -58,7 +58,7 @@ CODE_DM_REQUEST = -1
 CODE_SINGLE_SOCKET = -7
 
 
-def _row(note: NotificationSend, system: bool = False) -> NotificationRow:
+def _row(note: NotificationSend, *, system: bool = False) -> NotificationRow:
     try:
         user_id = str(uuid.UUID(str(note.user_id)))
     except ValueError:
@@ -110,7 +110,7 @@ class NotificationService:
         """Validate and store the persistent ones within the caller's transaction, delivering nothing:
         the caller calls ``deliver`` once its transaction has committed (so a rolled-back write never
         reaches a socket)."""
-        rows = [_row(note, system) for note in notifications]
+        rows = [_row(note, system=system) for note in notifications]
         stored = [row for row, note in zip(rows, notifications, strict=True) if note.persistent]
         times: list[datetime | None] = [None] * len(rows)
         if stored:

@@ -25,13 +25,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any, Protocol
 
 import orjson
 
 from nakama_py.cluster.bus import ClusterBus, WorkerMarks
-from nakama_py.core.leaderboard_types import Leaderboard, from_micros, micros
+from nakama_py.core.leaderboard_types import Leaderboard, TournamentRules, from_micros, micros
 from nakama_py.core.ranks import VISIBILITY_BOUND_SEC, RankBucket, RankStore
 from nakama_py.leaderboard_enums import Operator, SortOrder
 
@@ -216,7 +216,8 @@ class RankHolder(Protocol):
 def board_event(board_id: str, board: Leaderboard | None) -> Event:
     body = None if board is None else [
         board.authoritative, board.sort_order, board.operator, board.reset_schedule,
-        orjson.dumps(board.metadata).decode(), micros(board.create_time), board.enable_ranks]
+        orjson.dumps(board.metadata).decode(), micros(board.create_time), board.enable_ranks,
+        None if board.tournament is None else list(astuple(board.tournament))]
     return ["b", board_id, body]
 
 
@@ -262,10 +263,11 @@ class RankFollower:
             if body is None:
                 holder.forget_board(board_id)
                 return
-            authoritative, sort_order, operator, reset, metadata, created_us, enable_ranks = body
+            authoritative, sort_order, operator, reset, metadata, created_us, enable_ranks = body[:7]
+            rules = TournamentRules(*body[7]) if len(body) > 7 and body[7] else None
             holder.put_board(Leaderboard(board_id, bool(authoritative), SortOrder(sort_order), Operator(operator),
                                          reset or None, orjson.loads(metadata), from_micros(int(created_us)),
-                                         bool(enable_ranks)))
+                                         bool(enable_ranks), rules))
         elif kind == "x":
             holder.drop_buckets_before(event[1], int(event[2]))
         elif kind == "r":
@@ -296,7 +298,8 @@ class RankFollower:
             try:
                 await holder.refresh_boards()
                 keys = set(holder.ranks.buckets)
-                keys |= {(b.id, b.current_expiry()) for b in holder.boards() if holder.ranked(b)}
+                keys |= {(b.id, b.current_expiry()) for b in holder.boards()
+                         if holder.ranked(b) and b.has_current_bucket()}
                 for board_id, expiry in sorted(keys):
                     board = holder.known_board(board_id)
                     if board is not None and holder.ranked(board):

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from nakama_py.cluster.bus import ClusterBus
-from nakama_py.core.presence import Presence, PresenceMeta, Stream
+from nakama_py.core.presence import Presence, PresenceMeta, Stream, notification_stream
 
 log = logging.getLogger("nakama_py.realtime")
 
@@ -107,6 +107,11 @@ class Tracker:
     def members(self, stream: Stream, *, include_hidden: bool = True) -> list[Presence]:
         members = self._by_stream.get(stream, {}).values()
         return [p for p in members if include_hidden or not p.meta.hidden]
+
+    def online(self, user_ids: Iterable[str]) -> set[str]:
+        """The users with a live socket anywhere in the cluster (each socket is on its user's
+        notification stream), for the ``online`` flag of users, friends and group members."""
+        return {user_id for user_id in user_ids if self.member_count(notification_stream(user_id))}
 
     def member_count(self, stream: Stream) -> int:
         return len(self._by_stream.get(stream, {}))

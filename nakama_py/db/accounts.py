@@ -153,7 +153,7 @@ async def username_and_disable_time(db: Database, user_id: str) -> UserStanding 
 
 # --- reading accounts and users ------------------------------------------------------------------
 
-_USER_COLUMNS: LiteralString = (
+USER_COLUMNS: LiteralString = (
     "u.id::text AS id, u.username, u.display_name, u.avatar_url, u.lang_tag, u.location, u.timezone,"
     " u.metadata, u.facebook_id, u.google_id, u.gamecenter_id, u.steam_id, u.facebook_instant_game_id,"
     " u.apple_id, u.edge_count, u.create_time, u.update_time")
@@ -161,17 +161,19 @@ _USER_COLUMNS: LiteralString = (
 
 async def account_row(db: Database, user_id: str) -> dict[str, Any] | None:
     rows = await db.fetch_dicts(
-        "SELECT " + _USER_COLUMNS + ", u.wallet, u.email, u.custom_id, u.verify_time, u.disable_time,"
+        "SELECT " + USER_COLUMNS + ", u.wallet, u.email, u.custom_id, u.verify_time, u.disable_time,"
         " array(SELECT d.id FROM user_device d WHERE d.user_id = u.id ORDER BY d.id) AS devices"
         " FROM users u WHERE u.id = %(user_id)s", {"user_id": user_id})
     return rows[0] if rows else None
 
 
-async def user_rows(db: Database, ids: Sequence[str], usernames: Sequence[str]) -> list[dict[str, Any]]:
+async def user_rows(db: Database, ids: Sequence[str], usernames: Sequence[str],
+                    facebook_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
     return await db.fetch_dicts(
-        "SELECT " + _USER_COLUMNS + " FROM users u"
-        " WHERE u.id = ANY(%(ids)s::uuid[]) OR u.username = ANY(%(usernames)s::text[])",
-        {"ids": list(ids), "usernames": list(usernames)})
+        "SELECT " + USER_COLUMNS + " FROM users u"
+        " WHERE u.id = ANY(%(ids)s::uuid[]) OR u.username = ANY(%(usernames)s::text[])"
+        " OR u.facebook_id = ANY(%(facebook_ids)s::text[])",
+        {"ids": list(ids), "usernames": list(usernames), "facebook_ids": list(facebook_ids)})
 
 
 # --- updating and deleting --------------------------------------------------------------------------

@@ -22,10 +22,14 @@ from nakama_py.leaderboard_enums import Operator, SortOrder
 # --- boards -------------------------------------------------------------------------
 
 BOARD_COLS: LiteralString = ("id, authoritative, sort_order, operator, reset_schedule, metadata::text, create_time,"
-                             " COALESCE(enable_ranks, true)")
+                             " COALESCE(enable_ranks, true), duration, extract(epoch FROM start_time)::bigint,"
+                             " extract(epoch FROM end_time)::bigint, category, title, description, max_size,"
+                             " max_num_score, join_required")
 
 
 class BoardRow(NamedTuple):
+    """A leaderboard or a tournament (duration > 0) as Nakama's ``leaderboard`` table holds it."""
+
     id: str
     authoritative: bool
     sort_order: SortOrder
@@ -34,23 +38,37 @@ class BoardRow(NamedTuple):
     metadata: str  # JSON object text
     create_time: datetime
     enable_ranks: bool
+    duration: int  # seconds; 0: a plain leaderboard
+    start_time: int  # unix seconds
+    end_time: int  # unix seconds; 0: never ends
+    category: int
+    title: str
+    description: str
+    max_size: int
+    max_num_score: int
+    join_required: bool
 
 
-def _board(values: Sequence[Any]) -> BoardRow:
-    board_id, authoritative, sort_order, operator, reset_schedule, metadata, create_time, enable_ranks = values
+def board_row(values: Sequence[Any]) -> BoardRow:
+    (board_id, authoritative, sort_order, operator, reset_schedule, metadata, create_time, enable_ranks,
+     duration, start_time, end_time, category, title, description, max_size, max_num_score, join_required) = values
     return BoardRow(board_id, authoritative, SortOrder(sort_order), Operator(operator), reset_schedule or None,
-                    metadata, create_time, enable_ranks)
+                    metadata, create_time, enable_ranks, int(duration or 0), int(start_time or 0),
+                    int(end_time or 0), int(category or 0), title or "", description or "", int(max_size or 0),
+                    int(max_num_score or 0), bool(join_required))
+
+
+_board = board_row
 
 
 async def all_boards(db: Database) -> list[BoardRow]:
-    """Every leaderboard (tournaments excluded: nakama-py has none of its own)."""
-    return await db.fetch_as(_board, "SELECT " + BOARD_COLS + " FROM leaderboard WHERE duration = 0"
-                                     " ORDER BY create_time, id")
+    """Every leaderboard and tournament."""
+    return await db.fetch_as(_board, "SELECT " + BOARD_COLS + " FROM leaderboard ORDER BY create_time, id")
 
 
 async def boards_by_id(db: Database, ids: list[str]) -> list[BoardRow]:
-    return await db.fetch_as(_board, "SELECT " + BOARD_COLS + " FROM leaderboard"
-                                     " WHERE id = ANY(%(ids)s) AND duration = 0", {"ids": ids})
+    return await db.fetch_as(_board, "SELECT " + BOARD_COLS + " FROM leaderboard WHERE id = ANY(%(ids)s)",
+                             {"ids": ids})
 
 
 async def board_page(db: Database, limit: int, after: tuple[int, str] | None) -> list[BoardRow]:
@@ -177,6 +195,16 @@ _UPDATE: dict[tuple[Operator, bool], tuple[LiteralString, LiteralString]] = {
 }
 for _op in (Operator.SET, Operator.INCREMENT, Operator.DECREMENT):
     _UPDATE[(_op, False)] = _UPDATE[(_op, True)]
+
+
+def insert_values(operator: Operator) -> LiteralString:
+    """The score and subscore a first write of ``operator`` stores (decrement starts at 0)."""
+    return _INSERT_VALUES[operator]
+
+
+def update_clause(operator: Operator, desc: bool) -> LiteralString:
+    """``score = ..., subscore = ...`` of an upsert with ``operator`` over the stored record ``lr``."""
+    return _UPDATE[(operator, desc)][0]
 
 
 def _upsert(operator: Operator, desc: bool, source: LiteralString) -> LiteralString:

@@ -29,6 +29,8 @@ LEADERBOARD_RESET = "leaderboard_reset"
 SHUTDOWN = "shutdown"
 BACKGROUND = "background"
 EVENT = "event"
+TOURNAMENT_END = "tournament_end"
+TOURNAMENT_RESET = "tournament_reset"
 
 # Nakama strips the header its gateway sets for itself.
 _HIDDEN_HEADERS = frozenset({"Grpc-Timeout"})

@@ -18,12 +18,14 @@ from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
+    EventEntry,
     HookEntry,
     Origin,
     Registry,
     ResetEntry,
     RpcEntry,
     TaskEntry,
+    TournamentEntry,
 )
 
 _RUNTIME_DIR = str(Path(__file__).resolve().parent)
@@ -100,6 +102,7 @@ EVENT_PARAMS = ("ctx", "logger", "nk", "event")
 # Nakama's socket message names (lower-cased, no underscores) -> the envelope field that carries them.
 RT_MESSAGES = {field.message_type.name.lower(): field.name
                for field in Envelope.DESCRIPTOR.oneofs_by_name["message"].fields if field.message_type is not None}
+TOURNAMENT_PARAMS = ("ctx", "logger", "nk", "tournament", "end", "reset")
 
 
 class Initializer:
@@ -235,3 +238,28 @@ class Initializer:
                                             f"{taken.origin}")
         self._registry.jobs[name] = TaskEntry(name, fn, self._logger(job=name), self._module, origin,
                                               float(interval_sec))
+
+    # --- social (issue 16) ---------------------------------------------------------------------
+
+    def register_event(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, event)`` for each event (``POST /v2/event``, ``nk.event``),
+        run off the request path; ``event`` has ``name``, ``properties``, ``timestamp``, ``external``."""
+        origin = self._origin("register_event")
+        check_function(origin, "register_event", fn, EVENT_PARAMS)
+        self._registry.events.append(EventEntry(fn, self._logger(hook="event"), self._module, origin))
+
+    def register_tournament_end(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, tournament, end: int, reset: int)``: once (across every server
+        process) when a tournament period stops taking scores; ``end``/``reset`` are unix seconds."""
+        origin = self._origin("register_tournament_end")
+        check_function(origin, "register_tournament_end", fn, TOURNAMENT_PARAMS)
+        self._registry.tournament_ends.append(TournamentEntry(fn, self._logger(hook="tournament_end"), self._module,
+                                                         origin))
+
+    def register_tournament_reset(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, tournament, end: int, reset: int)``: once when a tournament
+        period's records expire (its reset)."""
+        origin = self._origin("register_tournament_reset")
+        check_function(origin, "register_tournament_reset", fn, TOURNAMENT_PARAMS)
+        self._registry.tournament_resets.append(TournamentEntry(fn, self._logger(hook="tournament_reset"), self._module,
+                                                           origin))

@@ -17,6 +17,8 @@ BeforeHook = Callable[[Any, RuntimeLogger, Any, dict[str, Any]], Awaitable[dict[
 AfterHook = Callable[[Any, RuntimeLogger, Any, Any, dict[str, Any]], Awaitable[None]]
 ResetFunction = Callable[[Any, RuntimeLogger, Any, Any, int], Awaitable[None]]
 TaskFunction = Callable[[Any, RuntimeLogger, Any], Awaitable[None]]
+EventFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[None]]
+TournamentFunction = Callable[[Any, RuntimeLogger, Any, Any, int, int], Awaitable[None]]
 
 # The REST methods Nakama lets a before/after hook intercept (its gRPC method names).
 _HOOKABLE = """
@@ -87,6 +89,22 @@ class TaskEntry:
     interval: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class EventEntry:
+    fn: EventFunction
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class TournamentEntry:
+    fn: TournamentFunction  # (ctx, logger, nk, tournament, end, reset)
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
 @dataclass
 class Registry:
     rpcs: dict[str, RpcEntry] = field(default_factory=dict)
@@ -95,6 +113,9 @@ class Registry:
     resets: list[ResetEntry] = field(default_factory=list)
     shutdowns: list[TaskEntry] = field(default_factory=list)
     jobs: dict[str, TaskEntry] = field(default_factory=dict)
+    events: list[EventEntry] = field(default_factory=list)
+    tournament_ends: list[TournamentEntry] = field(default_factory=list)
+    tournament_resets: list[TournamentEntry] = field(default_factory=list)
     modules: list[str] = field(default_factory=list)
     rt_before: dict[str, HookEntry] = field(default_factory=dict)   # by envelope field: "channel_join"
     rt_after: dict[str, HookEntry] = field(default_factory=dict)

@@ -20,19 +20,31 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nakama_py.core.events import Event
 from nakama_py.core.leaderboard_types import Leaderboard as ServerLeaderboard
 from nakama_py.core.sessions import SessionService
+from nakama_py.core.tournaments import Tournament
 from nakama_py.errors import Code, NakamaError
 from nakama_py.metrics import Metrics
 from nakama_py.runtime import type_conversions as to_public
 from nakama_py.runtime.call_scope import CURRENT, CallScope, finish
-from nakama_py.runtime.context import BACKGROUND, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
+from nakama_py.runtime.context import (
+    BACKGROUND,
+    EVENT,
+    LEADERBOARD_RESET,
+    RUN_ONCE,
+    SHUTDOWN,
+    TOURNAMENT_END,
+    TOURNAMENT_RESET,
+    Context,
+    RuntimeInfo,
+)
 from nakama_py.runtime.hook_runner import RuntimeHooks
 from nakama_py.runtime.initializer import Initializer
 from nakama_py.runtime.loader import RuntimeLoadError, load_modules
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
-from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry
+from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry, TournamentEntry
 from nakama_py.runtime.rt_hooks import RuntimeRtHooks
 
 log = logging.getLogger("nakama_py.runtime")
@@ -70,6 +82,18 @@ class LoadedRuntime:
     @property
     def handles_resets(self) -> bool:
         return bool(self.registry.resets)
+
+    @property
+    def handles_events(self) -> bool:
+        return bool(self.registry.events)
+
+    @property
+    def handles_tournament_ends(self) -> bool:
+        return bool(self.registry.tournament_ends)
+
+    @property
+    def handles_tournament_resets(self) -> bool:
+        return bool(self.registry.tournament_resets)
 
     # --- RPCs ------------------------------------------------------------------------
 
@@ -135,6 +159,36 @@ class LoadedRuntime:
                 failed.append(f"{entry.module} ({entry.origin})")
         if failed:
             raise RuntimeError(f"leaderboard reset functions failed: {', '.join(failed)}")
+
+    async def run_event(self, event: Event) -> None:
+        """Every module's event function, with the sender's session in ``ctx``; failures are logged."""
+        for entry in self.registry.events:
+            try:
+                await _scoped("event function", entry.module,
+                              entry.fn(Context(self.info, EVENT, event.sender), entry.logger, self.nk, event))
+            except Exception:
+                entry.logger.error("event function failed", exc_info=True, event=event.name)
+
+    async def run_tournament_end(self, tournament: Tournament, end: int, reset: int) -> None:
+        await self._tournament_hooks(self.registry.tournament_ends, TOURNAMENT_END, tournament, end, reset)
+
+    async def run_tournament_reset(self, tournament: Tournament, end: int, reset: int) -> None:
+        await self._tournament_hooks(self.registry.tournament_resets, TOURNAMENT_RESET, tournament, end, reset)
+
+    async def _tournament_hooks(self, entries: list[TournamentEntry], mode: str, tournament: Tournament, end: int,
+                                reset: int) -> None:
+        """Every module's function; a failure is raised once all have run, so the scheduler retries
+        the moment later (like leaderboard resets: these functions should be idempotent)."""
+        failed: list[str] = []
+        for entry in entries:
+            try:
+                await _scoped(f"{mode} function", entry.module,
+                              entry.fn(Context(self.info, mode), entry.logger, self.nk, tournament, end, reset))
+            except Exception:
+                entry.logger.error(f"{mode} function failed", exc_info=True, tournament_id=tournament.id)
+                failed.append(f"{entry.module} ({entry.origin})")
+        if failed:
+            raise RuntimeError(f"{mode} functions failed: {', '.join(failed)}")
 
     async def run_job(self, entry: TaskEntry) -> None:
         """One run of a background job; its failure is logged."""

@@ -22,10 +22,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 from nakama_py.core.account_types import Account, AuthResult, User
+from nakama_py.core.events import Event
+from nakama_py.core.friends import Friend, FriendOfFriend
+from nakama_py.core.group_types import Group, GroupUser, UserGroup
 from nakama_py.core.leaderboard_types import LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
 from nakama_py.core.multi_update import MultiUpdateResult
 from nakama_py.core.notifications import Notification, NotificationSend
 from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, StorageObjectId, StorageWrite
+from nakama_py.core.tournaments import Tournament
 from nakama_py.core.wallet import WalletLedgerItem, WalletUpdate, WalletUpdateResult
 
 SortOrder = Literal["asc", "desc"]
@@ -53,6 +57,11 @@ __all__ = [
     "SYSTEM_USER_ID",
     "Account",
     "AuthResult",
+    "Event",
+    "Friend",
+    "FriendOfFriend",
+    "Group",
+    "GroupUser",
     "Leaderboard",
     "LeaderboardRecord",
     "MultiUpdateResult",
@@ -67,7 +76,9 @@ __all__ = [
     "StorageObjectId",
     "StorageWrite",
     "TopList",
+    "Tournament",
     "User",
+    "UserGroup",
     "WalletLedgerItem",
     "WalletUpdate",
     "WalletUpdateResult",

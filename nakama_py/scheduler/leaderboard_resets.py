@@ -28,7 +28,7 @@ from datetime import datetime
 
 from nakama_py.core.leaderboard_schedule import parse_schedule
 from nakama_py.core.leaderboard_types import Leaderboard, from_unix
-from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.leaderboards import LeaderboardService, ResetHandler
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.pool import Database
 
@@ -45,6 +45,7 @@ RETRY_BASE_SEC = 5.0  # a failed handler is retried after 10 s, 20 s, 40 s, ... 
 
 
 class ResetScheduler:
+    refreshes_boards = True  # re-reads every board now and then (one scheduler per process does)
     def __init__(self, db: Database, leaderboards: LeaderboardService, *, node: str | None = None,
                  lease_sec: float = LEASE_SEC, poll_sec: float = POLL_SEC, stale_check_sec: float = STALE_CHECK_SEC,
                  workers: int = 8, max_attempts: int = MAX_ATTEMPTS, retry_base_sec: float = RETRY_BASE_SEC) -> None:
@@ -78,12 +79,12 @@ class ResetScheduler:
         try:
             while True:
                 try:
-                    if self.leaderboards.reset_handler is not None:
+                    if self._handler() is not None:
                         self._fire_due(time.time())
                         if time.monotonic() - last_stale >= self.stale_check_sec:
                             last_stale = time.monotonic()
                             await self._retry_stale()
-                    if time.monotonic() - last_refresh >= BOARD_REFRESH_SEC:
+                    if self.refreshes_boards and time.monotonic() - last_refresh >= BOARD_REFRESH_SEC:
                         last_refresh = time.monotonic()
                         await self.leaderboards.refresh_boards()
                 except asyncio.CancelledError:
@@ -109,11 +110,26 @@ class ResetScheduler:
         for board_id, reset in (await sql.last_resets(self.db)).items():
             self._watermark[board_id] = int(reset.timestamp())
 
+    # --- what a subclass may change (scheduler/tournament_hooks.py fires tournament moments) ---
+
+    def _handler(self) -> ResetHandler | None:
+        return self.leaderboards.reset_handler
+
+    def _next_moment(self, board: Leaderboard, now: float) -> int:
+        """The board's first moment strictly after ``now``; 0 when none."""
+        return board.next_reset(now)
+
+    def _moments(self, board: Leaderboard, after: int, until: float, limit: int) -> list[int]:
+        """Up to ``limit`` of the board's moments ``after < t <= until``, oldest first."""
+        assert board.reset_schedule is not None
+        return parse_schedule(board.reset_schedule).between(after, until, limit)
+
     def _scheduled(self) -> list[Leaderboard]:
-        return [b for b in self.leaderboards.boards() if b.reset_schedule]
+        # Tournaments' resets belong to the tournament scheduler (scheduler/tournament_hooks.py).
+        return [b for b in self.leaderboards.boards() if b.reset_schedule and b.tournament is None]
 
     def _sleep_time(self, now: float) -> float:
-        upcoming = [b.next_reset(now) for b in self._scheduled()]
+        upcoming = [self._next_moment(b, now) for b in self._scheduled()]
         due = min((t for t in upcoming if t), default=0)
         if due:
             return max(min(self.poll_sec, due - now), 0.01)
@@ -123,15 +139,13 @@ class ResetScheduler:
         for board in self._scheduled():
             if board.id in self._running:
                 continue  # that board's resets run one after another
-            assert board.reset_schedule is not None
-            schedule = parse_schedule(board.reset_schedule)
             anchor = max(int(board.create_time.timestamp()), self._since, self._watermark.get(board.id, 0))
             due = self._next_due.get(board.id)
             if due is None or due[0] != anchor:  # the first reset after the anchor, worked out once
-                due = self._next_due[board.id] = (anchor, schedule.next_after(anchor))
+                due = self._next_due[board.id] = (anchor, self._next_moment(board, anchor))
             if not due[1] or due[1] > now:
                 continue
-            resets = schedule.between(anchor, now, CATCH_UP_BATCH)
+            resets = self._moments(board, anchor, now, CATCH_UP_BATCH)
             if resets:
                 self._start(board.id, resets)
 
@@ -139,8 +153,10 @@ class ResetScheduler:
         by_board: dict[str, list[int]] = {}
         for board_id, reset in await sql.stale_resets(self.db, CATCH_UP_BATCH):
             by_board.setdefault(board_id, []).append(int(reset.timestamp()))
+        mine = {board.id for board in self._scheduled()}
         for board_id, resets in by_board.items():
-            if board_id not in self._running:
+            # Claims of the other scheduler's boards (tournaments / leaderboards) are not ours to retry.
+            if board_id not in self._running and board_id in mine:
                 self._start(board_id, resets, advance=False)
 
     def _start(self, board_id: str, resets: list[int], *, advance: bool = True) -> None:
@@ -165,14 +181,13 @@ class ResetScheduler:
                     self._watermark[board_id] = max(self._watermark.get(board_id, 0), reset)
 
     async def _fire(self, board_id: str, reset: int) -> None:
-        handler = self.leaderboards.reset_handler
+        handler = self._handler()
         if handler is None:
             raise RuntimeError("no reset handler")
         reset_time = from_unix(reset)
-        boards = await self.leaderboards.get([board_id])
-        if not boards:
+        board = self.leaderboards.known_board(board_id)
+        if board is None:
             return  # deleted: its claims went with it
-        board = boards[0]
         attempt = await sql.claim_reset(self.db, board_id, reset_time, self.node, self.lease_sec)
         if attempt is None:
             return  # done already, or another process holds it

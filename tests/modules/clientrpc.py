@@ -27,7 +27,7 @@ def _decoded(nk: NakamaModule, payload: str) -> dict[str, Any]:
 
 async def rpc(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:
     """Echoes the payload after emitting an event, as the Lua module does."""
-    nk.event("foo", {"bar": "baz"}, 12345, False)  # type: ignore[attr-defined]
+    nk.event("foo", {"bar": "baz"}, 12345, False)
     return payload
 
 

@@ -11,13 +11,7 @@ from dataclasses import dataclass
 
 from tests.support.nakamajs_suite import JsTest
 
-GROUP_CHAT = ("issue 16: groups are not built yet (group channels ask the groups feature through "
-              "core.channels.GroupMembership)")
 MULTIPLAYER = "issue 15: matches, the matchmaker and parties (on the issue 14 socket) are not built yet"
-USERS = "issue 16: GET /v2/user is not built yet"
-FRIENDS = "issue 16: friends are not built yet"
-GROUPS = "issue 16: groups are not built yet"
-EVENTS = "issue 16: clientrpc.rpc calls nk.event (events), not built yet"
 # Real Nakama 3.40 fails these too, for reasons in the tests themselves (see the comments below).
 PARTY_OF_ONE = ("fails against real Nakama 3.40 too: the test has a second user join a party created with "
                 "max size 1, which Nakama refuses as full (party_handler.go ErrPartyFull)")
@@ -53,46 +47,13 @@ _MULTIPLAYER_FILES = {
                              "should create closed party and have member join and then join match"],
 }
 
-_GROUP_TESTS = [
-    "should create group", "should create then list group", "should create, update, then list group",
-    "should create, delete, then list group", "should create then list group users",
-    "should create, join, then list group users", "should create, add, then list group users",
-    "should create, add, kick, then list group users", "should create closed, request to join, then list group users",
-    "should create open, join, then list user groups and see count affected",
-    "should create closed, request to join, then list user groups and see count unaffected",
-    "should create closed, request to join, add, then list user groups and see count affected",
-    "should create closed group, request to join, promote, then list user groups and see count affected",
-    "should create open, join, leave, then list user groups and see count affected",
-    "should create closed, request to join, leave, then list user groups and see count unaffected",
-    "should create closed, request to join, add, then list group users",
-    "should create closed, request to join, promote, then list group users",
-    "should create closed, request to join, kick, then list group users",
-    "should create, add, promote, then list group users", "should create, add, promote twice, then list group users",
-    "should create, join, leave, then list group users",
-    "should create closed, request to join, leave, then list group users",
-    "should create, add, promote, add, promote, then list group users", "should create, list group",
-    "should create, add, ban, then list group users", "should create group and fail to demote superadmin",
-    "should create group, add user and promote and demote them",
-    "should create group, add user and fail to demote lowest-ranking user",
-]
-
-_FRIEND_TESTS = ["should add friend, then list", "should receive friend invite, then list",
-                 "should block friend, then list", "should add friend, accept, then list",
-                 "should add friend, reject, then list"]
-
 EXPECTED_FAILURES: dict[str, str] = {
-    "socket-channel.test.js::should create a group, join group chat, then leave it": GROUP_CHAT,
     **{f"{file}::{name}": MULTIPLAYER for file, names in _MULTIPLAYER_FILES.items() for name in names},
     "socket-match.test.js::should create authoritative match, list matches with querying": LABEL_INDEXING,
     "socket-match.test.js::should create authoritative match, list matches with querying arrays": LABEL_INDEXING,
     "socket-matchmaker.test.js::should add to matchmaker but not match on range": MATCHMAKER_TIMING,
     "socket-matchmaker.test.js::should add to matchmaker but not match on range and value": MATCHMAKER_TIMING,
     "socket-party.test.js::should create party and add matchmaker and leave matchmaker": PARTY_OF_ONE,
-    "client-user.test.js::should return two users": USERS,
-    "client-user.test.js::should return no users": USERS,
-    **{f"client-friend.test.js::{name}": FRIENDS for name in _FRIEND_TESTS},
-    **{f"client-group.test.js::{name}": GROUPS for name in _GROUP_TESTS},
-    "client-rpc.test.js::should send rpc with payload": EVENTS,
 }
 
 

@@ -16,12 +16,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from nakama_py.core.accounts import AccountService
+from nakama_py.core.events import EventQueue
+from nakama_py.core.friends import FriendService
+from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.streams import StreamService
+from nakama_py.core.tournaments import TournamentService
 from nakama_py.core.wallet import WalletService
 from nakama_py.metrics import Metrics
 from nakama_py.runtime.call_scope import tracked
@@ -29,23 +33,28 @@ from nakama_py.runtime.context import RUN_ONCE, Context, RuntimeInfo
 from nakama_py.runtime.localcache import LocalCache
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk.accounts import AccountCalls
+from nakama_py.runtime.nk.events import EventCalls
+from nakama_py.runtime.nk.friends import FriendCalls
+from nakama_py.runtime.nk.groups import GroupCalls
 from nakama_py.runtime.nk.leaderboards import LeaderboardCalls
 from nakama_py.runtime.nk.notifications import NotificationCalls
 from nakama_py.runtime.nk.sql import SqlCalls, SqlDatabase
 from nakama_py.runtime.nk.storage import StorageCalls
 from nakama_py.runtime.nk.streams import StreamCalls
+from nakama_py.runtime.nk.tournaments import TournamentCalls
 from nakama_py.runtime.nk.utilities import UtilityCalls
 from nakama_py.runtime.nk.wallets import WalletCalls
 
 
 class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
-                   SqlCalls, UtilityCalls):
+                   SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,
                  storage: StorageService, wallets: WalletService, notifications: NotificationService,
                  leaderboards: LeaderboardService, multi_updater: MultiUpdater, sql: SqlDatabase,
-                 metrics: Metrics, streams: StreamService) -> None:
+                 metrics: Metrics, streams: StreamService, friends: FriendService, groups: GroupService,
+                 tournaments: TournamentService, events: EventQueue) -> None:
         self._info = info
         self._accounts = accounts
         self._sessions = sessions
@@ -57,6 +66,10 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
         self._streams = streams
         self._sql = sql
         self._metrics = metrics
+        self._friends = friends
+        self._groups = groups
+        self._tournaments = tournaments
+        self._events = events
         self._cache = LocalCache()
         self._ran_once: set[str] = set()
 

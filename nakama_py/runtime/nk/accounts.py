@@ -45,6 +45,10 @@ class AccountCalls:
         return await self._accounts.get_users(usernames=list(usernames))
 
     @tracked
+    async def users_get_facebook_id(self, facebook_ids: Sequence[str]) -> list[User]:
+        return await self._accounts.get_users(facebook_ids=list(facebook_ids))
+
+    @tracked
     async def authenticate_custom(self, id: str, username: str = "", create: bool = True) -> AuthResult:
         return await self._accounts.authenticate_custom(id, username=username, create=create)
 
