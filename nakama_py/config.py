@@ -213,6 +213,16 @@ class SocialConfig(_Section):
     facebook_limited_login: FacebookLimitedLoginConfig = FacebookLimitedLoginConfig()
 
 
+class ClusterConfig(_Section):
+    """nakama-py's own keys for clusters of nodes (Nakama's open-source edition has none)."""
+
+    # The cluster bus: empty means PostgreSQL LISTEN/NOTIFY (nothing else to run); a nats:// URL
+    # (several may be given, comma-separated) routes it, and node membership, through NATS.
+    nats_url: str = ""
+    # Subject prefix on the NATS server, so several clusters can share one server.
+    nats_prefix: str = Field("nakama", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+
+
 # Nakama sections nakama-py does not implement: accepted (so a Nakama file loads) and reported.
 UNSUPPORTED_SECTIONS = ("matchmaker", "tracker", "iap", "google_auth", "satori", "match", "party",
                         "storage", "mfa", "limit")
@@ -232,6 +242,7 @@ class Config(_Section):
     console: ConsoleConfig = ConsoleConfig()
     metrics: MetricsConfig = MetricsConfig()
     social: SocialConfig = SocialConfig()
+    cluster: ClusterConfig = ClusterConfig()
     matchmaker: dict[str, Any] = {}
     tracker: dict[str, Any] = {}
     iap: dict[str, Any] = {}
