@@ -151,8 +151,18 @@ class DatabaseConfig(_Section):
     max_open_conns: int = Field(100, ge=1)
     max_idle_conns: int = Field(100, ge=0)
     dns_scan_interval_sec: int = Field(60, ge=0)
+    # nakama-py: streaming replicas (same forms as address) for reads that tolerate staleness.
+    read_address: list[str] = []
+    # nakama-py: a replica further than this behind the primary is taken out of rotation.
+    read_max_lag_ms: int = Field(1000, ge=1)
+    # nakama-py: address is a pgbouncer in transaction pooling mode: no server-side prepared
+    # statements (a later transaction may run on another server connection).
+    pgbouncer: bool = False
+    # nakama-py: a direct address for what must hold one session (LISTEN, advisory locks,
+    # migrations); empty means the first address.
+    session_address: str = ""
 
-    @field_validator("address", mode="before")
+    @field_validator("address", "read_address", mode="before")
     @classmethod
     def _as_list(cls, value: Any) -> Any:
         if isinstance(value, str):
