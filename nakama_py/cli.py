@@ -70,11 +70,13 @@ def cmd_migrate(args: list[str]) -> int:
         del rest[at:at + 2]
     config = _config(rest)
     setup_logging(config.logger)
+    from nakama_py.db.address import session_conninfo
     from nakama_py.db.migrations import migrate_down, migrate_up, migration_status
     from nakama_py.db.pool import Database
     from nakama_py.server import resolve_database
 
-    conninfo, embedded = resolve_database(config)
+    pooled, embedded = resolve_database(config)
+    conninfo = session_conninfo(config.database.session_address, pooled)  # the migration lock needs a session
 
     async def run() -> int:
         db = Database(conninfo, min_size=1, max_size=2, name="nakama-py-migrate")

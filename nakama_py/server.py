@@ -31,7 +31,7 @@ from nakama_py import __version__
 from nakama_py.app import build_app
 from nakama_py.config import Config
 from nakama_py.core.write_marks import MarkRegion, WriteMarks
-from nakama_py.db.address import AddressError, describe, to_conninfo
+from nakama_py.db.address import AddressError, describe, session_conninfo, to_conninfo
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
 from nakama_py.db.pool import Database
@@ -334,7 +334,8 @@ def serve(config: Config, *, migrate: bool = True) -> int:
         log.info("database", extra={"fields": {"address": describe(conninfo), "embedded": embedded is not None}})
         wait_for_database(conninfo)
         if migrate:
-            applied = asyncio.run(apply_migrations(conninfo))
+            # Migrations hold an advisory lock: on a direct connection, not through pgbouncer.
+            applied = asyncio.run(apply_migrations(session_conninfo(config.database.session_address, conninfo)))
             if applied:
                 log.info("migrations applied", extra={"fields": {"migrations": applied}})
         log.info("start-up prepared", extra={"fields": {"seconds": round(time.monotonic() - started, 3)}})

@@ -23,8 +23,10 @@ from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.wallet import WalletService
 from nakama_py.core.write_marks import WriteMarks
+from nakama_py.db.address import session_conninfo, to_conninfo
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
+from nakama_py.db.replicas import ReplicaSet
 from nakama_py.metrics import Metrics
 from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.service import Runtime
@@ -47,6 +49,7 @@ class ServerState:
     wallets: WalletService
     notifications: NotificationService
     leaderboards: LeaderboardService
+    replicas: ReplicaSet
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
     version: str = __version__
@@ -63,6 +66,7 @@ class ServerState:
                 await task
         await self.leaderboards.close()  # sends the rank changes still pending to other processes
         await self.listener.stop()
+        await self.replicas.close()
         await self.db.close()
 
     def spawn(self, coro: object, name: str) -> None:
@@ -90,13 +94,18 @@ async def _maintenance(state: ServerState) -> None:
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
-                  max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}")
+                  max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}",
+                  pgbouncer=config.database.pgbouncer,
+                  session_conninfo=session_conninfo(config.database.session_address, conninfo))
     await db.open()
-    listener = Listener(conninfo)
+    replicas = ReplicaSet(db, [to_conninfo(a) for a in config.database.read_address],
+                          max_lag_sec=config.database.read_max_lag_ms / 1000, pool_size=pool_size(config),
+                          name=f"nakama-py/{config.name}/replica")
+    listener = Listener(db.session_conninfo)
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec)
     revocations.attach(listener)
     sessions = SessionService(config.session, revocations)
-    leaderboards = LeaderboardService(db, config, marks=marks)
+    leaderboards = LeaderboardService(db, config, marks=marks, replicas=replicas)
     leaderboards.attach(listener)
     state = ServerState(
         config=config,
@@ -105,14 +114,16 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
         sessions=sessions,
         accounts=AccountService(db, sessions, config),
-        storage=StorageService(db, config.session.encryption_key),
+        storage=StorageService(db, config.session.encryption_key, replicas),
         wallets=WalletService(db),
         notifications=NotificationService(db),
         leaderboards=leaderboards,
+        replicas=replicas,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     try:
+        await replicas.start()
         await listener.start()
         state.spawn(_maintenance(state), "maintenance")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
+from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
 
+from nakama_py.app import build_app
+from nakama_py.config import Config
 from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
+from nakama_py.state import ServerState, build_state
 from tests.support.replication import Replication, primary_with_replica
+from tests.support.users import TestUser, create_user
+
+Client = TestClient[Request, Application]
 
 pytestmark = pytest.mark.slow
 
@@ -133,3 +143,90 @@ async def test_an_address_that_is_not_a_replica_never_joins(primary: Database, r
         assert "not a streaming replica" in str(not_a_replica.status()[0]["reason"])
     finally:
         await not_a_replica.close()
+
+
+# --- routing: what a server reads from the replica ---------------------------------------------------
+
+
+@pytest.fixture
+async def served(replication: Replication, make_config: Callable[..., Config],
+                 aiohttp_client: Callable[..., Awaitable[Client]]) -> AsyncIterator[tuple[ServerState, Client]]:
+    """A server on the private primary with the replica as read_address (a generous lag bound, so a
+    paused replica stays in rotation and its staleness shows)."""
+    config = make_config("--database.address", replication.primary_url, "--database.read_address",
+                         replication.replica_url, "--database.read_max_lag_ms", "60000")
+    state = await build_state(config, replication.primary_url)
+    try:
+        await until(lambda: bool(state.replicas.in_rotation()))
+        yield state, await aiohttp_client(build_app(state))
+    finally:
+        await state.close()
+
+
+async def replayed(state: ServerState) -> None:
+    """Until the replica has replayed everything the primary wrote so far."""
+    target = await state.db.fetchval("SELECT pg_current_wal_lsn()::text")
+    replica = state.replicas.replicas[0].db
+    deadline = time.monotonic() + 20
+    while True:
+        if await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)):
+            return
+        assert time.monotonic() < deadline, "replica did not replay within 20 s"
+        await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def replay_paused(state: ServerState) -> AsyncIterator[None]:
+    replica = state.replicas.replicas[0].db
+    await replica.execute("SELECT pg_wal_replay_pause()")
+    try:
+        yield
+    finally:
+        await replica.execute("SELECT pg_wal_replay_resume()")
+
+
+async def owners_on_page(client: Client, board: str, user: TestUser) -> dict[str, str]:
+    response = await client.get(f"/v2/leaderboard/{board}?limit=100", headers=user.auth)
+    assert response.status == 200
+    return {r["owner_id"]: r["score"] for r in (await response.json()).get("records", [])}
+
+
+async def test_pages_come_from_the_replica_but_a_player_sees_their_own_write_at_once(
+        served: tuple[ServerState, Client]) -> None:
+    state, client = served
+    board = f"replica-{uuid.uuid4().hex[:8]}"
+    await state.leaderboards.create(board)
+    alice, bob = await create_user(state), await create_user(state)
+    await replayed(state)
+    async with replay_paused(state):
+        for user, score in ((alice, "10"), (bob, "20")):
+            response = await client.post(f"/v2/leaderboard/{board}", json={"score": score}, headers=user.auth)
+            assert response.status == 200
+        # Bob's write is not replayed: Alice's page comes from the replica, yet shows her own write,
+        # which the replica lacks too (the page is read again from the primary for her)...
+        assert await owners_on_page(client, board, alice) == {alice.user_id: "10", bob.user_id: "20"}
+        # ...while a third player, with no write of their own waiting, gets the replica's (stale) page.
+        carol = await create_user(state)
+        assert await owners_on_page(client, board, carol) == {}
+    await replayed(state)
+    assert await owners_on_page(client, board, carol) == {alice.user_id: "10", bob.user_id: "20"}
+
+
+async def test_other_players_objects_come_from_the_replica_own_objects_from_the_primary(
+        served: tuple[ServerState, Client]) -> None:
+    state, client = served
+    alice, bob = await create_user(state), await create_user(state)
+    await replayed(state)
+    async with replay_paused(state):
+        write = {"objects": [{"collection": "cars", "key": "red", "value": '{"hp": 300}', "permission_read": 2}]}
+        assert (await client.put("/v2/storage", json=write, headers=alice.auth)).status == 200
+        own = await client.get(f"/v2/storage/cars?user_id={alice.user_id}&limit=10", headers=alice.auth)
+        assert [o["key"] for o in (await own.json())["objects"]] == ["red"]
+        others = await client.get(f"/v2/storage/cars?user_id={alice.user_id}&limit=10", headers=bob.auth)
+        assert (await others.json()).get("objects", []) == []  # not replayed yet: the replica's view
+    await replayed(state)
+    others = await client.get(f"/v2/storage/cars?user_id={alice.user_id}&limit=10", headers=bob.auth)
+    assert [o["key"] for o in (await others.json())["objects"]] == ["red"]
+    read = {"object_ids": [{"collection": "cars", "key": "red", "user_id": alice.user_id}]}
+    response = await client.post("/v2/storage", json=read, headers=bob.auth)
+    assert [o["key"] for o in (await response.json())["objects"]] == ["red"]

@@ -177,7 +177,7 @@ def start_replica(cluster: Cluster) -> None:
     bindir = Path(cluster.pg_bindir)
     data = postgres_dir(cluster.path / "replica")
     run([str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(cluster.primary_port), "-U", "postgres",
-         "-D", str(data), "-R", "-X", "stream", "--no-sync"], **as_postgres())
+         "-D", str(data), "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"], **as_postgres())
     with (data / "postgresql.conf").open("a") as conf:
         conf.write(f"\nport = {cluster.replica_port}\nunix_socket_directories = '{data}'\n")
     run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(cluster.path / "pglogs" / "replica.log"), "-w", "start"],

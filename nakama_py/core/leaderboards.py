@@ -63,6 +63,7 @@ from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
+from nakama_py.db.replicas import ReplicaSet
 from nakama_py.errors import Code, NakamaError, invalid_argument, not_found
 
 __all__ = [
@@ -102,7 +103,7 @@ def ranks_disabled(board_id: str) -> NakamaError:
 
 class LeaderboardService:
     def __init__(self, db: Database, config: Config, *, node: str | None = None,
-                 marks: WriteMarks | None = None) -> None:
+                 marks: WriteMarks | None = None, replicas: ReplicaSet | None = None) -> None:
         self.db = db
         self.marks = marks  # shared with sibling worker processes, when there are any
         self.node = node or uuid.uuid4().hex
@@ -112,11 +113,11 @@ class LeaderboardService:
         self._ranks_off = set(blacklist)
         self._boards: dict[str, Leaderboard] = {}
         self.ranks = RankStore()
-        self.publisher = rank_sync.RankPublisher(db.conninfo, self.node, marks=marks)
+        self.publisher = rank_sync.RankPublisher(db.session_conninfo, self.node, marks=marks)
         self.follower = rank_sync.RankFollower(self)
         if marks is not None:
             marks.on_late = self._sibling_late
-        self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for)
+        self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for, replicas)
         self.writes = RecordWriter(db, self.board, self.ranked, self.ranks, self.publisher.publish, self.forget_board)
         self.reset_handler: ResetHandler | None = None
         self._loads: dict[tuple[str, int], asyncio.Future[RankBucket]] = {}

@@ -80,7 +80,7 @@ class Runtime:
         if registry.resets:
             state.leaderboards.on_reset(self._on_reset)
         if registry.jobs:
-            self.jobs = BackgroundJobs(state.db.conninfo, list(registry.jobs.values()), self._run_job)
+            self.jobs = BackgroundJobs(state.db.session_conninfo, list(registry.jobs.values()), self._run_job)
             self.jobs.start()
         if registry.modules:
             log.info("runtime modules loaded", extra={"fields": {
