@@ -149,6 +149,17 @@ async def delete_owner_records(db: Database, owner_id: str) -> list[tuple[str, d
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+async def owner_current_records(db: Database, owner_id: str) -> list[tuple[str, datetime, int, int, int, datetime,
+                                                                            str | None]]:
+    """(board, expiry, score, subscore, num_score, create_time, username) of each record the owner
+    holds in a bucket that has not expired (one scan of owner_id_expiry_time_leaderboard_id_idx)."""
+    rows = await db.fetch(
+        "SELECT leaderboard_id, expiry_time, score, subscore, num_score, create_time, username"
+        " FROM leaderboard_record WHERE owner_id = %s AND (expiry_time = 'epoch' OR expiry_time > now())",
+        (owner_id,))
+    return [(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+
 async def owner_records(db: Database, board_id: str, expiry: datetime, owner_ids: list[str]) -> list[RecordRow]:
     rows = await db.fetch(
         "SELECT " + RECORD_COLS + " FROM leaderboard_record"
