@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from nakama_py import __version__
+from nakama_py.cluster.bus import ClusterBus, other_nodes_alive
+from nakama_py.cluster.factory import make_bus
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.leaderboards import LeaderboardService
@@ -50,6 +52,7 @@ class ServerState:
     notifications: NotificationService
     leaderboards: LeaderboardService
     replicas: ReplicaSet
+    bus: ClusterBus
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: Runtime = field(default_factory=Runtime)
     version: str = __version__
@@ -66,6 +69,7 @@ class ServerState:
                 await task
         await self.leaderboards.close()  # sends the rank changes still pending to other processes
         await self.listener.stop()
+        await self.bus.stop()
         await self.replicas.close()
         await self.db.close()
 
@@ -102,10 +106,12 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
                           max_lag_sec=config.database.read_max_lag_ms / 1000, pool_size=pool_size(config),
                           name=f"nakama-py/{config.name}/replica")
     listener = Listener(db.session_conninfo)
+    bus = make_bus(config, db)
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec)
     revocations.attach(listener)
     sessions = SessionService(config.session, revocations)
-    leaderboards = LeaderboardService(db, config, marks=marks, replicas=replicas)
+    leaderboards = LeaderboardService(db, config, marks=marks, replicas=replicas,
+                                      other_nodes=lambda: other_nodes_alive(bus))
     leaderboards.attach(listener)
     state = ServerState(
         config=config,
@@ -119,12 +125,14 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         notifications=NotificationService(db),
         leaderboards=leaderboards,
         replicas=replicas,
+        bus=bus,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     try:
         await replicas.start()
         await listener.start()
+        await bus.start()  # membership: which nodes are alive
         state.spawn(_maintenance(state), "maintenance")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
