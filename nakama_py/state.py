@@ -37,6 +37,7 @@ from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 log = logging.getLogger("nakama_py.server")
 
 MAINTENANCE_INTERVAL_SEC = 300.0
+REPLICA_GAUGE_INTERVAL_SEC = 1.0
 
 
 @dataclass
@@ -95,6 +96,13 @@ async def _maintenance(state: ServerState) -> None:
             log.exception("maintenance failed")
 
 
+async def _replica_gauges(state: ServerState) -> None:
+    while True:
+        for replica in state.replicas.replicas:
+            state.metrics.replica_seen(replica.name, replica.in_rotation, replica.lag_sec)
+        await asyncio.sleep(REPLICA_GAUGE_INTERVAL_SEC)
+
+
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
@@ -134,6 +142,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         await listener.start()
         await bus.start()  # membership: which nodes are alive
         state.spawn(_maintenance(state), "maintenance")
+        if replicas.replicas:
+            state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),

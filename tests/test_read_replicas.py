@@ -230,3 +230,14 @@ async def test_other_players_objects_come_from_the_replica_own_objects_from_the_
     read = {"object_ids": [{"collection": "cars", "key": "red", "user_id": alice.user_id}]}
     response = await client.post("/v2/storage", json=read, headers=bob.auth)
     assert [o["key"] for o in (await response.json())["objects"]] == ["red"]
+
+
+async def test_metrics_show_each_replica_in_rotation_and_its_lag(served: tuple[ServerState, Client]) -> None:
+    state, _ = served
+    name = state.replicas.replicas[0].name
+    line = f'nakama_db_replica_in_rotation{{replica="{name}"}} 1.0'
+    deadline = time.monotonic() + 5
+    while line not in state.metrics.exposition().decode():
+        assert time.monotonic() < deadline, state.metrics.exposition().decode()[-2000:]
+        await asyncio.sleep(0.1)
+    assert f'nakama_db_replica_lag_seconds{{replica="{name}"}}' in state.metrics.exposition().decode()
