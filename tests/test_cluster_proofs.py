@@ -151,8 +151,8 @@ async def fill_cycle_on(cluster: LocalCluster, players: list[TestUser]) -> int:
 
 async def submit_load(cluster: LocalCluster, players: list[TestUser], stop: asyncio.Event,
                       acknowledged: list[tuple[str, str]]) -> int:
-    """Players submit through the balancer until stopped; each acknowledged (user, key) is kept.
-    The number of failed requests (those in flight on the killed node)."""
+    """Players submit and read (the mix) through the balancer until stopped; each acknowledged
+    submission (user, key) is kept. The number of failed requests (those in flight on the killed node)."""
     failures = 0
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         async def player_loop(player: TestUser) -> None:
@@ -170,6 +170,13 @@ async def submit_load(cluster: LocalCluster, players: list[TestUser], stop: asyn
                     acknowledged.append((player.user_id, key))
                 else:
                     failures += 1
+                for _ in range(2):  # the mix: reads between submissions
+                    try:
+                        status, _ = await rpc(session, cluster.balancer, "get_leaderboard", {"limit": 100},
+                                              token=player.token)
+                    except (aiohttp.ClientError, TimeoutError):
+                        status = 0
+                    failures += status != 200
 
         await asyncio.gather(*(player_loop(p) for p in players))
     return failures

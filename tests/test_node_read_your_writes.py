@@ -18,9 +18,10 @@ Nodes = tuple[ServerState, ServerState]
 
 
 @pytest.fixture
-async def nodes(make_config: Callable[..., Config], database_url: str) -> AsyncIterator[Nodes]:
-    first = await build_state(make_config("--name", "node1"), database_url)
-    second = await build_state(make_config("--name", "node2"), database_url)
+async def nodes(make_config: Callable[..., Config], own_database: str) -> AsyncIterator[Nodes]:
+    """Two nodes on a database of their own (no other test's processes in its membership)."""
+    first = await build_state(make_config("--name", "node1", "--database.address", own_database), own_database)
+    second = await build_state(make_config("--name", "node2", "--database.address", own_database), own_database)
     try:
         yield first, second
     finally:
@@ -62,11 +63,12 @@ async def test_a_write_on_one_node_is_the_writers_standing_on_the_other_at_once(
 
 
 async def test_processes_of_one_node_keep_the_zero_cost_path(make_config: Callable[..., Config],
-                                                              database_url: str) -> None:
+                                                              own_database: str) -> None:
     """The control: two processes of one node (same name, as the workers of a node are) do not
     check the primary (their write marks cover each other), so the deaf one stays behind."""
-    first = await build_state(make_config("--name", "samenode"), database_url)
-    second = await build_state(make_config("--name", "samenode"), database_url)
+    config = make_config("--name", "samenode", "--database.address", own_database)
+    first = await build_state(config, own_database)
+    second = await build_state(config, own_database)
     try:
         board, _ = await deaf_board((first, second))
         player = await create_user(first)
