@@ -26,6 +26,7 @@ import pytest
 
 from tests.support.node import run_client
 from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
+from tests.support.replication import local_cluster
 from tests.support.server import REPO
 from tests.support.users import TestUser, create_user_in
 from tests.test_racing_finalize import REWARDS, assert_paid_once
@@ -231,10 +232,55 @@ async def test_a_node_killed_during_load_loses_no_acknowledged_submission_and_re
 
 def restart_node(cluster: LocalCluster, index: int) -> int:
     """Start the node again with its original command line (cluster.py's); its PID."""
-    sys.path.insert(0, str(SCRIPT.parent))
-    import cluster as local  # type: ignore[import-not-found]
-
+    local = local_cluster()
     state = local.Cluster(**cluster.state)
     flags = [*racing_flags(cluster.directory.parent, cycle_seconds=CYCLE, submit_rate_per_minute=100000),
              "--logger.level", "warn", "--session.token_expiry_sec", "7200"]
     return int(local.start_node(state, index, 1, flags))
+
+
+def restart_nats(cluster: LocalCluster) -> None:
+    """Kill the cluster's NATS server and start it again on the same port and store."""
+    local = local_cluster()
+    os.killpg(cluster.state["nats_pid"], signal.SIGKILL)
+    port = cluster.state["nats_port"]
+    cluster.state["nats_pid"] = local.spawn(
+        ["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(cluster.directory / "nats")],
+        cluster.directory / "nats.log")
+    (cluster.directory / "cluster.json").write_text(json.dumps(cluster.state))
+
+
+async def test_a_nats_restart_mid_load_keeps_every_player_reading_their_own_standing(cluster: LocalCluster) -> None:
+    players = [create_user_in(cluster.database) for _ in range(6)]
+    stop = asyncio.Event()
+    wrong: list[Any] = []
+    failures = checked = 0
+
+    async def player_loop(session: aiohttp.ClientSession, player: TestUser) -> None:
+        nonlocal failures, checked
+        step = 0
+        while not stop.is_set():
+            step += 1
+            status, submitted = await rpc(session, cluster.balancer, "submit_race_time",
+                                          {"race_time": 100 - step / 100, "idempotency_key": f"nats-{step}"},
+                                          token=player.token)
+            status_board, board = await rpc(session, cluster.balancer, "get_leaderboard", {"limit": 5},
+                                            token=player.token)
+            if status != 200 or status_board != 200:
+                failures += 1
+            elif submitted["cycle"] == board["cycle"]:
+                checked += 1
+                # Their own time at once; their rank may have moved since, as the others improve too.
+                if board["me"] is None or board["me"]["race_time_ms"] != submitted["best_time_ms"]:
+                    wrong.append((submitted, board["me"]))
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        load = asyncio.gather(*(player_loop(session, p) for p in players))
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(restart_nats, cluster)
+        await asyncio.sleep(4.0)
+        stop.set()
+        await load
+    assert failures == 0 and wrong == [] and checked > 30
+    # After the restart the nodes hear each other again: another player's write shows within the bound.
+    await test_players_on_different_nodes_see_each_other_within_the_bound(cluster)
