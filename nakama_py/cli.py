@@ -80,7 +80,7 @@ def cmd_migrate(args: list[str]) -> int:
 
     async def run() -> int:
         db = Database(conninfo, min_size=1, max_size=2, name="nakama-py-migrate")
-        await db.open()
+        await db.connect()
         try:
             if action == "up":
                 applied = await migrate_up(db)

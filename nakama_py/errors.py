@@ -7,6 +7,7 @@ and runtime modules raise them from RPCs to answer a client with a chosen code.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Literal
 
 
 class Code(IntEnum):
@@ -40,10 +41,10 @@ class NakamaError(Exception):
     def __init__(self, message: str, code: int = Code.INTERNAL) -> None:
         super().__init__(message)
         self.message = message
-        self.code = int(code) if 1 <= int(code) <= 16 else int(Code.INTERNAL)
+        self.code = int(code) if Code.CANCELLED <= int(code) <= Code.UNAUTHENTICATED else int(Code.INTERNAL)
 
     def __repr__(self) -> str:
-        return f"NakamaError({self.message!r}, {self.code})"
+        return f"{type(self).__name__}({self.message!r}, {self.code})"
 
 
 def invalid_argument(message: str) -> NakamaError:
@@ -72,3 +73,115 @@ class RateLimitedError(NakamaError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message, Code.RESOURCE_EXHAUSTED)
         self.retry_after = retry_after
+
+
+# --- typed errors: what module authors catch (each carries Nakama's exact message and code) ---
+
+
+class DatabaseUnavailable(NakamaError):
+    """The database could not be reached (connection lost, none free in time, server shutting
+    down). Nothing is known to have been written; the call may be retried."""
+
+    MESSAGE = "Database unavailable."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, Code.UNAVAILABLE)
+
+
+class StorageVersionConflict(NakamaError):
+    """A conditional storage write lost: the object's version differs, a create-only write found
+    an object, or an if-match write found none. The whole batch was rolled back."""
+
+    MESSAGE = "Storage write rejected - version check failed."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, Code.INVALID_ARGUMENT)
+
+
+class StoragePermissionDenied(NakamaError):
+    """A client wrote an object it may not write (another owner's, or one with write permission 0)."""
+
+    MESSAGE = "Storage write rejected - permission denied."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, Code.INVALID_ARGUMENT)
+
+
+class StorageDeleteRejected(NakamaError):
+    """A delete found no object, the wrong version, or an object the caller may not delete."""
+
+    MESSAGE = "Storage delete rejected - not found, version check failed, or permission denied."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, Code.INVALID_ARGUMENT)
+
+
+class LeaderboardNotFound(NakamaError):
+    MESSAGE = "Leaderboard not found."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, Code.NOT_FOUND)
+
+
+class LeaderboardAuthoritative(NakamaError):
+    """A client tried to write (``action="submissions"``) or delete (``"deletions"``) a score on an
+    authoritative board; only the runtime may."""
+
+    def __init__(self, action: Literal["submissions", "deletions"] = "submissions") -> None:
+        super().__init__(f"Leaderboard only allows authoritative score {action}.", Code.PERMISSION_DENIED)
+
+
+class LeaderboardRanksDisabled(NakamaError):
+    def __init__(self, leaderboard_id: str) -> None:
+        super().__init__(f"Leaderboard {leaderboard_id!r} has ranks disabled.", Code.FAILED_PRECONDITION)
+        self.leaderboard_id = leaderboard_id
+
+
+class BucketNotLoaded(NakamaError):
+    """``top``/``rank_of`` asked about a past bucket that is not in memory: ``await
+    load_bucket(id, expiry)`` first. The current bucket of a ranked board always is."""
+
+    def __init__(self, leaderboard_id: str, expiry: int) -> None:
+        super().__init__(f"Ranks of leaderboard {leaderboard_id!r} for expiry {expiry} are not loaded.",
+                         Code.FAILED_PRECONDITION)
+        self.leaderboard_id = leaderboard_id
+        self.expiry = expiry
+
+
+class AccountNotFound(NakamaError):
+    """No such user (sign-in without create, a refresh of a deleted user, an account read)."""
+
+    def __init__(self, message: str = "User account not found.") -> None:
+        super().__init__(message, Code.NOT_FOUND)
+
+
+class AccountBanned(NakamaError):
+    MESSAGE = "User account banned."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, Code.PERMISSION_DENIED)
+
+
+class UsernameTaken(NakamaError):
+    MESSAGE = "Username is already in use."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE, Code.ALREADY_EXISTS)
+
+
+class IdentifierTaken(NakamaError):
+    """Linking a custom ID, email or device that another account holds."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, Code.ALREADY_EXISTS)
+
+
+class WalletNegativeError(NakamaError):
+    """The update would take a balance below zero; nothing was changed."""
+
+    def __init__(self, user_id: str, path: str, current: int, amount: int) -> None:
+        super().__init__(f"wallet update rejected negative value at path '{path}'", Code.FAILED_PRECONDITION)
+        self.user_id = user_id
+        self.path = path
+        self.current = current
+        self.amount = amount

@@ -80,6 +80,9 @@ class Metrics:
                                          ["replica"], registry=reg, multiprocess_mode="min")
         self.replica_lag = Gauge(f"{p}_db_replica_lag_seconds", "How far a read replica is behind the primary.",
                                  ["replica"], registry=reg, multiprocess_mode="max")
+        self.cluster_processes = Gauge(f"{p}_cluster_processes",
+                                       "Server processes of the cluster seen alive, this one included.",
+                                       registry=reg, multiprocess_mode="livemax")
         self._children: dict[tuple[Any, ...], Any] = {}
         self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()
@@ -113,6 +116,9 @@ class Metrics:
         self._child(self.rpc_in_flight, rpc_id).dec()
         self._child(self.rpc_requests, rpc_id, str(code)).inc()
         self._child(self.rpc_latency, rpc_id).observe(seconds)
+
+    def cluster_seen(self, processes: int) -> None:
+        self.cluster_processes.set(processes)
 
     # --- custom metrics for runtime modules -------------------------------
 

@@ -29,8 +29,8 @@ from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.app import build_app
+from nakama_py.cluster.write_marks import MarkRegion, WriteMarks
 from nakama_py.config import Config
-from nakama_py.core.write_marks import MarkRegion, WriteMarks
 from nakama_py.db.address import AddressError, describe, session_conninfo, to_conninfo
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
@@ -290,7 +290,7 @@ def supervise(config: Config, conninfo: str, workers: int) -> int:
 
 async def apply_migrations(conninfo: str) -> list[str]:
     db = Database(conninfo, min_size=1, max_size=2, name="nakama-py-migrate")
-    await db.open()
+    await db.connect()
     try:
         return await migrate_up(db)
     finally:

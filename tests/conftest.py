@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+import socket
+import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp.plugin import AiohttpClient
 
 from nakama_py.app import build_app
 from nakama_py.config import Config, load_config, parse_flags
@@ -14,7 +21,17 @@ from nakama_py.state import ServerState, build_state
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.users import TestUser, create_user
 
+TIERS = ("unit", "integration", "slow")
+# A test whose body or fixtures use one of these starts processes (servers, node, browsers, the bench).
+PROCESS_MARKS = re.compile(r"start_server|run_client|subprocess|Popen|create_subprocess|multiprocessing|run_jest|"
+                           r"ProcessPool|\bos\.fork\b|launch_browser|chromium")
+
+# A test using one of these fixtures talks to PostgreSQL or a local server: integration, not unit.
+IO_FIXTURES = {"database_url", "own_database", "standin", "stand_in", "aiohttp_client", "aiohttp_server",
+               "unused_tcp_port"}
+
 ConfigFactory = Callable[..., Config]
+HttpClient = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +69,8 @@ async def state(make_config: ConfigFactory, database_url: str) -> AsyncIterator[
 
 
 @pytest.fixture
-async def client(state: ServerState, aiohttp_client: Callable[..., object]) -> TestClient:  # type: ignore[type-arg]
-    return await aiohttp_client(build_app(state))  # type: ignore[no-any-return, operator]
+async def client(state: ServerState, aiohttp_client: AiohttpClient) -> HttpClient:
+    return await aiohttp_client(build_app(state))
 
 
 @pytest.fixture
@@ -84,3 +101,56 @@ def own_database() -> Iterator[str]:
     migrate(url)
     yield url
     drop_database(url)
+
+
+def _source(obj: object) -> str:
+    try:
+        return inspect.getsource(obj)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return ""
+
+
+def _starts_processes(item: pytest.Function) -> bool:
+    sources = [_source(item.function)]
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        sources.extend(_source(d.func) for d in defs
+                       if d.argname != "_unit_tests_do_no_io" and "site-packages" not in inspect.getfile(d.func))
+    return any(PROCESS_MARKS.search(text) for text in sources)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test belongs to one tier (README: ``pytest -m unit|integration|slow``). An explicit
+    marker wins; otherwise a test that starts processes is ``slow``, one that uses a database
+    fixture is ``integration``, and the rest is ``unit`` (and may not do I/O: see below)."""
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in TIERS):
+            continue
+        if isinstance(item, pytest.Function) and _starts_processes(item):
+            item.add_marker(pytest.mark.slow)
+        elif "tests/unit/" in item.nodeid or not IO_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.unit)
+        else:
+            item.add_marker(pytest.mark.integration)
+
+
+def _refuse_io(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("a unit test may not open connections or start processes: mark it integration or slow")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_do_no_io(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeps the unit tier honest: connecting anywhere or starting a process fails the test."""
+    if request.node.get_closest_marker("unit") is not None:
+        monkeypatch.setattr(socket.socket, "connect", _refuse_io)
+        monkeypatch.setattr(socket.socket, "connect_ex", _refuse_io)
+        monkeypatch.setattr(subprocess.Popen, "__init__", _refuse_io)
+
+
+@pytest.fixture
+def wrk_installed() -> str:
+    """The load generator's wrk engine: a missing wrk fails the test rather than skipping it."""
+    from nakama_py.bench.wrk import find_wrk
+
+    path = find_wrk()
+    assert path is not None, "wrk is not installed: apt-get install wrk (.ci/run installs it)"
+    return path

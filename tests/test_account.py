@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from psycopg import AsyncConnection
 
-from nakama_py.errors import NakamaError
+from nakama_py.errors import Code, NakamaError
 from nakama_py.state import ServerState
 from tests.support.auth import Client, authenticate, basic, bearer, claims_of, sign_in_custom
 
@@ -146,7 +146,7 @@ async def test_update_rules(client: Client, update: dict[str, Any], expected: tu
     session = await new_session(client)
     status, body = await put_account(client, session["token"], update)
     if expected is None:
-        assert status == 400 and body["code"] == 3
+        assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
     else:
         assert (status, body) == expected
 
@@ -205,7 +205,7 @@ async def test_delete_handlers_run_inside_the_deleting_transaction(client: Clien
 
 async def test_a_failing_delete_handler_keeps_the_account(client: Client, state: ServerState) -> None:
     async def handler(user_id: str, conn: AsyncConnection[Any]) -> None:
-        raise NakamaError("Error deleting user account.", 13)
+        raise NakamaError("Error deleting user account.", Code.INTERNAL)
 
     state.accounts.on_delete(handler)
     session = await new_session(client)
@@ -235,7 +235,7 @@ async def test_service_account_and_users(state: ServerState, client: Client) -> 
     assert await state.accounts.get_users() == []
     with pytest.raises(NakamaError) as raised:
         await state.accounts.get_users(ids=["not-a-uuid"])
-    assert raised.value.code == 3
+    assert raised.value.code == Code.INVALID_ARGUMENT
     with pytest.raises(NakamaError) as missing:
         await state.accounts.get_account(str(uuid.uuid4()))
     assert (missing.value.code, missing.value.message) == (5, "Account not found.")

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from nakama_py.app import build_app
 from nakama_py.core import authentication, passwords
-from nakama_py.errors import NakamaError
+from nakama_py.errors import Code, NakamaError
 from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState, build_state
 from tests.conftest import ConfigFactory
@@ -97,7 +97,7 @@ async def test_create_false(client: Client) -> None:
 
 async def test_create_must_parse_as_a_go_bool(client: Client) -> None:
     status, body = await authenticate(client, "custom", {"id": unique()}, query="create=maybe")
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
 
 
 async def test_trailing_separators_and_an_empty_username_are_tolerated(client: Client) -> None:
@@ -116,7 +116,7 @@ async def test_vars_go_into_both_tokens(client: Client) -> None:
 
 async def test_vars_must_be_strings(client: Client) -> None:
     status, body = await authenticate(client, "custom", {"id": unique(), "vars": {"level": 3}})
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
 
 
 async def test_claims_are_safe_for_plain_base64_decoders(client: Client) -> None:
@@ -155,7 +155,7 @@ async def test_server_key_is_required(client: Client) -> None:
 
 async def test_the_body_is_decoded_before_the_server_key_is_checked(client: Client) -> None:
     status, body = await authenticate(client, "custom", b"{not json", headers={})
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
 
 
 async def test_wrong_method_is_501(client: Client) -> None:
@@ -563,7 +563,7 @@ async def test_hooks_see_nakamas_request_message_and_may_rewrite_it(client: Clie
 
 async def test_a_before_hook_error_is_the_answer(client: Client, state: ServerState) -> None:
     def refuse(name: str, message: Message) -> Message:
-        raise NakamaError("Requested resource was not found.", 5)
+        raise NakamaError("Requested resource was not found.", Code.NOT_FOUND)
 
     state.hooks = RecordingHooks(refuse)
     custom_id = unique()

@@ -14,7 +14,6 @@ import orjson
 import pytest
 
 from nakama_py.bench.cli import main
-from nakama_py.bench.wrk import find_wrk
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.server import REPO, ServerProcess, start_server
 
@@ -22,7 +21,6 @@ CYCLE_SECONDS = 12  # short cycles, so reset-under-load need not wait long for o
 
 needs_racing = pytest.mark.skipif(not (REPO / "runtime_modules" / "racing").is_dir(),
                                   reason="the racing module is missing from runtime_modules/")
-needs_wrk = pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +84,11 @@ def test_account_reads_with_session_tokens(server: ServerProcess, capsys: pytest
     assert report["requests"] > 0 and report["ok"] == report["requests"]
 
 
-@pytest.mark.parametrize("engine", ["python", pytest.param("wrk", marks=needs_wrk)])
-def test_echo_on_each_engine(server: ServerProcess, capsys: pytest.CaptureFixture[str], engine: str) -> None:
+@pytest.mark.parametrize("engine", ["python", "wrk"])
+def test_echo_on_each_engine(server: ServerProcess, capsys: pytest.CaptureFixture[str], engine: str,
+                             request: pytest.FixtureRequest) -> None:
+    if engine == "wrk":
+        request.getfixturevalue("wrk_installed")
     report = bench(capsys, "echo", server, "bench-echo", "--engine", engine)
     assert report["engine"] == engine and report["rpc"] == {"id": "echo", "auth": "session"}
     assert report["requests"] > 0 and report["ok"] == report["requests"]

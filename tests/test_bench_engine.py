@@ -20,12 +20,13 @@ from nakama_py.bench.http1 import ProtocolError, ResponseParser
 from nakama_py.bench.results import LoadResult
 from nakama_py.bench.target import Target
 from nakama_py.bench.traffic import TrafficSpec
-from nakama_py.bench.wrk import find_wrk
-from tests.test_bench_standin import StandIn, StandInConfig, standin
+from tests.support.bench_standin import StandIn, StandInConfig, standin
+
+pytestmark = pytest.mark.slow  # the load generator spawns worker processes
 
 __all__ = ["standin"]  # the fixture, used by name below
 
-needs_wrk = pytest.mark.skipif(find_wrk() is None, reason="wrk is not installed")
+needs_wrk = pytest.mark.usefixtures("wrk_installed")  # fails, never skips, without wrk
 
 
 def bench(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:

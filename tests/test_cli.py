@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from nakama_py import __version__
 from nakama_py.cli import main
 from tests.support.ports import free_port
 from tests.support.server import REPO, start_server
+
+pytestmark = pytest.mark.slow  # runs the command line in processes
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from nakama_py.errors import Code
 from tests.support.node import run_client
 from tests.support.server import start_server
 
@@ -76,7 +77,7 @@ def test_link_and_unlink_a_device(observed: dict[str, Any]) -> None:
     assert observed["signed_in_with_linked"]["user_id"] == observed["custom"]["first"]["user_id"]
     assert observed["devices_present_after_unlink"] is False
     assert observed["unlink_last"]["status"] == 403
-    assert observed["unlink_last"]["body"]["code"] == 7
+    assert observed["unlink_last"]["body"]["code"] == Code.PERMISSION_DENIED
 
 
 def test_logout_then_401(observed: dict[str, Any]) -> None:

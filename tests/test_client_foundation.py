@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nakama_py.errors import Code
 from tests.support.node import run_client
 from tests.support.server import start_server
 
@@ -18,4 +19,4 @@ def test_nakama_js_reaches_the_server(tmp_path: Path, database_url: str) -> None
     missing = result["missing"]
     assert missing["ok"] is False
     assert missing["status"] == 404
-    assert missing["body"]["code"] == 5
+    assert missing["body"]["code"] == Code.NOT_FOUND

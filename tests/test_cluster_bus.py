@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from nakama_py.cluster.bus import BusUnavailable, NodeInfo
+from nakama_py.cluster.bus import BusUnavailable, NodeInfo, check_topic
 from nakama_py.cluster.membership import Membership
-from nakama_py.cluster.pg_bus import LISTEN_APPLICATION_NAME, PgBus
+from nakama_py.cluster.pg_bus import LISTEN_APPLICATION_NAME, PUBLISH_APPLICATION_NAME, PgBus
 from nakama_py.db.pool import Database
 
 TOPIC = "test.bus"
@@ -20,7 +20,7 @@ TOPIC = "test.bus"
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url, min_size=1, max_size=4, name="test-cluster-bus")
-    await database.open()
+    await database.connect()
     try:
         yield database
     finally:
@@ -171,6 +171,52 @@ async def test_a_bus_lists_itself_and_its_peers_as_alive(db: Database) -> None:
         processes = {n.process for n in a.alive()}
         assert {a.process, b.process} <= processes
         assert a.process.startswith("node-a-") and a.node == "node-a"
+        odd = PgBus(db, "node with spaces/" + "x" * 80)  # a process id is usable as a topic whatever the name
+        assert check_topic(odd.process) and odd.node.startswith("node with spaces/")
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_lost_publishing_connection_is_reopened(db: Database) -> None:
+    inbox = Inbox()
+    a, b = PgBus(db, "node-a"), PgBus(db, "node-b")
+    b.subscribe(TOPIC, inbox)
+    await a.start()
+    await b.start()
+    try:
+        await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE application_name = %s AND datname = current_database()", (PUBLISH_APPLICATION_NAME,))
+        for _ in range(100):  # refused (nothing sent) while the connection is down, then sent again
+            try:
+                await a.publish(TOPIC, b"again")
+                break
+            except BusUnavailable:
+                await asyncio.sleep(0.05)
+        await inbox.until(lambda: b"again" in inbox.messages)
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+def test_an_envelope_carries_text_as_is_other_bytes_in_base64_and_spills_past_the_limit() -> None:
+    from nakama_py.cluster import pg_envelope as envelope
+
+    text = envelope.inline("abc", 10, b'{"k": "v"}')
+    assert text == 'abc a t{"k": "v"}'
+    for payload in (b"nul\x00inside", b"\xff\xfe not utf-8", b""):
+        sent = envelope.inline("abc", 1, payload)
+        assert sent is not None
+        parsed = envelope.parse(sent)
+        assert parsed is not None and parsed.payload() == payload and parsed.sender == "abc"
+    head = len(envelope.head("abc", 1, envelope.TEXT))
+    assert envelope.inline("abc", 1, b"x" * (envelope.MAX_NOTIFY_BYTES - head)) is not None
+    assert envelope.inline("abc", 1, b"x" * (envelope.MAX_NOTIFY_BYTES - head + 1)) is None
+    spilled = envelope.parse(envelope.head("abc", 2, envelope.SPILLED) + "42")
+    assert spilled is not None and spilled.spilled_id() == 42
+    for garbage in ("", "no-spaces", "abc 1 ", "abc 1 zbody", "abc 1 snot-a-number"):
+        assert envelope.parse(garbage) is None
+    bad_base64 = envelope.parse("abc 1 b***")
+    assert bad_base64 is not None
+    with pytest.raises(ValueError):
+        bad_base64.payload()

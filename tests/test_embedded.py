@@ -16,6 +16,8 @@ import pytest
 from nakama_py.db.embedded import EmbeddedPostgres, candidate_bindirs, find_binaries
 from tests.support.server import REPO, start_server
 
+pytestmark = pytest.mark.slow  # starts PostgreSQL servers
+
 
 def postmaster_pid(pgdata: Path) -> int | None:
     try:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from nakama_py.errors import RateLimitedError
+from nakama_py.errors import Code, RateLimitedError
 from nakama_py.state import ServerState
 
 
@@ -98,7 +98,7 @@ async def test_rate_limit_counts_accepted_writes_not_replays(state: ServerState)
         assert replay.replayed and replay.submitted_score == 100 - i
     with pytest.raises(RateLimitedError) as refused:
         await leaderboards.write_record_once(board, owner, "lap-3", score=50, rate_limit=limit)
-    assert refused.value.code == 8 and 0 < refused.value.retry_after <= 2
+    assert refused.value.code == Code.RESOURCE_EXHAUSTED and 0 < refused.value.retry_after <= 2
     entry = leaderboards.rank_of(board, owner)
     assert entry is not None and entry.score == 98  # the refused write changed nothing
     # Another owner has a window of their own.

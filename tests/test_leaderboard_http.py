@@ -14,7 +14,7 @@ from aiohttp.web import Application, Request
 from nakama_py.app import build_app
 from nakama_py.config import Config
 from nakama_py.core.leaderboard_types import from_unix
-from nakama_py.errors import NakamaError, permission_denied
+from nakama_py.errors import Code, NakamaError, permission_denied
 from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState, build_state
 from tests.support.users import TestUser, create_user
@@ -74,9 +74,9 @@ async def test_write_errors(client: Client, state: ServerState, user_factory: Us
     assert await write(client, board, user, {"score": 1, "operator": 9}) == (
         500, {"code": 13, "message": "Error writing score to leaderboard."})
     status, body = await write(client, board, user, {"score": 1, "operator": "FASTEST"})
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
     status, body = await write(client, board, user, {"score": "lots"})
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
     status, _ = await call(client, "POST", f"/v2/leaderboard/{board}", json={"score": 1})
     assert status == 401
 
@@ -464,16 +464,16 @@ async def test_boards_create_idempotently_list_get_and_delete_with_records(state
     ids = [(await leaderboards.create(new_id("bd"))).id for _ in range(3)]
     assert [b.id for b in await leaderboards.get([ids[2], "missing", ids[0]])] == [ids[2], ids[0]]
     seen: list[str] = []
-    page, cursor = await leaderboards.list(2)
+    page, cursor = await leaderboards.list_boards(2)
     seen += [b.id for b in page]
     while cursor:
-        page, cursor = await leaderboards.list(2, cursor)
+        page, cursor = await leaderboards.list_boards(2, cursor)
         seen += [b.id for b in page]
     assert seen.index(first.id) < seen.index(ids[0]) < seen.index(ids[1]) < seen.index(ids[2])
     with pytest.raises(NakamaError, match="cursor"):
-        await leaderboards.list(2, "forged")
+        await leaderboards.list_boards(2, "forged")
     with pytest.raises(NakamaError, match="1-100"):
-        await leaderboards.list(0)
+        await leaderboards.list_boards(0)
     await leaderboards.write_record(ids[0], str(uuid.uuid4()), score=3)
     await leaderboards.delete(ids[0])
     await leaderboards.delete(ids[0])  # idempotent

@@ -85,7 +85,7 @@ def service(database_url: str) -> Iterator[tuple[asyncio.AbstractEventLoop, Lead
     loop = asyncio.new_event_loop()
     files, flags = parse_flags(["--database.address", database_url])
     db = Database(database_url, min_size=1, max_size=4)
-    loop.run_until_complete(db.open())
+    loop.run_until_complete(db.connect())
     leaderboards = LeaderboardService(db, load_config(files, flags, environ={}))
     loop.run_until_complete(leaderboards.start())
     try:

@@ -21,16 +21,17 @@ async def test_a_page_is_read_in_index_order(state: ServerState, ascending: bool
         " SELECT %s, gen_random_uuid(), n %% 1000, %s FROM generate_series(1, 5000) n", (board, expiry))
     await state.db.execute("ANALYZE leaderboard_record")
     queries = [
-        (sql._PAGE + (sql._ASC if ascending else sql._DESC), (board, expiry, 101)),
+        (sql._PAGE + (sql._ASC if ascending else sql._DESC), {"board_id": board, "expiry": expiry, "limit": 101}),
         (sql._PAGE + (sql._AFTER + sql._ASC if ascending else sql._BEFORE + sql._DESC),
-         (board, expiry, board, expiry, 500, 0, "00000000-0000-0000-0000-000000000000", 101)),
+         {"board_id": board, "expiry": expiry, "score": 500, "subscore": 0,
+          "owner_id": "00000000-0000-0000-0000-000000000000", "limit": 101}),
     ]
     for query, params in queries:
-        plan = "\n".join(row[0] for row in await state.db.fetch("EXPLAIN " + query, params))  # type: ignore[operator]
+        plan = "\n".join(row[0] for row in await state.db.fetch("EXPLAIN " + query, params))
         assert "leaderboard_record_pkey" in plan
         assert "Sort" not in plan, plan
     rows = await sql.record_page(state.db, board, expiry, 50, ascending, None)
-    keys = [(r[2], r[0]) for r in rows]
+    keys = [(r.score, r.owner_id) for r in rows]
     assert len(rows) == 50
-    assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=not ascending)
+    assert [r.score for r in rows] == sorted((r.score for r in rows), reverse=not ascending)
     assert len(set(keys)) == 50

@@ -33,7 +33,7 @@ Calls = list[tuple[str, str, int]]  # (scheduler node, board, reset)
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url, min_size=1, max_size=6)
-    await database.open()
+    await database.connect()
     try:
         yield database
     finally:
@@ -158,7 +158,7 @@ url, target = sys.argv[1], sys.argv[2]
 async def main():
     files, flags = parse_flags(["--database.address", url])
     db = Database(url, min_size=1, max_size=3)
-    await db.open()
+    await db.connect()
     leaderboards = LeaderboardService(db, load_config(files, flags, environ={}))
     await leaderboards.start()
     async def hang(board, reset):

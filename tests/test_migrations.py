@@ -21,7 +21,7 @@ NAKAMA_TABLES = {"users", "user_device", "user_edge", "user_tombstone", "storage
 async def fresh_db() -> AsyncIterator[Database]:
     url = create_database("nakama_py_mig")
     db = Database(url, min_size=1, max_size=4)
-    await db.open()
+    await db.connect()
     try:
         yield db
     finally:
@@ -64,7 +64,7 @@ async def test_up_down_up(fresh_db: Database) -> None:
 async def test_concurrent_runners_apply_each_migration_once(fresh_db: Database) -> None:
     runners = [Database(fresh_db.conninfo, min_size=1, max_size=2) for _ in range(6)]
     for runner in runners:
-        await runner.open()
+        await runner.connect()
     try:
         results = await asyncio.gather(*(migrate_up(runner) for runner in runners))
     finally:

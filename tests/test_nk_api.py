@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from nakama_py.errors import NakamaError
+from nakama_py.errors import Code, NakamaError
 from nakama_py.runtime import (
     Context,
+    Leaderboard,
     NakamaModule,
     RuntimeLogger,
     StorageObjectId,
@@ -61,7 +62,7 @@ async def test_a_wallet_never_goes_negative_unless_asked(state: ServerState, nk:
     await nk.wallet_update(user.user_id, {"coins": 10, "gems": 5})
     with pytest.raises(WalletNegativeError) as caught:
         await nk.wallet_update(user.user_id, {"gems": -1, "coins": -11})
-    assert caught.value.code == 9
+    assert caught.value.code == Code.FAILED_PRECONDITION
     assert caught.value.message == "wallet update rejected negative value at path 'coins'"
     assert (caught.value.current, caught.value.amount) == (10, -11)
     assert await wallet_of(state, user.user_id) == {"coins": 10, "gems": 5}   # gems untouched too
@@ -149,17 +150,19 @@ async def test_notification_send_is_persisted(state: ServerState, nk: NakamaModu
 
 async def test_notifications_send_validates_all_before_storing_any(state: ServerState, nk: NakamaModule) -> None:
     user = await create_user(state)
-    good = {"user_id": user.user_id, "subject": "ok", "content": {}, "code": 1}
-    for bad, message in [({"code": 0}, "expects code to number above 0"),
-                         ({"subject": ""}, "expects subject to be a non-empty string"),
-                         ({"user_id": "nope"}, "expects userID to be a valid UUID"),
-                         ({"sender_id": "nope"}, "expects sender to either be an empty string or a valid UUID")]:
+    good: dict[str, Any] = {"user_id": user.user_id, "subject": "ok", "content": {}, "code": 1}
+    cases: list[tuple[dict[str, Any], str]] = [
+                        ({"code": 0}, "expects code to number above 0"),
+                        ({"subject": ""}, "expects subject to be a non-empty string"),
+                        ({"user_id": "nope"}, "expects userID to be a valid UUID"),
+                        ({"sender_id": "nope"}, "expects sender to either be an empty string or a valid UUID")]
+    for bad, message in cases:
         with pytest.raises(NakamaError, match=re.escape(message)):
             await nk.notifications_send([good, {**good, **bad}])
     assert await state.db.fetchval("SELECT count(*) FROM notification WHERE user_id = %s", (user.user_id,)) == 0
     with pytest.raises(NakamaError) as caught:
         await nk.notifications_send([good, {**good, "user_id": str(uuid.uuid4())}])
-    assert caught.value.code == 5
+    assert caught.value.code == Code.NOT_FOUND
     assert await state.db.fetchval("SELECT count(*) FROM notification WHERE user_id = %s", (user.user_id,)) == 0
     sent = await nk.notifications_send([good, {**good, "subject": "system", "code": -1500},
                                         {**good, "persistent": False}])
@@ -215,7 +218,9 @@ async def test_leaderboards_through_nk(state: ServerState, nk: NakamaModule) -> 
     board_id = "race_" + uuid.uuid4().hex[:8]
     board = await nk.leaderboard_create(board_id, authoritative=True, sort_order="desc", operator="best",
                                         metadata={"track": "monza"})
-    assert (board.id, board.authoritative, board.sort_order, board.operator) == (board_id, True, 1, 0)
+    assert (board.id, board.authoritative, board.sort_order, board.operator) == (board_id, True, "desc", "best")
+    assert (board.reset_schedule, board.prev_reset, board.next_reset, board.enable_ranks) == (None, 0, 0, True)
+    assert isinstance(board, Leaderboard)
     assert (await nk.leaderboard_create(board_id)).metadata == {"track": "monza"}     # idempotent
     assert [b.id for b in await nk.leaderboards_get_id([board_id, "missing"])] == [board_id]
 
@@ -236,15 +241,15 @@ async def test_leaderboards_through_nk(state: ServerState, nk: NakamaModule) -> 
     around = await nk.leaderboard_records_haystack(board_id, c.user_id, limit=2)
     assert c.user_id in [r.owner_id for r in around.records]
 
-    top = nk.leaderboard_top(board_id, 2)
+    top = await nk.leaderboard_top(board_id, 2)
     assert [(e.rank, e.owner_id, e.score) for e in top.entries] == [(1, b.user_id, 20), (2, a.user_id, 18)]
     assert top.total == 3
-    mine = nk.leaderboard_rank(board_id, c.user_id)
+    mine = await nk.leaderboard_rank(board_id, c.user_id)
     assert mine is not None and (mine.rank, mine.score, mine.username) == (3, 15, c.username)
 
     await nk.leaderboard_record_delete(board_id, b.user_id)
-    assert nk.leaderboard_rank(board_id, b.user_id) is None
-    assert nk.leaderboard_top(board_id, 1).entries[0].owner_id == a.user_id
+    assert await nk.leaderboard_rank(board_id, b.user_id) is None
+    assert (await nk.leaderboard_top(board_id, 1)).entries[0].owner_id == a.user_id
     listed_ids: list[str] = []
     cursor: str | None = None
     while True:  # other tests' boards share the database: page through all of them
@@ -268,7 +273,7 @@ async def test_idempotent_writes_and_their_receipts(state: ServerState, nk: Naka
     assert (first.replayed, again.replayed) == (False, True)
     assert again.record.score == 81250 and again.rank == first.rank == 1
     await asyncio.sleep(1.2)
-    assert await nk.leaderboard_receipts_purge() >= 1
+    assert await nk.leaderboard_record_write_once_purge() >= 1
     fresh = await nk.leaderboard_record_write_once(board_id, user.user_id, "lap-1", score=70000)
     assert fresh.replayed is False and fresh.record.score == 70000
 
@@ -277,18 +282,41 @@ async def test_idempotent_writes_and_their_receipts(state: ServerState, nk: Naka
         await nk.leaderboard_record_write_once(board_id, limited.user_id, key, score=90000, rate_limit=(2, 60))
     with pytest.raises(RateLimitedError) as caught:
         await nk.leaderboard_record_write_once(board_id, limited.user_id, "c", score=89000, rate_limit=(2, 60))
-    assert caught.value.code == 8 and 0 < caught.value.retry_after <= 60
+    assert caught.value.code == Code.RESOURCE_EXHAUSTED and 0 < caught.value.retry_after <= 60
 
 
-async def test_expired_buckets_are_deleted(state: ServerState, nk: NakamaModule) -> None:
+async def test_records_of_expired_periods_are_deleted(state: ServerState, nk: NakamaModule) -> None:
     board_id = "cycles_" + uuid.uuid4().hex[:8]
     await nk.leaderboard_create(board_id, reset_schedule="* * * * *")
     user = await create_user(state)
     record = await nk.leaderboard_record_write(board_id, user.user_id, score=5)
     assert record.expiry_time is not None
-    assert await nk.leaderboard_buckets_delete(board_id, int(time.time()) - 60) == 0
-    assert await nk.leaderboard_buckets_delete(board_id, record.expiry_time.timestamp() + 1) == 1
+    assert await nk.leaderboard_records_delete_expired(board_id, int(time.time()) - 60) == 0
+    assert await nk.leaderboard_records_delete_expired(board_id, record.expiry_time) == 0  # ends at, not before
+    assert await nk.leaderboard_records_delete_expired(board_id, int(record.expiry_time.timestamp()) + 1) == 1
     assert (await nk.leaderboard_records_list(board_id, owner_ids=[user.user_id], limit=0)).owner_records == []
+
+
+async def test_top_and_rank_of_a_past_period_read_it_on_first_use(state: ServerState, nk: NakamaModule) -> None:
+    board_id = "periods_" + uuid.uuid4().hex[:8]
+    await nk.leaderboard_create(board_id, reset_schedule="*/2 * * * * * *", sort_order="asc")
+    user = await create_user(state)
+    receipt = await nk.leaderboard_record_write_once(board_id, user.user_id, "run-1", score=42)
+    assert receipt.record.expiry_time is not None
+    expiry = int(receipt.record.expiry_time.timestamp())
+    assert await nk.leaderboard_record_write_once_count(board_id) == 1
+    assert await nk.leaderboard_record_write_once_count(board_id, expiry=expiry) == 1
+    await asyncio.sleep(max(0.0, expiry - time.time()) + 0.1)  # the period ends
+    state.leaderboards.drop_buckets_before(board_id, expiry + 1)  # as memory trimming does after a while
+
+    top = await nk.leaderboard_top(board_id, 10, expiry)
+    assert [(e.rank, e.owner_id, e.score) for e in top.entries] == [(1, user.user_id, 42)]
+    assert (top.total, top.expiry_time) == (1, expiry)
+    state.leaderboards.drop_buckets_before(board_id, expiry + 1)
+    mine = await nk.leaderboard_rank(board_id, user.user_id, expiry)
+    assert mine is not None and (mine.rank, mine.score) == (1, 42)
+    assert await nk.leaderboard_ranks_load(board_id, expiry) == 1
+    assert await nk.leaderboard_record_write_once_count(board_id, expiry=expiry + 2) == 0
 
 
 async def test_a_reset_function_fires_for_a_scheduled_board(make_config: Factory, database_url: str,
@@ -301,7 +329,7 @@ async def test_a_reset_function_fires_for_a_scheduled_board(make_config: Factory
         FIRED = []
 
         async def on_reset(ctx, logger, nk, leaderboard, reset):
-            FIRED.append((ctx.execution_mode, leaderboard.id, reset, ctx.user_id))
+            FIRED.append((ctx.execution_mode, leaderboard.id, reset, ctx.user_id, leaderboard))
 
         async def init_module(ctx, logger, nk, initializer):
             await nk.leaderboard_create("{board_id}", reset_schedule="*/2 * * * * * *")
@@ -315,8 +343,11 @@ async def test_a_reset_function_fires_for_a_scheduled_board(make_config: Factory
             if any(fired[1] == board_id for fired in resets.FIRED):
                 break
             await asyncio.sleep(0.1)
-        mode, _, reset, user_id = next(f for f in resets.FIRED if f[1] == board_id)
+        mode, _, reset, user_id, leaderboard = next(f for f in resets.FIRED if f[1] == board_id)
         assert (mode, user_id) == ("leaderboard_reset", None)
+        assert isinstance(leaderboard, Leaderboard)  # the runtime's type, with names for its enumerations
+        assert (leaderboard.sort_order, leaderboard.operator, leaderboard.reset_schedule) == (
+            "desc", "best", "*/2 * * * * * *")
         assert reset % 2 == 0 and abs(reset - time.time()) < 10
     finally:
         await state.close()
@@ -360,7 +391,7 @@ async def test_accounts_and_tokens(state: ServerState, nk: NakamaModule) -> None
     assert state.sessions.verify_session(token).username == "alias"
     with pytest.raises(NakamaError) as caught:
         await nk.authenticate_token_generate(str(uuid.uuid4()))
-    assert caught.value.code == 5
+    assert caught.value.code == Code.NOT_FOUND
 
 
 # --- SQL, cache, helpers, metrics ---------------------------------------------------------
@@ -375,7 +406,7 @@ async def test_sql_is_parameterised(state: ServerState, nk: NakamaModule) -> Non
                              {"name": hostile, "id": user.user_id}) == 1
     assert await state.db.fetchval("SELECT display_name FROM users WHERE id = %s", (user.user_id,)) == hostile
     with pytest.raises(NakamaError, match="not a string"):
-        await nk.sql_query("SELECT %s", "abc")  # type: ignore[arg-type]
+        await nk.sql_query("SELECT %s", "abc")
 
 
 async def test_localcache_expires(nk: NakamaModule) -> None:
@@ -443,43 +474,6 @@ async def test_an_init_module_may_use_nk(make_config: Factory, database_url: str
 
 
 # --- background jobs: one holder at a time ---------------------------------------------
-
-
-async def test_a_background_job_runs_in_one_holder_and_moves_when_it_stops(database_url: str) -> None:
-    from nakama_py.runtime.background import BackgroundJobs
-    from nakama_py.runtime.logger import RuntimeLogger as Logger
-    from nakama_py.runtime.registry import Origin, TaskEntry
-
-    runs: list[str] = []
-
-    def job_for(holder: str) -> TaskEntry:
-        async def tick(ctx: Any, logger: Any, nk: Any) -> None:
-            runs.append(holder)
-
-        return TaskEntry("tidy-" + database_url[-8:], tick, Logger(), "m", Origin("m.py", 1), interval=0.05)
-
-    async def run(entry: TaskEntry) -> None:
-        await entry.fn(None, entry.logger, None)
-
-    first = BackgroundJobs(database_url, [job_for("first")], run, retry_sec=0.1)
-    second = BackgroundJobs(database_url, [job_for("second")], run, retry_sec=0.1)
-    first.start()
-    await asyncio.sleep(0.5)
-    second.start()
-    try:
-        await asyncio.sleep(1.0)
-        assert set(runs) == {"first"} and len(runs) >= 10
-        assert first.held and not second.held
-        await first.stop()
-        taken_over = len(runs)
-        for _ in range(50):
-            if "second" in runs[taken_over:]:
-                break
-            await asyncio.sleep(0.1)
-        assert set(runs[taken_over:]) == {"second"}
-    finally:
-        await first.stop()
-        await second.stop()
 
 
 def test_a_background_job_runs_on_one_of_two_servers_and_moves_when_it_dies(tmp_path: Any,

@@ -42,7 +42,7 @@ async def deaf_board(nodes: Nodes) -> tuple[str, str]:
     while await own_rank(second, board, leader.user_id) != 1:
         assert time.monotonic() < deadline, "the second node never heard of the leader"
         await asyncio.sleep(0.01)
-    await second.listener.stop()
+    await second.bus.stop()  # deaf: a bus slower than the player
     return board, leader.user_id
 
 

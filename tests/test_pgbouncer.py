@@ -32,7 +32,7 @@ def bounced(database_url: str) -> Iterator[str]:
 async def hammer(url: str, *, pgbouncer: bool) -> list[BaseException]:
     """The same statements, many times on each of many client connections sharing 3 server ones."""
     db = Database(url, min_size=CLIENTS, max_size=CLIENTS, pgbouncer=pgbouncer)
-    await db.open()
+    await db.connect()
     errors: list[BaseException] = []
 
     async def client(index: int) -> None:
@@ -57,7 +57,7 @@ async def test_the_pool_works_behind_transaction_pooling_only_in_pgbouncer_mode(
     assert await hammer(bounced, pgbouncer=True) == []
     # The control: psycopg's automatic prepared statements meet other server connections.
     failures = await hammer(bounced, pgbouncer=False)
-    assert failures and all("prepared statement" in str(e) for e in failures)
+    assert any("prepared statement" in str(e) for e in failures), failures[:3]
 
 
 def test_two_servers_behind_one_bouncer_act_as_one(tmp_path: Path, database_url: str, bounced: str) -> None:

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
 from nakama_py.config import load_config, parse_flags
+from nakama_py.errors import Code
 from nakama_py.state import ServerState, build_state
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.racing import HTTP_KEY, racing_flags, rpc
@@ -105,7 +106,7 @@ async def test_invalid_submissions_are_400_naming_the_field(racing: Racing, payl
     player = await racing.user()
     status, body = await racing.call("submit_race_time", payload, user=player)
     assert status == 400
-    assert body["code"] == 3
+    assert body["code"] == Code.INVALID_ARGUMENT
     assert message in body["message"]
 
 
@@ -119,7 +120,7 @@ async def test_nan_is_refused(racing: Racing) -> None:
 
 async def test_submissions_need_a_player_session(racing: Racing) -> None:
     status, body = await racing.call("submit_race_time", {"race_time": 40, "idempotency_key": "k"}, http_key=HTTP_KEY)
-    assert status == 401 and body["code"] == 16
+    assert status == 401 and body["code"] == Code.UNAUTHENTICATED
 
 
 async def test_a_replayed_key_gets_the_same_reply_and_writes_once(racing: Racing) -> None:
@@ -170,7 +171,7 @@ async def test_rate_limit_and_replays_do_not_count(racing_factory: RacingFactory
                                       user=player)
         assert status == 200
     status, body = await racing.call("submit_race_time", {"race_time": 39, "idempotency_key": "r3"}, user=player)
-    assert status == 429 and body["code"] == 8
+    assert status == 429 and body["code"] == Code.RESOURCE_EXHAUSTED
     assert "at most 3 submissions per minute" in body["message"] and "retry in" in body["message"]
     status, replay = await racing.call("submit_race_time", {"race_time": 40, "idempotency_key": "r0"}, user=player)
     assert status == 200 and replay["race_time_ms"] == 40000
@@ -245,7 +246,7 @@ async def test_backend_rpcs_refuse_players(racing: Racing) -> None:
     player = await racing.user()
     for rpc_id in ("manual_reset_leaderboard", "system_metrics"):
         status, body = await racing.call(rpc_id, {}, user=player)
-        assert status == 403 and body["code"] == 7, rpc_id
+        assert status == 403 and body["code"] == Code.PERMISSION_DENIED, rpc_id
 
 
 async def test_the_current_cycle_cannot_be_finalized(racing: Racing) -> None:

@@ -37,7 +37,7 @@ def replication() -> Iterator[Replication]:
 @pytest.fixture
 async def primary(replication: Replication) -> AsyncIterator[Database]:
     db = Database(replication.primary_url, min_size=1, max_size=4)
-    await db.open()
+    await db.connect()
     await db.execute("CREATE TABLE IF NOT EXISTS replica_probe (id int PRIMARY KEY, value int NOT NULL)")
     try:
         yield db

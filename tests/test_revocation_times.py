@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from nakama_py.core.session_revocations import ALL, SessionRevocations
 from nakama_py.core.tokens import SessionClaims, issued_us_of, uuid7
+from nakama_py.db.session_revocations import RevocationRow
 
 USER = str(uuid.uuid4())
 REVOKED_AT = datetime(2026, 11, 27, 12, 0, 0, 400_500, tzinfo=UTC)  # 12:00:00.4005
@@ -28,7 +29,7 @@ def test_the_token_id_carries_the_issue_time_to_the_microsecond() -> None:
 
 def test_logout_of_every_session_splits_one_millisecond() -> None:
     revocations = SessionRevocations(None, 3600)  # type: ignore[arg-type]  # _apply needs no database
-    revocations._apply((1, USER, ALL, None, REVOKED_AT, REVOKED_AT + timedelta(hours=2)))
+    revocations._apply(RevocationRow(1, USER, ALL, None, REVOKED_AT, REVOKED_AT + timedelta(hours=2)))
     assert revocations.session_revoked(claims_issued_at(REVOKED_NS - 300_000))  # 0.3 ms before, same ms
     assert revocations.session_revoked(claims_issued_at(REVOKED_NS - 5_000_000))
     assert not revocations.session_revoked(claims_issued_at(REVOKED_NS + 300_000))  # 0.3 ms after, same ms

@@ -15,16 +15,17 @@ from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
 from nakama_py.config import Config
+from nakama_py.errors import Code
 from nakama_py.state import ServerState, build_state
 from tests.support.modules import write_module
 from tests.support.users import TestUser, create_user
 
 ConfigFactory = Callable[..., Config]
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Any, Any]
 
 MODULE = """
     import json
-    from nakama_py.runtime import NakamaError, RateLimitedError
+    from nakama_py.runtime import Code, NakamaError, RateLimitedError
 
     async def echo(ctx, logger, nk, payload):
         return payload
@@ -41,7 +42,7 @@ MODULE = """
         return json.dumps({**ctx.as_dict(), "writable": writable, "payload": payload})
 
     async def fail(ctx, logger, nk, payload):
-        raise NakamaError("no such race", 5)
+        raise NakamaError("no such race", Code.NOT_FOUND)
 
     async def odd_code(ctx, logger, nk, payload):
         raise NakamaError("odd", 99)
@@ -302,7 +303,7 @@ async def test_a_nakama_error_keeps_its_code_and_message(rpc_client: Client, use
 async def test_codes_outside_1_to_16_become_13(rpc_client: Client, user: TestUser) -> None:
     response = await rpc_client.post("/v2/rpc/odd_code", headers=user.auth)
     assert response.status == 500
-    assert (await response.json())["code"] == 13
+    assert (await response.json())["code"] == Code.INTERNAL
 
 
 async def test_any_other_exception_is_a_generic_13_and_its_traceback_is_logged(

@@ -19,7 +19,7 @@ from tests.support.modules import write_module
 from tests.support.users import create_user
 
 ConfigFactory = Callable[..., Config]
-Client = TestClient  # type: ignore[type-arg]
+Client = TestClient[Any, Any]
 
 MODULE = """
     from nakama_py.runtime import Code, NakamaError

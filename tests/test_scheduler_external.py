@@ -16,6 +16,8 @@ from tests.support.ports import free_port
 from tests.support.racing import HTTP_KEY, racing_flags
 from tests.support.server import start_server
 
+pytestmark = pytest.mark.slow  # runs the scheduler command and servers
+
 
 class StandIn:
     """A stand-in RPC endpoint answering with a scripted sequence of statuses."""

@@ -7,10 +7,10 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
-import psycopg
 import pytest
 
 from nakama_py.db.batching import StatementBatcher
+from nakama_py.db.errors import UniqueViolation
 from nakama_py.state import ServerState
 
 
@@ -40,9 +40,9 @@ async def test_a_failing_statement_fails_alone_and_the_others_are_written(state:
     query = f"INSERT INTO {table} (k, v) VALUES (%s, %s) RETURNING k"
     results = await asyncio.gather(*(batcher.fetchrow(query, (k, "new"), order=k) for k in range(12)),
                                    return_exceptions=True)
-    assert isinstance(results[7], psycopg.errors.UniqueViolation)
+    assert isinstance(results[7], UniqueViolation)
     assert [r for i, r in enumerate(results) if i != 7] == [(k,) for k in range(12) if k != 7]
-    stored = dict(await state.db.fetch(f"SELECT k, v FROM {table}"))  # type: ignore[arg-type]
+    stored = {k: v for k, v in await state.db.fetch(f"SELECT k, v FROM {table}")}
     assert stored == {**{k: "new" for k in range(12)}, 7: "taken"}
 
 
@@ -55,5 +55,5 @@ async def test_a_group_that_fails_leaves_nothing_half_written(state: ServerState
     results = await asyncio.gather(*(batcher.fetchrow(query, (k, str(i)), order=i) for i, k in enumerate(keys)),
                                    return_exceptions=True)
     failures = [r for r in results if isinstance(r, Exception)]
-    assert len(failures) == 1 and isinstance(failures[0], psycopg.errors.UniqueViolation)
-    assert sorted(r[0] for r in await state.db.fetch(f"SELECT k FROM {table}")) == [1, 2, 3, 4]  # type: ignore[index]
+    assert len(failures) == 1 and isinstance(failures[0], UniqueViolation)
+    assert sorted(r[0] for r in await state.db.fetch(f"SELECT k FROM {table}")) == [1, 2, 3, 4]

@@ -13,8 +13,7 @@ from typing import Any
 import orjson
 
 from nakama_py.core.storage import StorageObjectId, StorageService, StorageWrite
-from nakama_py.core.storage_rules import REJECTED_VERSION
-from nakama_py.errors import NakamaError
+from nakama_py.errors import StorageVersionConflict
 from nakama_py.state import ServerState
 from tests.support import users
 
@@ -48,8 +47,7 @@ async def test_if_match_writers_never_lose_an_update(state: ServerState, user_fa
                 # Half the writers are clients, half the runtime (which must name the owner).
                 await storage.write([StorageWrite(col, "counter", new, user_id=owner.user_id, version=current.version)],
                                     caller=owner.user_id if len(name) % 2 else None)
-            except NakamaError as exc:
-                assert exc.message == REJECTED_VERSION
+            except StorageVersionConflict:
                 rejections += 1
                 continue
             winners.setdefault(current.version, []).append(name)
@@ -79,8 +77,7 @@ async def test_many_writers_with_one_stale_version_have_one_winner(state: Server
                 await storage.write([StorageWrite(col, "k", f'{{"round":{attempt},"writer":{i}}}', version=version)],
                                     caller=owner.user_id)
                 return True
-            except NakamaError as exc:
-                assert exc.message == REJECTED_VERSION
+            except StorageVersionConflict:
                 return False
 
         outcomes = await asyncio.gather(*(race(i) for i in range(WRITERS * 2)))
@@ -98,8 +95,7 @@ async def test_create_only_races_have_one_winner(state: ServerState, user_factor
         try:
             await storage.write([StorageWrite(col, "once", f'{{"w":{i}}}', user_id=owner.user_id, version="*")])
             return True
-        except NakamaError as exc:
-            assert exc.message == REJECTED_VERSION
+        except StorageVersionConflict:
             return False
 
     outcomes = await asyncio.gather(*(create(i) for i in range(WRITERS * 2)))
@@ -148,8 +144,7 @@ async def test_overlapping_create_only_batches_are_all_or_nothing(state: ServerS
             await storage.write([StorageWrite(col, key, f'{{"batch":{b}}}', version="*") for key in batches[b]],
                                 caller=owner.user_id)
             return True
-        except NakamaError as exc:
-            assert exc.message == REJECTED_VERSION
+        except StorageVersionConflict:
             return False
 
     won = await asyncio.wait_for(asyncio.gather(*(attempt(b) for b in range(len(batches)))), timeout=120)

@@ -120,7 +120,7 @@ async def test_names_longer_than_the_column_are_a_clear_400(storage: StorageServ
     assert await storage.read([StorageObjectId(col, "k" * 129, alice.user_id)], caller=alice.user_id) == []
     await rejects(REJECTED_DELETE, storage.delete([StorageObjectId(col, "k" * 129)], caller=alice.user_id))
     await storage.delete([StorageObjectId(col, "k" * 129)], caller=None)
-    assert await storage.list("c" * 129, caller=alice.user_id) == ([], None)
+    assert await storage.list_objects("c" * 129, caller=alice.user_id) == ([], None)
 
 
 async def test_permission_values_are_checked(storage: StorageService, alice: users.TestUser) -> None:
@@ -234,7 +234,7 @@ async def test_user_ids_are_validated(storage: StorageService, alice: users.Test
     for bad in ["nope", "1234", "00000000-0000-0000-0000-00000000000g"]:
         await rejects(INVALID_USER_ID, storage.read([StorageObjectId(col, "k", bad)], caller=alice.user_id))
         await rejects(INVALID_USER_ID, storage.write([StorageWrite(col, "k", "{}", user_id=bad)], caller=None))
-        await rejects(INVALID_USER_ID, storage.list(col, user_id=bad, caller=alice.user_id))
+        await rejects(INVALID_USER_ID, storage.list_objects(col, user_id=bad, caller=alice.user_id))
     # Another spelling of the same UUID names the same owner.
     await storage.write([StorageWrite(col, "k", "{}")], caller=alice.user_id)
     found = await storage.read([StorageObjectId(col, "k", alice.user_id.upper())], caller=alice.user_id)
@@ -321,7 +321,7 @@ async def test_write_inside_a_callers_transaction(state: ServerState, storage: S
 async def test_failed_batches_leave_the_connection_clean(database_url: str, alice: users.TestUser) -> None:
     """A database error or a rejection mid-batch rolls back and returns an idle connection to the pool."""
     db = Database(database_url, min_size=1, max_size=1)
-    await db.open()
+    await db.connect()
     try:
         storage = StorageService(db, "k")
         col = fresh()
@@ -405,7 +405,7 @@ async def listing(storage: StorageService, collection: str, *, limit: int, **kwa
     seen: list[StorageObject] = []
     cursor: str | None = None
     for _ in range(1000):
-        page, cursor = await storage.list(collection, limit=limit, cursor=cursor, **kwargs)
+        page, cursor = await storage.list_objects(collection, limit=limit, cursor=cursor, **kwargs)
         assert len(page) <= limit
         seen.extend(page)
         if cursor is None:
@@ -455,27 +455,27 @@ async def test_list_orders_and_permissions(storage: StorageService, listed: str,
 
 
 async def test_list_values_and_default_limit(storage: StorageService, listed: str, alice: users.TestUser) -> None:
-    page, cursor = await storage.list(listed, user_id=alice.user_id, caller=alice.user_id)
+    page, cursor = await storage.list_objects(listed, user_id=alice.user_id, caller=alice.user_id)
     assert len(page) == 1 and cursor is not None
     obj = page[0]
     assert (obj.key, obj.value, obj.version, obj.permission_read) == ("k1", '{"i": 1}', md5('{"i":1}'), 1)
     # The last page has no cursor.
-    page, cursor = await storage.list(listed, user_id=alice.user_id, limit=100, caller=alice.user_id)
+    page, cursor = await storage.list_objects(listed, user_id=alice.user_id, limit=100, caller=alice.user_id)
     assert cursor is None and len(page) == 4
 
 
 async def test_list_limits(storage: StorageService, listed: str, alice: users.TestUser) -> None:
     for limit in (0, -1, 101):
-        await rejects(INVALID_LIMIT, storage.list(listed, limit=limit, caller=alice.user_id))
-    assert await storage.list(listed, limit=0, caller=None) == ([], None)
-    page, _ = await storage.list(listed, limit=1000, caller=None)
+        await rejects(INVALID_LIMIT, storage.list_objects(listed, limit=limit, caller=alice.user_id))
+    assert await storage.list_objects(listed, limit=0, caller=None) == ([], None)
+    page, _ = await storage.list_objects(listed, limit=1000, caller=None)
     assert len(page) == 15
 
 
 async def test_cursors_cannot_be_forged_or_moved(storage: StorageService, listed: str, alice: users.TestUser,
                                                  bob: users.TestUser) -> None:
-    _, own = await storage.list(listed, user_id=alice.user_id, limit=1, caller=alice.user_id)
-    _, public = await storage.list(listed, limit=1, caller=alice.user_id)
+    _, own = await storage.list_objects(listed, user_id=alice.user_id, limit=1, caller=alice.user_id)
+    _, public = await storage.list_objects(listed, limit=1, caller=alice.user_id)
     assert own and public
     other = fresh()
     await storage.write([StorageWrite(other, "x", "{}", permission_read=2)], caller=alice.user_id)
@@ -492,20 +492,20 @@ async def test_cursors_cannot_be_forged_or_moved(storage: StorageService, listed
         attempts.append((garbage, {"collection": listed, "user_id": alice.user_id, "caller": alice.user_id}))
     for cursor, where in attempts:
         collection = where.pop("collection")
-        await rejects(MALFORMED, storage.list(collection, limit=1, cursor=cursor, **where))
+        await rejects(MALFORMED, storage.list_objects(collection, limit=1, cursor=cursor, **where))
     # The genuine cursor still works where it was issued.
-    page, _ = await storage.list(listed, user_id=alice.user_id, limit=1, cursor=own, caller=alice.user_id)
+    page, _ = await storage.list_objects(listed, user_id=alice.user_id, limit=1, cursor=own, caller=alice.user_id)
     assert [o.key for o in page] == ["k4"]
 
 
 async def test_cursors_survive_a_restart_with_the_same_key(storage: StorageService, state: ServerState,
                                                            listed: str, alice: users.TestUser) -> None:
-    _, cursor = await storage.list(listed, user_id=alice.user_id, limit=2, caller=alice.user_id)
+    _, cursor = await storage.list_objects(listed, user_id=alice.user_id, limit=2, caller=alice.user_id)
     again = StorageService(state.db, state.config.session.encryption_key)
-    page, _ = await again.list(listed, user_id=alice.user_id, limit=2, cursor=cursor, caller=alice.user_id)
+    page, _ = await again.list_objects(listed, user_id=alice.user_id, limit=2, cursor=cursor, caller=alice.user_id)
     assert [o.key for o in page] == ["k2", "k5"]
     other_server = StorageService(state.db, "another-deployment-key")
-    await rejects(MALFORMED, other_server.list(listed, user_id=alice.user_id, limit=2, cursor=cursor,
+    await rejects(MALFORMED, other_server.list_objects(listed, user_id=alice.user_id, limit=2, cursor=cursor,
                                                caller=alice.user_id))
 
 
@@ -563,7 +563,7 @@ async def test_round_trips_do_not_grow_with_the_batch(database_url: str, alice: 
     counter = RoundTripCounter()
     async with counter.proxy(database_url) as url:
         db = Database(url, min_size=1, max_size=1)
-        await db.open()
+        await db.connect()
         try:
             storage = StorageService(db, "k")
             col = fresh()
@@ -579,7 +579,7 @@ async def test_round_trips_do_not_grow_with_the_batch(database_url: str, alice: 
                                                             caller=alice.user_id)) == 1
             assert await counter.count(lambda: storage.read([StorageObjectId(col, f"k{i}", alice.user_id)
                                                              for i in range(20)], caller=alice.user_id)) == 1
-            assert await counter.count(lambda: storage.list(col, user_id=alice.user_id, limit=5,
+            assert await counter.count(lambda: storage.list_objects(col, user_id=alice.user_id, limit=5,
                                                             caller=alice.user_id)) == 1
 
             async def write_then_delete() -> None:

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from nakama_py.core.storage import SYSTEM_USER_ID, StorageWrite
-from nakama_py.errors import NakamaError
+from nakama_py.errors import Code, NakamaError
 from nakama_py.state import ServerState
 from tests.support import users
 
@@ -119,10 +119,10 @@ async def test_write_validation_messages(client: Client, alice: users.TestUser) 
         assert await write(client, alice, obj) == (400, error(message))
     # Values the database cannot hold are 400s too, never a 500.
     status, body = await write(client, alice, {"collection": col, "key": "k", "value": '{"a":"\\u0000"}'})
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
     # The value is a JSON string holding the object, not an object.
     status, body = await write(client, alice, {"collection": col, "key": "k", "value": {"a": 1}})
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
 
 
 async def test_conditional_write_rejections(client: Client, alice: users.TestUser) -> None:
@@ -186,9 +186,9 @@ async def test_read_validation(client: Client, alice: users.TestUser) -> None:
         assert await call(client, "POST", "/v2/storage", alice,
                           {"object_ids": [{"collection": "c", "key": "k", "user_id": user_id}]}) == (400, bad_user)
     status, body = await call(client, "POST", "/v2/storage", alice, {"object_ids": "nope"})
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
     status, body = await call(client, "POST", "/v2/storage", alice, raw=b"{not json")
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
     # A key too long to exist finds nothing, like any missing object.
     assert await call(client, "POST", "/v2/storage", alice,
                       {"object_ids": [{"collection": "c", "key": "k" * 300}]}) == (200, {})
@@ -275,7 +275,7 @@ async def test_list_errors(client: Client, listed: str, alice: users.TestUser) -
     for limit in ("0", "101", "-3"):
         assert await call(client, "GET", f"/v2/storage/{listed}?limit={limit}", alice) == (400, bad_limit)
     status, body = await call(client, "GET", f"/v2/storage/{listed}?limit=ten", alice)
-    assert status == 400 and body["code"] == 3
+    assert status == 400 and body["code"] == Code.INVALID_ARGUMENT
     bad_user = error("Invalid user ID - make sure user ID is a valid UUID.")
     assert await call(client, "GET", f"/v2/storage/{listed}/nope", alice) == (400, bad_user)
     assert await call(client, "GET", f"/v2/storage/{listed}?user_id=nope", alice) == (400, bad_user)
@@ -320,7 +320,7 @@ async def test_hooks_see_and_rewrite_nakamas_messages(client: Client, state: Ser
         return {"objects": [{**message["objects"][0], "permission_read": 2}]}
 
     def reject_reads(message: dict[str, Any]) -> dict[str, Any]:
-        raise NakamaError("no reads today", 7)
+        raise NakamaError("no reads today", Code.PERMISSION_DENIED)
 
     hooks = RecordingHooks({"WriteStorageObjects": force_public, "ReadStorageObjects": reject_reads})
     state.hooks = hooks

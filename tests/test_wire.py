@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from multidict import MultiDict
 
-from nakama_py.errors import NakamaError
+from nakama_py.errors import Code, NakamaError
 from nakama_py.wire import encoding, request
 from nakama_py.wire.status import http_status
 
@@ -44,7 +44,7 @@ def test_int64_accepts_numbers_and_strings() -> None:
     for bad in ("x", True, [1], 2**63):
         with pytest.raises(NakamaError) as caught:
             request.get_int({"score": bad}, "score")
-        assert caught.value.code == 3
+        assert caught.value.code == Code.INVALID_ARGUMENT
 
 
 def test_string_maps_must_hold_strings() -> None:
@@ -76,6 +76,6 @@ def test_grpc_codes_map_to_http(code: int, status: int) -> None:
 
 
 def test_out_of_range_codes_become_internal() -> None:
-    assert NakamaError("x", 0).code == 13
-    assert NakamaError("x", 17).code == 13
-    assert NakamaError("x", 16).code == 16
+    assert NakamaError("x", 0).code == Code.INTERNAL
+    assert NakamaError("x", 17).code == Code.INTERNAL
+    assert NakamaError("x", 16).code == Code.UNAUTHENTICATED

@@ -1,5 +1,5 @@
 """Read-your-writes across the worker processes of one server (``--socket.workers 2``,
-core/write_marks.py): a player whose write went to one worker and whose very next request
+cluster/write_marks.py): a player whose write went to one worker and whose very next request
 reaches the other (another connection) sees that write there, in their RPCs (the runtime's
 ``nk.leaderboard_rank``, the racing module's ``get_leaderboard``) and on the REST routes."""
 
@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from nakama_py.core.write_marks import SLOTS, MarkRegion, WriteMarks
+from nakama_py.cluster.write_marks import SLOTS, MarkRegion, WriteMarks
 from tests.support.auth import basic
 from tests.support.modules import write_module
 from tests.support.racing import racing_flags, rpc
@@ -39,7 +39,7 @@ async def write(ctx, logger, nk, payload):
 
 
 async def mine(ctx, logger, nk, payload):
-    entry = nk.leaderboard_rank(BOARD, ctx.user_id)
+    entry = await nk.leaderboard_rank(BOARD, ctx.user_id)
     return nk.json_encode({"pid": os.getpid(), "score": entry.score if entry else None})
 
 

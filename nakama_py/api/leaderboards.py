@@ -20,6 +20,7 @@ from nakama_py.api import hook_calls as hooks
 from nakama_py.api.caller import bearer_session, state_of
 from nakama_py.core.leaderboards import LeaderboardRecord, RecordList
 from nakama_py.errors import invalid_argument
+from nakama_py.leaderboard_enums import OperatorOverride
 from nakama_py.wire.encoding import compact, i64, timestamp
 from nakama_py.wire.request import (
     field,
@@ -36,7 +37,6 @@ from nakama_py.wire.request import (
 from nakama_py.wire.response import empty_response, json_response
 
 Message = dict[str, Any]
-OPERATORS = {"NO_OVERRIDE": 0, "BEST": 1, "SET": 2, "INCREMENT": 3, "DECREMENT": 4}
 
 
 def _whole_seconds(value: datetime) -> str | None:
@@ -86,8 +86,8 @@ def _operator(record: Message) -> int:
     if value is None:
         return 0
     if isinstance(value, str):
-        if value in OPERATORS:
-            return OPERATORS[value]
+        if value in OperatorOverride.__members__:
+            return OperatorOverride[value]
         raise invalid_argument(f"proto: invalid value for enum field operator: {orjson.dumps(value).decode()}")
     return get_int(record, "operator", bits=32)
 

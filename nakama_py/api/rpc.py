@@ -19,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from nakama_py.api.caller import basic_username
-from nakama_py.errors import NakamaError, RateLimitedError
+from nakama_py.errors import Code, NakamaError, RateLimitedError
 from nakama_py.runtime.context import RPC, Context
 from nakama_py.runtime.service import InternalRpcError
 from nakama_py.state import STATE
@@ -50,7 +50,7 @@ def _go_json(message: dict[str, object]) -> bytes:
     return body
 
 
-def _fixed(body: bytes, code: int) -> web.Response:
+def _fixed(body: bytes, code: Code) -> web.Response:
     response = web.Response(body=body, status=http_status(code), content_type=JSON)
     response[GRPC_CODE] = code
     return response
@@ -96,38 +96,38 @@ async def rpc(request: web.Request) -> web.StreamResponse:
     http_key = query.get("http_key")
     if http_key:
         if http_key != state.config.runtime.http_key:
-            return _fixed(HTTP_KEY_INVALID, 16)
+            return _fixed(HTTP_KEY_INVALID, Code.UNAUTHENTICATED)
     else:
         auth = request.headers.get("Authorization")
         if auth is None:
-            return _fixed(NO_AUTH, 16)
+            return _fixed(NO_AUTH, Code.UNAUTHENTICATED)
         key = basic_username(auth) if auth.startswith("Basic ") else None
         if key is not None:
             if key != state.config.runtime.http_key:
-                return _fixed(HTTP_KEY_INVALID, 16)
+                return _fixed(HTTP_KEY_INVALID, Code.UNAUTHENTICATED)
         else:
             if not auth.startswith("Bearer "):
-                return _fixed(AUTH_TOKEN_INVALID, 16)
+                return _fixed(AUTH_TOKEN_INVALID, Code.UNAUTHENTICATED)
             try:
                 claims = state.sessions.verify_session(auth[7:])
             except NakamaError:
-                return _fixed(AUTH_TOKEN_INVALID, 16)
+                return _fixed(AUTH_TOKEN_INVALID, Code.UNAUTHENTICATED)
             request[USER_ID] = claims.user_id
 
     rpc_id = request.match_info["id"]
     if not rpc_id:
-        return _fixed(RPC_ID_MUST_BE_SET, 3)
+        return _fixed(RPC_ID_MUST_BE_SET, Code.INVALID_ARGUMENT)
     runtime = state.runtime
     entry = runtime.rpc(rpc_id)
     if entry is None:
-        return _fixed(RPC_NOT_FOUND, 5)
+        return _fixed(RPC_NOT_FOUND, Code.NOT_FOUND)
 
     unwrap = "unwrap" in query
     if request.method == "POST":
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _fixed(BODY_TOO_LARGE, 3)
+            return _fixed(BODY_TOO_LARGE, Code.INVALID_ARGUMENT)
         if not raw:
             payload = ""
         elif unwrap:
@@ -135,7 +135,7 @@ async def rpc(request: web.Request) -> web.StreamResponse:
         else:
             decoded = _payload_of_body(raw)
             if decoded is None:
-                return _fixed(BAD_JSON, 3)
+                return _fixed(BAD_JSON, Code.INVALID_ARGUMENT)
             payload = decoded
     else:
         payload = query.get("payload", "")
@@ -155,7 +155,7 @@ async def rpc(request: web.Request) -> web.StreamResponse:
         body = _go_json({"payload": text})
     except (UnicodeDecodeError, TypeError):
         entry.logger.error("RPC result cannot be encoded as a JSON string")
-        return _fixed(INTERNAL_SERVER_ERROR, 13)
+        return _fixed(INTERNAL_SERVER_ERROR, Code.INTERNAL)
     return web.Response(body=body, content_type=JSON)
 
 

@@ -159,7 +159,7 @@ async def list_objects(request: web.Request) -> web.Response:
     caller = bearer_session(request).user_id
     message = await hooks.before(request, "ListStorageObjects", _list_request(request))
     limit = get_opt_int(message, "limit", bits=32)
-    objects, cursor = await state_of(request).storage.list(
+    objects, cursor = await state_of(request).storage.list_objects(
         get_str(message, "collection"), user_id=get_str(message, "user_id") or None,
         limit=1 if limit is None else limit, cursor=get_str(message, "cursor") or None, caller=caller)
     reply = {"objects": [object_message(obj) for obj in objects], "cursor": cursor or ""}

@@ -71,7 +71,7 @@ class TrafficSpec:
 class RequestSource(Protocol):
     kinds: tuple[str, ...]
 
-    def next(self) -> tuple[bytes, int]:
+    def next_request(self) -> tuple[bytes, int]:
         """The next request's bytes and the index of its kind."""
 
     def set_token(self, user: int, token: str) -> None:
@@ -96,7 +96,7 @@ class PerUserRequests:
         return finish(request_head(self._method, self._path, self._host, {"Authorization": f"Bearer {token}"}),
                       self._body)
 
-    def next(self) -> tuple[bytes, int]:
+    def next_request(self) -> tuple[bytes, int]:
         at = self._at
         self._at = at + 1 if at + 1 < len(self._requests) else 0
         return self._requests[at], 0
@@ -117,7 +117,7 @@ class NewAccounts:
         self._prefix = prefix.encode()
         self._counter = 0
 
-    def next(self) -> tuple[bytes, int]:
+    def next_request(self) -> tuple[bytes, int]:
         self._counter += 1
         return finish(self._head, b'{"id":"%s-%d"}' % (self._prefix, self._counter)), 0
 
@@ -141,7 +141,7 @@ class Submissions:
     def _head(self, token: str) -> bytes:
         return request_head("POST", rpc_path("submit_race_time"), self._host, {"Authorization": f"Bearer {token}"})
 
-    def next(self) -> tuple[bytes, int]:
+    def next_request(self) -> tuple[bytes, int]:
         self._counter += 1
         at = self._at
         self._at = at + 1 if at + 1 < len(self._heads) else 0
@@ -162,10 +162,10 @@ class Mix:
         self._share = read_share
         self._random = rng.random
 
-    def next(self) -> tuple[bytes, int]:
+    def next_request(self) -> tuple[bytes, int]:
         if self._random() < self._share:
-            return self._reads.next()[0], 0
-        return self._submits.next()[0], 1
+            return self._reads.next_request()[0], 0
+        return self._submits.next_request()[0], 1
 
     def set_token(self, user: int, token: str) -> None:
         self._reads.set_token(user, token)

@@ -101,7 +101,7 @@ class LoadWorker:
     def __init__(self, spec: WorkerSpec, source: RequestSource) -> None:
         self.spec = spec
         self.source = source
-        self.next_request = source.next
+        self.next_request = source.next_request
         kinds = len(source.kinds)
         self.histograms = [Histogram() for _ in range(kinds)]
         self.statuses: list[dict[int, int]] = [{} for _ in range(kinds)]

@@ -14,7 +14,7 @@ a NATS subject alike).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,7 +56,7 @@ class ClusterBus(Protocol):
 
     @property
     def process(self) -> str:
-        """This process's id, unique in the cluster (node name plus a random suffix)."""
+        """This process's id, unique in the cluster (node name plus a random suffix); a valid topic."""
 
     def subscribe(self, topic: str, handler: Handler, resync: Resync | None = None, *, echo: bool = True) -> None:
         """Call ``handler`` with each payload published on ``topic``; subscribe before ``start``."""
@@ -73,3 +73,27 @@ class ClusterBus(Protocol):
 
     async def stop(self) -> None:
         """Leave the membership (peers drop this process without waiting for it to expire), close the connections."""
+
+
+class WorkerMarks(Protocol):
+    """Read-your-writes between the worker processes of one node (``socket.workers`` > 1;
+    cluster/write_marks.py): a writer marks each change it publishes, a reader waits until it has
+    applied the sibling changes marked for a user before answering that user."""
+
+    index: int  # this worker's index among its siblings; sent along with its publications
+    on_late: Callable[[], None] | None  # called when a sibling's change did not arrive in time
+
+    def mark(self, owner: int | None) -> int:
+        """Count one published change (of ``owner``'s record, when given); its sequence number."""
+
+    def heads(self) -> list[int]:
+        """Every sibling's latest sequence number, read before loading from the database."""
+
+    def loaded(self, heads: Sequence[int]) -> None:
+        """State was rebuilt from the database after ``heads`` were read."""
+
+    def heard(self, worker: int, sequence: int) -> None:
+        """A sibling's changes up to ``sequence`` are applied here."""
+
+    async def caught_up(self, owner: int, bound: float) -> bool:
+        """Wait until every sibling change of ``owner`` is applied here; False past ``bound`` seconds."""

@@ -20,6 +20,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from nakama_py.cluster.tasks import cancel_and_wait
+
 log = logging.getLogger("nakama_py.cluster")
 
 Session = Callable[[AsyncConnection[Any]], Awaitable[None]]
@@ -43,11 +45,8 @@ class DedicatedConnection:
             self._task = asyncio.create_task(self._run(), name=self.application_name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         delay = self.retry_sec

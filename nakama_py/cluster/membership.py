@@ -17,6 +17,7 @@ import logging
 import time
 
 from nakama_py.cluster.bus import NodeInfo
+from nakama_py.cluster.tasks import cancel_and_wait
 from nakama_py.db import cluster_bus as sql
 from nakama_py.db.pool import Database
 
@@ -54,11 +55,8 @@ class Membership:
         self._task = asyncio.create_task(self._run(), name="cluster-heartbeat")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         with contextlib.suppress(Exception):
             await sql.leave(self.db, self.me.process)
 

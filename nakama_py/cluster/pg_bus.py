@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import secrets
 import time
 from collections import deque
@@ -27,6 +28,7 @@ from nakama_py.cluster import pg_envelope as envelope
 from nakama_py.cluster.bus import MAX_PAYLOAD_BYTES, BusUnavailable, Handler, NodeInfo, Resync, check_topic
 from nakama_py.cluster.connection import DedicatedConnection
 from nakama_py.cluster.membership import Membership
+from nakama_py.cluster.tasks import cancel_and_wait
 from nakama_py.db import cluster_bus as sql
 from nakama_py.db.pool import Database
 
@@ -57,7 +59,9 @@ class PgBus:
     def __init__(self, db: Database, node: str, *, membership: Membership | None = None) -> None:
         self.db = db
         self._token = secrets.token_hex(6)  # names this process in its notifications
-        self._info = NodeInfo(node, f"{node}-{self._token}", time.time())
+        # Usable as a topic of its own (for messages meant for this process alone).
+        process = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', node)[:50]}-{self._token}"
+        self._info = NodeInfo(node, check_topic(process), time.time())
         self.membership = membership or Membership(db, self._info)
         self._subscriptions: dict[str, list[_Subscription]] = {}
         self._resyncs: dict[str, list[Resync]] = {}
@@ -102,8 +106,7 @@ class PgBus:
         await self.membership.stop()
         await self._sender.stop()
         await self._listener.stop()
-        for task in list(self._fetches):
-            task.cancel()
+        await cancel_and_wait(*self._fetches)
 
     # --- sending -------------------------------------------------------------------------------
 

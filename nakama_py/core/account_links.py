@@ -8,9 +8,9 @@ from collections.abc import Awaitable
 from nakama_py.core import account_rules as rules
 from nakama_py.core.passwords import can_hash, hash_password
 from nakama_py.db import accounts as sql
-from nakama_py.db.accounts import Conflict, DatabaseError
+from nakama_py.db.errors import DatabaseError, UniqueViolation
 from nakama_py.db.pool import Database
-from nakama_py.errors import Code, NakamaError, internal, invalid_argument, permission_denied
+from nakama_py.errors import IdentifierTaken, internal, invalid_argument, permission_denied
 
 log = logging.getLogger("nakama_py.accounts")
 
@@ -26,13 +26,13 @@ class AccountLinks:
         error, 409 when another account holds the identifier (found, or linked at the same moment)."""
         try:
             linked = await linking
-        except Conflict:
+        except UniqueViolation:
             linked = False
         except DatabaseError:
             log.exception("could not link %s", what)
             raise internal(failure) from None
         if not linked:
-            raise NakamaError(taken, Code.ALREADY_EXISTS)
+            raise IdentifierTaken(taken)
 
     async def link_custom(self, user_id: str, custom_id: str) -> None:
         rules.check_link_custom_id(custom_id)
@@ -43,8 +43,8 @@ class AccountLinks:
         rules.check_device_id(device_id)
         try:
             await sql.link_device(self.db, user_id, device_id)
-        except Conflict:
-            raise NakamaError("Device ID already in use.", Code.ALREADY_EXISTS) from None
+        except UniqueViolation:
+            raise IdentifierTaken("Device ID already in use.") from None
         except DatabaseError:
             log.exception("could not link device ID")
             raise internal("Error linking Device ID.") from None

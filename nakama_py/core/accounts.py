@@ -11,8 +11,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
-
 from nakama_py.config import Config
 from nakama_py.core import account_rules as rules
 from nakama_py.core.account_links import AccountLinks
@@ -21,9 +19,9 @@ from nakama_py.core.authentication import Authenticator
 from nakama_py.core.sessions import IssuedSession, SessionService
 from nakama_py.core.social import OfflineSocialVerifier, SocialVerifier
 from nakama_py.db import accounts as sql
-from nakama_py.db.accounts import Conflict, DatabaseError
-from nakama_py.db.pool import Database
-from nakama_py.errors import Code, NakamaError, internal, invalid_argument, not_found, permission_denied
+from nakama_py.db.errors import DatabaseError, UniqueViolation
+from nakama_py.db.pool import Connection, Database
+from nakama_py.errors import AccountBanned, AccountNotFound, UsernameTaken, internal, invalid_argument
 
 __all__ = ["Account", "AccountService", "AuthResult", "User"]
 
@@ -32,7 +30,7 @@ log = logging.getLogger("nakama_py.accounts")
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000000"
 
 # Runs inside the deleting transaction: its writes commit or roll back with the deletion.
-DeleteHandler = Callable[[str, AsyncConnection[Any]], Awaitable[None]]
+DeleteHandler = Callable[[str, Connection], Awaitable[None]]
 # Runs once the deletion is committed, e.g. to drop the user's leaderboard records and ranks.
 DeletedHandler = Callable[[str], Awaitable[object]]
 
@@ -109,10 +107,10 @@ class AccountService:
             log.exception("error looking up user by ID")
             raise internal("Error finding user account.") from None
         if found is None:
-            raise not_found("User account not found.")
+            raise AccountNotFound()
         username, disable_time = found
         if is_set(disable_time):
-            raise permission_denied("User account banned.")
+            raise AccountBanned()
         return self.sessions.issue(claims.user_id, username, variables or claims.vars,
                                    token_id=claims.token_id, issued_at=claims.issued_at)
 
@@ -126,7 +124,7 @@ class AccountService:
             log.exception("error retrieving user account")
             raise internal("Error retrieving user account.") from None
         if row is None:
-            raise not_found("Account not found.")
+            raise AccountNotFound("Account not found.")
         return account_from_row(row)
 
     async def get_users(self, *, ids: Sequence[str] = (), usernames: Sequence[str] = ()) -> list[User]:
@@ -167,9 +165,9 @@ class AccountService:
             raise invalid_argument("No fields to update.")
         try:
             await sql.update_user(self.db, _valid_user_id(user_id), values)
-        except Conflict as exc:
+        except UniqueViolation as exc:
             if exc.constraint == sql.USERNAME_KEY:
-                raise NakamaError("Username is already in use.", Code.ALREADY_EXISTS) from None
+                raise UsernameTaken() from None
             raise internal("Error while trying to update account.") from None
         except DatabaseError:
             # e.g. a value too long for its column, or an empty lang_tag (NOT NULL)

@@ -19,15 +19,17 @@ from nakama_py.core.passwords import can_hash, check_password, hash_password
 from nakama_py.core.social import ProviderError, SocialProfile, SocialVerifier
 from nakama_py.core.usernames import generate_username
 from nakama_py.db import accounts as sql
-from nakama_py.db.accounts import Conflict, DatabaseError, Identity, IdentityColumn
+from nakama_py.db.accounts import Identity, IdentityColumn
+from nakama_py.db.errors import DatabaseError, UniqueViolation
 from nakama_py.db.pool import Database
 from nakama_py.errors import (
+    AccountBanned,
+    AccountNotFound,
     Code,
     NakamaError,
+    UsernameTaken,
     internal,
     invalid_argument,
-    not_found,
-    permission_denied,
     unauthenticated,
 )
 
@@ -38,10 +40,6 @@ MAX_ATTEMPTS = 3
 
 Lookup = Callable[[], Awaitable[Identity | None]]
 FindOrCreate = Callable[[str], Awaitable[Identity]]
-
-
-def _username_taken() -> NakamaError:
-    return NakamaError("Username is already in use.", Code.ALREADY_EXISTS)
 
 
 def _choose_username(username: str) -> tuple[str, bool]:
@@ -59,7 +57,7 @@ def new_user_id() -> str:
 
 def _admit(identity: Identity) -> None:
     if is_set(identity.disable_time):
-        raise permission_denied("User account banned.")
+        raise AccountBanned()
 
 
 class Authenticator:
@@ -82,16 +80,16 @@ class Authenticator:
         if not create:
             identity = await self._lookup(lookup)
             if identity is None:
-                raise not_found("User account not found.")
+                raise AccountNotFound()
             _admit(identity)
             return identity
         for _ in range(MAX_ATTEMPTS):
             try:
                 identity = await find_or_create(username)
-            except Conflict as exc:
+            except UniqueViolation as exc:
                 if exc.constraint == sql.USERNAME_KEY and await self._lookup(lookup) is None:
                     if not generated:
-                        raise _username_taken() from None
+                        raise UsernameTaken() from None
                     username = generate_username()
                 continue
             except DatabaseError:
@@ -157,7 +155,7 @@ class Authenticator:
     async def _username_password(self, username: str, password: str) -> AuthResult:
         identity = await self._lookup(lambda: sql.find_by_username(self.db, username))
         if identity is None:
-            raise not_found("User account not found.")
+            raise AccountNotFound()
         _admit(identity)
         # No password and a wrong one answer alike, so a client cannot tell them apart.
         if not await check_password(password, identity.password):
@@ -177,17 +175,17 @@ class Authenticator:
                     raise unauthenticated("Invalid credentials.")
                 return AuthResult(identity.user_id, identity.username, False)
             if not create:
-                raise not_found("User account not found.")
+                raise AccountNotFound()
             if not can_hash(password):  # Go's bcrypt refuses it, and Nakama answers this
                 raise internal("Error finding or creating user account.")
             hashed = await hash_password(password)
             try:
                 created = await sql.create_email_user(self.db, user_id=new_user_id(), username=username,
                                                       email=email, password=hashed)
-            except Conflict as exc:
+            except UniqueViolation as exc:
                 if exc.constraint == sql.USERNAME_KEY and await self._lookup(lookup) is None:
                     if not generated:
-                        raise _username_taken() from None
+                        raise UsernameTaken() from None
                     username = generate_username()
                 continue  # the email was taken meanwhile: the next lookup checks the password against it
             except DatabaseError:

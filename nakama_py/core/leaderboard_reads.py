@@ -20,9 +20,10 @@ from nakama_py.core.leaderboard_cursor import CursorCodec, RecordCursor
 from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, RecordList, from_unix
 from nakama_py.core.ranks import RankBucket, owner_int, owner_str
 from nakama_py.db import leaderboards as sql
+from nakama_py.db.errors import DatabaseError
 from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
-from nakama_py.errors import NakamaError, internal, invalid_argument
+from nakama_py.errors import internal, invalid_argument
 
 log = logging.getLogger("nakama_py.leaderboards")
 
@@ -46,7 +47,7 @@ def valid_uuid(value: Any) -> bool:
     return True
 
 
-def row_record(board_id: str, row: tuple[Any, ...], expiry: int, rank: int) -> LeaderboardRecord:
+def row_record(board_id: str, row: sql.RecordRow, expiry: int, rank: int) -> LeaderboardRecord:
     owner, username, score, subscore, num_score, max_num_score, metadata, create_time, update_time = row
     return LeaderboardRecord(board_id, owner, username, score, subscore, num_score, max_num_score,
                              orjson.loads(metadata), create_time, update_time, from_unix(expiry) if expiry else None,
@@ -127,14 +128,14 @@ class RecordReader:
                 else:
                     page = await self._client_page(board, bucket_expiry, page_limit, position, caller)
                 records, following, preceding = page
-            except Exception as exc:
+            except DatabaseError as exc:
                 log.error("leaderboard list failed", exc_info=exc)
                 raise internal(LIST_ERROR) from None
         found: list[LeaderboardRecord] = []
         if owners:
             try:
                 rows = await sql.owner_records(self.db, id, from_unix(bucket_expiry), owners)
-            except Exception as exc:
+            except DatabaseError as exc:
                 log.error("leaderboard owner records failed", exc_info=exc)
                 raise internal(LIST_ERROR) from None
             found = sorted((row_record(id, row, bucket_expiry, 0) for row in rows), key=board_order(board))
@@ -205,9 +206,7 @@ class RecordReader:
                 records, following, preceding = await self._page(self.db, board, bucket_expiry, limit, position)
                 return RecordList(records, [], following, preceding, self._fill(board, bucket_expiry, [])[1])
             return await self._around(board, bucket_expiry, owner_id, limit)
-        except NakamaError:
-            raise
-        except Exception as exc:
+        except DatabaseError as exc:
             log.error("leaderboard haystack failed", exc_info=exc)
             raise internal(HAYSTACK_ERROR) from None
 

@@ -1,5 +1,5 @@
-"""The values the leaderboard service takes and returns (see helpers' contracts), and
-Nakama's encodings of sort orders and operators."""
+"""The values the leaderboard service takes and returns (see helpers' contracts).
+Sort orders and operators are nakama_py/leaderboard_enums.py."""
 
 from __future__ import annotations
 
@@ -9,18 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nakama_py.core.leaderboard_schedule import parse_schedule
-
-ASCENDING, DESCENDING = 0, 1
-# Operators in the database encoding (Leaderboard.operator).
-BEST, SET, INCREMENT, DECREMENT = 0, 1, 2, 3
-# The API enum (nakama.api.Operator) used by write overrides: 0 = the board's own.
-API_NO_OVERRIDE, API_BEST, API_SET, API_INCREMENT, API_DECREMENT = 0, 1, 2, 3, 4
-API_TO_DB = {API_BEST: BEST, API_SET: SET, API_INCREMENT: INCREMENT, API_DECREMENT: DECREMENT}
-DB_TO_API = {db: api for api, db in API_TO_DB.items()}
-
-SORT_NAMES = {"asc": ASCENDING, "ascending": ASCENDING, "desc": DESCENDING, "descending": DESCENDING}
-OPERATOR_NAMES = {"best": BEST, "set": SET, "incr": INCREMENT, "increment": INCREMENT,
-                  "decr": DECREMENT, "decrement": DECREMENT}
+from nakama_py.leaderboard_enums import Operator, SortOrder
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -43,8 +32,8 @@ def from_micros(value: int) -> datetime:
 class Leaderboard:
     id: str
     authoritative: bool
-    sort_order: int  # 0 asc, 1 desc
-    operator: int  # database encoding: 0 best, 1 set, 2 incr, 3 decr
+    sort_order: SortOrder
+    operator: Operator
     reset_schedule: str | None
     metadata: dict[str, Any]
     create_time: datetime
@@ -52,7 +41,7 @@ class Leaderboard:
 
     @property
     def descending(self) -> bool:
-        return self.sort_order == DESCENDING
+        return self.sort_order is SortOrder.DESCENDING
 
     def next_reset(self, now: float | None = None) -> int:
         """Unix seconds of the next reset after ``now``; 0 when it never resets."""

@@ -24,16 +24,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from psycopg import errors as pg_errors
 
 from nakama_py.core import rank_sync
 from nakama_py.core.leaderboard_reads import valid_uuid
 from nakama_py.core.leaderboard_types import (
-    API_TO_DB,
-    BEST,
-    DECREMENT,
-    INCREMENT,
-    SET,
     Leaderboard,
     LeaderboardRecord,
     WriteReceipt,
@@ -42,12 +36,20 @@ from nakama_py.core.leaderboard_types import (
 )
 from nakama_py.core.ranks import RankStore, make_stamp, owner_int
 from nakama_py.db import leaderboards as sql
+from nakama_py.db.errors import DatabaseError, ForeignKeyViolation, UniqueViolation, ValueRejected
 from nakama_py.db.pool import Database
-from nakama_py.errors import NakamaError, RateLimitedError, internal, invalid_argument, not_found, permission_denied
+from nakama_py.errors import (
+    LeaderboardAuthoritative,
+    LeaderboardNotFound,
+    NakamaError,
+    RateLimitedError,
+    internal,
+    invalid_argument,
+)
+from nakama_py.leaderboard_enums import Operator, OperatorOverride
 
 log = logging.getLogger("nakama_py.leaderboards")
 
-NOT_FOUND = "Leaderboard not found."
 WRITE_ERROR = "Error writing score to leaderboard."
 DELETE_ERROR = "Error deleting score from leaderboard."
 MAX_ATTEMPTS = 5
@@ -67,17 +69,18 @@ def check_runtime_write(id: str, owner_id: str, score: int, subscore: int) -> No
         raise invalid_argument("expects subscore to be >= 0")
 
 
-def predict(operator: int, desc: bool, current: tuple[int, int] | None, score: int, subscore: int) -> tuple[int, int]:
+def predict(operator: Operator, desc: bool, current: tuple[int, int] | None, score: int,
+            subscore: int) -> tuple[int, int]:
     """The (score, subscore) a write leaves, as the upsert computes it."""
     if current is None:
-        return (0, 0) if operator == DECREMENT else (score, subscore)
+        return (0, 0) if operator is Operator.DECREMENT else (score, subscore)
     old_score, old_subscore = current
-    if operator == BEST:
+    if operator is Operator.BEST:
         pick = max if desc else min
         return pick(old_score, score), pick(old_subscore, subscore)
-    if operator == SET:
+    if operator is Operator.SET:
         return score, subscore
-    if operator == INCREMENT:
+    if operator is Operator.INCREMENT:
         return old_score + score, old_subscore + subscore
     return max(old_score - score, 0), max(old_subscore - subscore, 0)
 
@@ -88,28 +91,25 @@ def metadata_text(metadata: Mapping[str, Any] | str | None) -> str | None:
     return orjson.dumps(dict(metadata)).decode()
 
 
-def write_failure(exc: Exception) -> NakamaError:
-    # A negative result (CHECK) or an overflow is the caller's doing; anything else is logged.
-    if not isinstance(exc, (pg_errors.CheckViolation, pg_errors.NumericValueOutOfRange)):
+def write_failure(exc: DatabaseError) -> NakamaError:
+    # A value out of range (a negative result, an overflow) is the caller's doing; anything else is logged.
+    if not isinstance(exc, ValueRejected):
         log.error("leaderboard write failed", exc_info=exc)
     return internal(WRITE_ERROR)
 
 
-def written_record(board_id: str, owner_id: str, row: tuple[Any, ...], expiry: int, rank: int) -> LeaderboardRecord:
-    username, score, subscore, num_score, max_num_score, metadata, create_time, update_time = row
-    return LeaderboardRecord(board_id, owner_id, username, score, subscore, num_score, max_num_score,
-                             orjson.loads(metadata), create_time, update_time, from_unix(expiry) if expiry else None,
-                             rank)
+def written_record(board_id: str, owner_id: str, row: sql.WrittenRow, expiry: int, rank: int) -> LeaderboardRecord:
+    return LeaderboardRecord(board_id, owner_id, row.username, row.score, row.subscore, row.num_score,
+                             row.max_num_score, orjson.loads(row.metadata), row.create_time, row.update_time,
+                             from_unix(expiry) if expiry else None, rank)
 
 
-def receipt_of(board_id: str, owner_id: str, row: tuple[Any, ...], *, replayed: bool) -> WriteReceipt:
-    (_, expiry_time, submitted_score, submitted_subscore, updated, rank, username, score, subscore, num_score,
-     max_num_score, metadata, create_time, update_time) = row
-    expiry = int(expiry_time.timestamp())
-    record = LeaderboardRecord(board_id, owner_id, username, score, subscore, num_score, max_num_score,
-                               orjson.loads(metadata), create_time, update_time, from_unix(expiry) if expiry else None,
-                               rank)
-    return WriteReceipt(record, rank, submitted_score, submitted_subscore, updated, replayed)
+def receipt_of(board_id: str, owner_id: str, row: sql.ReceiptRow, *, replayed: bool) -> WriteReceipt:
+    expiry = int(row.expiry_time.timestamp())
+    record = LeaderboardRecord(board_id, owner_id, row.username, row.score, row.subscore, row.num_score,
+                               row.max_num_score, orjson.loads(row.metadata), row.record_create_time,
+                               row.record_update_time, from_unix(expiry) if expiry else None, row.rank)
+    return WriteReceipt(record, row.rank, row.submitted_score, row.submitted_subscore, row.updated, replayed)
 
 
 class RecordWriter:
@@ -139,47 +139,49 @@ class RecordWriter:
     # --- Nakama's write and delete -------------------------------------------------------
 
     async def write(self, id: str, owner_id: str, username: str | None, score: int, subscore: int,
-                    metadata: Mapping[str, Any] | str | None, override_operator: int,
+                    metadata: Mapping[str, Any] | str | None, override_operator: OperatorOverride | int,
                     caller: str | None) -> LeaderboardRecord:
         if caller is None:
             check_runtime_write(id, owner_id, score, subscore)
         board = await self._board(id)
         if board.authoritative and caller is not None:
-            raise permission_denied("Leaderboard only allows authoritative score submissions.")
-        operator = board.operator
-        if override_operator:
-            if override_operator not in API_TO_DB:
-                if caller is None:
-                    raise invalid_argument("expects override operator to be 'best', 'set', 'incr' or 'decr'")
-                raise internal(WRITE_ERROR)
-            operator = API_TO_DB[override_operator]
+            raise LeaderboardAuthoritative("submissions")
+        try:
+            chosen = OperatorOverride(override_operator).operator
+        except ValueError:
+            if caller is None:
+                raise invalid_argument("expects override operator to be 'best', 'set', 'incr' or 'decr'") from None
+            raise internal(WRITE_ERROR) from None
+        operator = board.operator if chosen is None else chosen
         expiry = board.current_expiry()
-        params = {"b": id, "o": owner_id, "u": username or None, "s": score, "ss": subscore,
-                  "m": metadata_text(metadata), "e": from_unix(expiry)}
-        row, updated = await self._upsert(board, operator, params)
-        rank = self._apply(board, expiry, owner_id, row[1], row[2], row[3], row[6], row[0], updated)
+        write = sql.RecordWrite(id, owner_id, username or None, score, subscore, metadata_text(metadata),
+                                from_unix(expiry))
+        row, updated = await self._upsert(board, operator, write)
+        rank = self._apply(board, expiry, owner_id, row.score, row.subscore, row.num_score, row.create_time,
+                           row.username, updated)
         return written_record(id, owner_id, row, expiry, rank)
 
-    async def _upsert(self, board: Leaderboard, operator: int, params: dict[str, Any]) -> tuple[tuple[Any, ...], bool]:
+    async def _upsert(self, board: Leaderboard, operator: Operator,
+                      write: sql.RecordWrite) -> tuple[sql.WrittenRow, bool]:
         """(the record after the write, whether the write changed it)."""
         for _ in range(MAX_ATTEMPTS):
             try:
-                row = await sql.upsert_record(self.db, operator, board.descending, params)
+                row = await sql.upsert_record(self.db, operator, board.descending, write)
                 if row is not None:
                     return row, True
-                row = await sql.read_record(self.db, params["b"], params["e"], params["o"])
+                row = await sql.read_record(self.db, write.board_id, write.expiry, write.owner_id)
                 if row is not None:
                     return row, False
                 # deleted between the two statements: write again
-            except pg_errors.UniqueViolation as exc:
-                if exc.diag.constraint_name != RECORD_PKEY:
+            except UniqueViolation as exc:
+                if exc.constraint != RECORD_PKEY:
                     raise write_failure(exc) from None
                 # A concurrent first write of the same record took the index entry: write on top of it
                 # (Nakama drops such a write as "unchanged"; that would lose an increment).
-            except pg_errors.ForeignKeyViolation:
+            except ForeignKeyViolation:
                 self._board_gone(board.id)
-                raise not_found(NOT_FOUND) from None
-            except Exception as exc:
+                raise LeaderboardNotFound() from None
+            except DatabaseError as exc:
                 raise write_failure(exc) from None
         raise internal(WRITE_ERROR)
 
@@ -191,15 +193,15 @@ class RecordWriter:
                 raise invalid_argument("expects owner ID to be a valid identifier")
         board = await self._board(id)
         if board.authoritative and caller is not None:
-            raise permission_denied("Leaderboard only allows authoritative score deletions.")
+            raise LeaderboardAuthoritative("deletions")
         expiry = board.current_expiry()
         try:
             deleted = await sql.delete_record(self.db, id, from_unix(expiry), owner_id)
-        except Exception as exc:
+        except DatabaseError as exc:
             log.error("leaderboard record delete failed", exc_info=exc)
             raise internal(DELETE_ERROR) from None
         if deleted is not None and self._ranked(board):
-            self._forget(id, expiry, owner_id, deleted[0], deleted[1])
+            self._forget(id, expiry, owner_id, deleted.num_score, deleted.create_time)
 
     def _forget(self, board_id: str, expiry: int, owner_id: str, num_score: int, create_time: datetime) -> None:
         owner = owner_int(owner_id)
@@ -209,8 +211,9 @@ class RecordWriter:
 
     async def delete_owner(self, owner_id: str) -> int:
         deleted = await sql.delete_owner_records(self.db, owner_id)
-        for board_id, expiry_time, num_score, create_time in deleted:
-            self._forget(board_id, int(expiry_time.timestamp()), owner_id, num_score, create_time)
+        for record in deleted:
+            self._forget(record.leaderboard_id, int(record.expiry_time.timestamp()), owner_id, record.num_score,
+                         record.create_time)
         return len(deleted)
 
     # --- idempotent writes -----------------------------------------------------------------
@@ -232,41 +235,43 @@ class RecordWriter:
                 raise invalid_argument("expects rate_limit to be (count >= 1, window_seconds > 0)")
         board = await self._board(id)
         expiry = board.current_expiry()
-        params = {"b": id, "o": owner_id, "k": key, "u": username or None, "s": score, "ss": subscore,
-                  "m": metadata_text(metadata), "e": from_unix(expiry), "ranked": self._ranked(board),
-                  "keep": float(max(ttl_seconds, rate_window or 0)), "rate_n": rate_n,
-                  "rate_window": float(rate_window) if rate_window is not None else None,
-                  **self._prediction(board, expiry, owner_id, score, subscore)}
+        predicted_score, predicted_subscore, predicted_rank = self._prediction(board, expiry, owner_id, score,
+                                                                                subscore)
+        write = sql.OnceWrite(
+            board_id=id, owner_id=owner_id, idempotency_key=key, username=username or None, score=score,
+            subscore=subscore, metadata=metadata_text(metadata), expiry=from_unix(expiry), ranked=self._ranked(board),
+            keep_sec=float(max(ttl_seconds, rate_window or 0)), rate_count=rate_n,
+            rate_window_sec=float(rate_window) if rate_window is not None else None,
+            predicted_score=predicted_score, predicted_subscore=predicted_subscore, predicted_rank=predicted_rank)
         for _ in range(MAX_ATTEMPTS):
             try:
-                row = await sql.write_once(self.db, board.operator, board.descending, params)
-            except pg_errors.UniqueViolation as exc:
-                if exc.diag.constraint_name == RECEIPT_PKEY:
+                result = await sql.write_once(self.db, board.operator, board.descending, write)
+            except UniqueViolation as exc:
+                if exc.constraint == RECEIPT_PKEY:
                     # A concurrent call with this key won (ours rolled back), or an expired receipt
                     # is still stored: return the winner's, or clear the dead one and go again.
                     stored = await sql.read_receipt(self.db, id, owner_id, key)
-                    if stored is not None and stored[0]:
-                        return receipt_of(id, owner_id, stored[1], replayed=True)
+                    if stored is not None and stored.live:
+                        return receipt_of(id, owner_id, stored.receipt, replayed=True)
                     if stored is not None:
                         await sql.delete_dead_receipt(self.db, id, owner_id, key)
                     continue
-                if exc.diag.constraint_name == RECORD_PKEY:
+                if exc.constraint == RECORD_PKEY:
                     continue
                 raise write_failure(exc) from None
-            except pg_errors.ForeignKeyViolation:
+            except ForeignKeyViolation:
                 self._board_gone(id)
-                raise not_found(NOT_FOUND) from None
-            except Exception as exc:
+                raise LeaderboardNotFound() from None
+            except DatabaseError as exc:
                 raise write_failure(exc) from None
-            if row is None:
+            if result is None:
                 continue  # the record changed under the statement in a way it could not see: again
-            kind = row[0]
-            if kind == sql.ONCE_LIMITED:
-                retry_after = max(float(row[-1] or 0.0), 0.0)
+            if result.receipt is None:  # rate limited
+                retry_after = max(result.retry_after_sec or 0.0, 0.0)
                 raise RateLimitedError(f"Too many score submissions: at most {rate_n} per {rate_window:g} seconds."
                                        f" Retry in {math.ceil(retry_after)} seconds.", retry_after)
-            receipt = receipt_of(id, owner_id, row[1:15], replayed=kind == sql.ONCE_REPLAY)
-            if kind == sql.ONCE_WRITTEN:
+            receipt = receipt_of(id, owner_id, result.receipt, replayed=result.outcome is sql.OnceOutcome.REPLAYED)
+            if result.outcome is sql.OnceOutcome.WRITTEN:
                 record = receipt.record
                 self._apply(board, expiry, owner_id, record.score, record.subscore, record.num_score,
                             record.create_time, record.username, receipt.updated)
@@ -274,10 +279,10 @@ class RecordWriter:
         raise internal(WRITE_ERROR)
 
     def _prediction(self, board: Leaderboard, expiry: int, owner_id: str, score: int,
-                    subscore: int) -> dict[str, int]:
-        """The record and rank the write should leave, from memory; -1 when memory cannot say
-        (the statement then counts the rank itself)."""
-        unknown = {"ps": -1, "pss": -1, "pr": 0}
+                    subscore: int) -> tuple[int, int, int]:
+        """The (score, subscore, rank) the write should leave, from memory; scores of -1 when memory
+        cannot say (the statement then counts the rank itself)."""
+        unknown = (-1, -1, 0)
         if not self._ranked(board):
             return unknown
         bucket = self.ranks.get(board.id, expiry)
@@ -287,7 +292,7 @@ class RecordWriter:
             bucket = self.ranks.ensure(board.id, expiry, board.descending)
         owner = owner_int(owner_id)
         new_score, new_subscore = predict(board.operator, board.descending, bucket.values(owner), score, subscore)
-        return {"ps": new_score, "pss": new_subscore, "pr": bucket.rank_if(owner, new_score, new_subscore)}
+        return new_score, new_subscore, bucket.rank_if(owner, new_score, new_subscore)
 
     async def purge_receipts(self, batch_size: int) -> int:
         if batch_size < 1:

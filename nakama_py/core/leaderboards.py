@@ -17,7 +17,6 @@ None for the runtime, which bypasses the authoritative check as Nakama's runtime
 from __future__ import annotations
 
 import asyncio
-import builtins
 import logging
 import time
 import uuid
@@ -27,20 +26,13 @@ from typing import Any
 
 import orjson
 
+from nakama_py.cluster.bus import ClusterBus, WorkerMarks
 from nakama_py.config import Config
 from nakama_py.core import rank_sync
 from nakama_py.core.leaderboard_cursor import CursorCodec
 from nakama_py.core.leaderboard_reads import LAST_EXPIRY, RecordReader
 from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
 from nakama_py.core.leaderboard_types import (
-    ASCENDING,
-    BEST,
-    DECREMENT,
-    DESCENDING,
-    INCREMENT,
-    OPERATOR_NAMES,
-    SET,
-    SORT_NAMES,
     Leaderboard,
     LeaderboardRecord,
     RankEntry,
@@ -60,12 +52,11 @@ from nakama_py.core.ranks import (
     owner_int,
     owner_str,
 )
-from nakama_py.core.write_marks import WriteMarks
 from nakama_py.db import leaderboards as sql
-from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
-from nakama_py.errors import Code, NakamaError, invalid_argument, not_found
+from nakama_py.errors import BucketNotLoaded, LeaderboardNotFound, LeaderboardRanksDisabled, invalid_argument
+from nakama_py.leaderboard_enums import Operator, OperatorOverride, SortOrder
 
 __all__ = [
     "BucketNotLoaded",
@@ -80,7 +71,6 @@ __all__ = [
 
 log = logging.getLogger("nakama_py.leaderboards")
 
-NOT_FOUND = "Leaderboard not found."
 WARM_BATCH = 10_000
 DELETE_BATCH = 10_000
 MAINTENANCE_SEC = 5.0
@@ -89,22 +79,9 @@ MAX_ID_CHARS = 128
 ResetHandler = Callable[[Leaderboard, int], Awaitable[None]]
 
 
-class BucketNotLoaded(NakamaError):
-    """``top``/``rank_of`` asked about a past bucket that is not in memory: ``await
-    load_bucket(id, expiry)`` first. The current bucket of a ranked board always is."""
-
-    def __init__(self, leaderboard_id: str, expiry: int) -> None:
-        super().__init__(f"Ranks of leaderboard {leaderboard_id!r} for expiry {expiry} are not loaded.",
-                         Code.FAILED_PRECONDITION)
-
-
-def ranks_disabled(board_id: str) -> NakamaError:
-    return NakamaError(f"Leaderboard {board_id!r} has ranks disabled.", Code.FAILED_PRECONDITION)
-
-
 class LeaderboardService:
-    def __init__(self, db: Database, config: Config, *, node: str | None = None,
-                 marks: WriteMarks | None = None, replicas: ReplicaSet | None = None,
+    def __init__(self, db: Database, config: Config, *, node: str | None = None, bus: ClusterBus | None = None,
+                 marks: WorkerMarks | None = None, replicas: ReplicaSet | None = None,
                  other_nodes: Callable[[], bool] | None = None) -> None:
         self.db = db
         # Whether another node (not a sibling worker) is alive: then a player's own records are
@@ -118,8 +95,10 @@ class LeaderboardService:
         self._ranks_off = set(blacklist)
         self._boards: dict[str, Leaderboard] = {}
         self.ranks = RankStore()
-        self.publisher = rank_sync.RankPublisher(db.session_conninfo, self.node, marks=marks)
+        self.publisher = rank_sync.RankPublisher(bus, marks=marks)
         self.follower = rank_sync.RankFollower(self)
+        if bus is not None:  # hear other processes' changes
+            bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
         if marks is not None:
             marks.on_late = self._sibling_late
         self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for, replicas)
@@ -129,17 +108,13 @@ class LeaderboardService:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def attach(self, listener: Listener) -> None:
-        """Hear other processes' changes; call before the listener starts."""
-        listener.subscribe(rank_sync.CHANNEL, self.follower.on_notify, resync=self.follower.on_connected)
-
     async def start(self) -> None:
         """Load every board and warm the current bucket of each ranked one, in batches."""
         started = time.monotonic()
         heads = self.marks.heads() if self.marks is not None else None
         await self.refresh_boards()
         records = 0
-        for board in builtins.list(self._boards.values()):
+        for board in list(self._boards.values()):
             if self.ranked(board):
                 records += len(await self.load_ranks(board, board.current_expiry(), force=True))
         if heads is not None and self.marks is not None:
@@ -151,7 +126,7 @@ class LeaderboardService:
 
     async def caught_up(self, user_id: str) -> None:
         """Read-your-writes: once this returns, this process's ranks hold every record change
-        of ``user_id`` that a sibling worker process published before now (core/write_marks.py),
+        of ``user_id`` that a sibling worker process published before now (cluster/write_marks.py),
         and, with other nodes alive, every write of theirs committed before now."""
         if self.marks is not None:
             try:
@@ -213,9 +188,9 @@ class LeaderboardService:
     def ranked(self, board: Leaderboard) -> bool:
         return board.enable_ranks and not self._ranks_off_all and board.id not in self._ranks_off
 
-    def boards(self) -> builtins.list[Leaderboard]:
+    def boards(self) -> list[Leaderboard]:
         """Every board this process knows, from memory."""
-        return builtins.list(self._boards.values())
+        return list(self._boards.values())
 
     def known_board(self, board_id: str) -> Leaderboard | None:
         return self._boards.get(board_id)
@@ -230,10 +205,9 @@ class LeaderboardService:
         self.ranks.drop(board_id)
 
     @staticmethod
-    def _board_of(row: tuple[Any, ...]) -> Leaderboard:
-        board_id, authoritative, sort_order, operator, reset, metadata, create_time, enable_ranks = row
-        return Leaderboard(board_id, bool(authoritative), int(sort_order), int(operator), reset or None,
-                           orjson.loads(metadata), create_time, bool(enable_ranks))
+    def _board_of(row: sql.BoardRow) -> Leaderboard:
+        return Leaderboard(row.id, row.authoritative, row.sort_order, row.operator, row.reset_schedule,
+                           orjson.loads(row.metadata), row.create_time, row.enable_ranks)
 
     async def refresh_boards(self) -> None:
         """Re-read every board from the database (other processes create and delete boards)."""
@@ -251,25 +225,27 @@ class LeaderboardService:
             return board
         rows = await sql.boards_by_id(self.db, [board_id])
         if not rows:
-            raise not_found(NOT_FOUND)
+            raise LeaderboardNotFound()
         board = self._board_of(rows[0])
         self.put_board(board)
         return board
 
-    async def create(self, id: str, *, authoritative: bool = False, sort_order: str | int = "desc",
-                     operator: str | int = "best", reset_schedule: str | None = None,
+    async def create(self, id: str, *, authoritative: bool = False, sort_order: SortOrder | str | int = "desc",
+                     operator: Operator | str | int = "best", reset_schedule: str | None = None,
                      metadata: dict[str, Any] | None = None, enable_ranks: bool = True) -> Leaderboard:
         """Create a board; if the id exists, the existing board is returned unchanged."""
         if not isinstance(id, str) or not id:
             raise invalid_argument("expects a leaderboard ID string")
         if len(id) > MAX_ID_CHARS:
             raise invalid_argument(f"expects a leaderboard ID of at most {MAX_ID_CHARS} characters")
-        sort = SORT_NAMES.get(sort_order.lower()) if isinstance(sort_order, str) else sort_order
-        if isinstance(sort, bool) or sort not in (ASCENDING, DESCENDING):
-            raise invalid_argument("expects sort order to be 'asc' or 'desc'")
-        oper = OPERATOR_NAMES.get(operator.lower()) if isinstance(operator, str) else operator
-        if isinstance(oper, bool) or oper not in (BEST, SET, INCREMENT, DECREMENT):
-            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'")
+        try:
+            sort = SortOrder.parse(sort_order)
+        except ValueError:
+            raise invalid_argument("expects sort order to be 'asc' or 'desc'") from None
+        try:
+            oper = Operator.parse(operator)
+        except ValueError:
+            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'") from None
         if reset_schedule:
             try:
                 parse_schedule(reset_schedule)
@@ -280,7 +256,7 @@ class LeaderboardService:
         existing = self._boards.get(id)
         if existing is not None:
             return existing
-        row, created = await sql.insert_board(self.db, id, bool(authoritative), int(sort), int(oper),
+        row, created = await sql.insert_board(self.db, id, bool(authoritative), sort, oper,
                                               reset_schedule or None, orjson.dumps(dict(metadata or {})).decode(),
                                               bool(enable_ranks))
         board = self._board_of(row)
@@ -297,7 +273,7 @@ class LeaderboardService:
         self.forget_board(id)
         self.publisher.publish(rank_sync.board_event(id, None))
 
-    async def list(self, limit: int = 10, cursor: str | None = None) -> tuple[builtins.list[Leaderboard], str | None]:
+    async def list_boards(self, limit: int = 10, cursor: str | None = None) -> tuple[list[Leaderboard], str | None]:
         """Boards in creation order, ``limit`` (1-100) at a time."""
         if not 1 <= limit <= 100:
             raise invalid_argument("limit must be 1-100")
@@ -312,7 +288,7 @@ class LeaderboardService:
             following = self.cursors.encode_boards(boards[-1].create_time, boards[-1].id)
         return boards, following
 
-    async def get(self, ids: Sequence[str]) -> builtins.list[Leaderboard]:
+    async def get(self, ids: Sequence[str]) -> list[Leaderboard]:
         """The boards with these ids that exist, in the order asked."""
         missing = [i for i in dict.fromkeys(ids) if i not in self._boards]
         if missing:
@@ -333,9 +309,10 @@ class LeaderboardService:
 
     async def write_record(self, id: str, owner_id: str, *, username: str | None = None, score: int = 0,
                            subscore: int = 0, metadata: Mapping[str, Any] | str | None = None,
-                           override_operator: int = 0, caller: str | None = None) -> LeaderboardRecord:
-        """Nakama's write. ``override_operator`` is the API enum: 0 none, 1 best, 2 set, 3 incr,
-        4 decr. ``metadata`` None keeps the record's; a string is JSON object text."""
+                           override_operator: OperatorOverride | int = OperatorOverride.NO_OVERRIDE,
+                           caller: str | None = None) -> LeaderboardRecord:
+        """Nakama's write. ``override_operator`` is the API enum (a number from a client).
+        ``metadata`` None keeps the record's; a string is JSON object text."""
         return await self.writes.write(id, owner_id, username, score, subscore, metadata, override_operator, caller)
 
     async def delete_record(self, id: str, owner_id: str, *, caller: str | None = None) -> None:
@@ -402,9 +379,9 @@ class LeaderboardService:
     def _resident(self, id: str, expiry: int) -> tuple[int, RankBucket | None]:
         board = self._boards.get(id)
         if board is None:
-            raise not_found(NOT_FOUND)
+            raise LeaderboardNotFound()
         if not self.ranked(board):
-            raise ranks_disabled(id)
+            raise LeaderboardRanksDisabled(id)
         current = board.current_expiry()
         bucket_expiry = expiry or current
         bucket = self.ranks.get(id, bucket_expiry)
@@ -421,7 +398,7 @@ class LeaderboardService:
             return TopList([], 0, bucket_expiry)
         memo = bucket.memo
         if memo is not None and memo[0] == bucket.version and memo[1] >= limit:
-            entries: builtins.list[RankEntry] = memo[2][:limit]  # nothing changed since: no need to rebuild
+            entries: list[RankEntry] = memo[2][:limit]  # nothing changed since: no need to rebuild
         else:
             entries = [RankEntry(e.rank, owner_str(e.owner), e.username, e.score, e.subscore)
                        for e in bucket.top(limit)]
@@ -448,7 +425,7 @@ class LeaderboardService:
             raise invalid_argument("expects expiry to be unix seconds of a bucket's expiry, or 0")
         board = await self.board(id)
         if not self.ranked(board):
-            raise ranks_disabled(id)
+            raise LeaderboardRanksDisabled(id)
         return len(await self.load_ranks(board, expiry or board.current_expiry()))
 
     async def load_ranks(self, board: Leaderboard, expiry: int, *, force: bool = False) -> RankBucket:
@@ -480,15 +457,14 @@ class LeaderboardService:
         expiry_time = from_unix(expiry)
         after: tuple[int, int, str] | None = None
         while True:
-            async with self.db.connection() as conn:
-                rows = await sql.bucket_batch(conn, board.id, expiry_time, WARM_BATCH, after)
+            rows = await sql.bucket_batch(self.db, board.id, expiry_time, WARM_BATCH, after)
             add = builder.add
             for owner_bytes, score, subscore, created_us, num_score, username in rows:
                 add(int.from_bytes(owner_bytes, "big"), score, subscore, make_stamp(created_us, num_score), username)
             if len(rows) < WARM_BATCH:
                 return self.ranks.finish_load(builder, board.id)
-            last = rows[-1]
-            after = (last[1], last[2], str(uuid.UUID(bytes=bytes(last[0]))))
+            last_owner, last_score, last_subscore, *_ = rows[-1]
+            after = (last_score, last_subscore, str(uuid.UUID(bytes=bytes(last_owner))))
 
     # --- retention ----------------------------------------------------------------------------
 
@@ -511,6 +487,6 @@ class LeaderboardService:
         return total
 
     def drop_buckets_before(self, board_id: str, cutoff: int) -> None:
-        for key in builtins.list(self.ranks.keys_of(board_id)):
+        for key in list(self.ranks.keys_of(board_id)):
             if 0 < key[1] < cutoff:
                 self.ranks.drop(board_id, key[1])

@@ -38,3 +38,19 @@ async def multi_update(db: Database, storage: StorageService, wallets: WalletSer
             results = await wallets.update(wallet_updates, update_ledger=update_ledger,
                                            allow_negative=allow_negative, conn=conn)
     return MultiUpdateResult(acks, results)
+
+
+class MultiUpdater:
+    """``multi_update`` bound to its services, for callers that hold no database (the runtime)."""
+
+    def __init__(self, db: Database, storage: StorageService, wallets: WalletService) -> None:
+        self._db = db
+        self._storage = storage
+        self._wallets = wallets
+
+    async def apply(self, *, storage_writes: Sequence[StorageWrite] = (),
+                    storage_deletes: Sequence[StorageObjectId] = (), wallet_updates: Sequence[WalletUpdate] = (),
+                    update_ledger: bool = True, allow_negative: bool = False) -> MultiUpdateResult:
+        return await multi_update(self._db, self._storage, self._wallets, storage_writes=storage_writes,
+                                  storage_deletes=storage_deletes, wallet_updates=wallet_updates,
+                                  update_ledger=update_ledger, allow_negative=allow_negative)

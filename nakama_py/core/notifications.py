@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-import psycopg.errors
 
 from nakama_py.db import notifications as sql
+from nakama_py.db.errors import ForeignKeyViolation
 from nakama_py.db.notifications import NotificationRow
 from nakama_py.db.pool import Database
-from nakama_py.errors import invalid_argument, not_found
+from nakama_py.errors import AccountNotFound, invalid_argument
 
 SYSTEM_SENDER = "00000000-0000-0000-0000-000000000000"
 SUBJECT_MAX = 255
@@ -76,7 +76,7 @@ def _row(note: NotificationSend) -> NotificationRow:
         content = orjson.dumps(dict(note.content)).decode()
     except TypeError as exc:
         raise invalid_argument(f"failed to convert content: {exc}") from None
-    return str(uuid.uuid4()), user_id, note.subject, content, code, sender
+    return NotificationRow(str(uuid.uuid4()), user_id, note.subject, content, code, sender)
 
 
 class NotificationService:
@@ -92,13 +92,14 @@ class NotificationService:
             try:
                 async with self.db.transaction() as conn:
                     created = iter(await sql.insert_notifications(conn, stored))
-            except psycopg.errors.ForeignKeyViolation:
-                raise not_found("user not found") from None
+            except ForeignKeyViolation:
+                raise AccountNotFound("user not found") from None
             times = [next(created) if note.persistent else None for note in notifications]
-        return [Notification(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], when, note.persistent)
+        return [Notification(row.id, row.user_id, row.subject, orjson.loads(row.content), row.code, row.sender_id,
+                             when, note.persistent)
                 for row, note, when in zip(rows, notifications, times, strict=True)]
 
-    async def list(self, user_id: str, limit: int = 100,
+    async def list_notifications(self, user_id: str, limit: int = 100,
                    cursor: str | None = None) -> tuple[list[Notification], str | None]:
         """A user's stored notifications, oldest first; the cursor continues (None: no more)."""
         try:
@@ -109,7 +110,8 @@ class NotificationService:
             raise invalid_argument("expects limit to be 1-100")
         after = _decode_cursor(cursor) if cursor else None
         rows = await sql.list_notifications(self.db, user_id, limit + 1, after)
-        items = [Notification(r[0], user_id, r[1], dict(r[2]), r[3], r[4], r[5]) for r in rows[:limit]]
+        items = [Notification(r.id, user_id, r.subject, dict(r.content), r.code, r.sender_id, r.create_time)
+                 for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit and items[-1].create_time is not None:
             last = items[-1]

@@ -2,18 +2,17 @@
 (see core/ranks.py).
 
 A process publishes the changes it made (record writes and deletes, boards created or
-deleted, buckets purged) on one PostgreSQL channel. Changes are coalesced for
-``COALESCE_SEC`` and sent as few NOTIFY payloads as fit, in one statement on a
-connection of their own: no NOTIFY inside the write transactions (that would
-serialise their commits on PostgreSQL's notify lock) and no wait for a pool slot.
-Every other process applies them as they arrive (state.listener).
+deleted, buckets purged) on one topic of the cluster bus (cluster/bus.py). Changes are
+coalesced for ``COALESCE_SEC`` and sent as few messages as fit under ``MAX_PAYLOAD_BYTES``,
+after the write transactions (a NOTIFY inside them would serialise their commits on
+PostgreSQL's notify lock). Every other process applies them as they arrive.
 
 A publish that fails is retried with backoff; once the oldest unsent change is older
 than ``ranks.VISIBILITY_BOUND_SEC`` the backlog is replaced by one "reload" message, so
 peers rebuild from the database rather than stay wrong.
 
-Payload: ``{"s": sender, "n": sequence, "e": [event, ...]}``, plus ``"w": worker index, "q":
-write-mark sequence`` between the workers of one supervisor (core/write_marks.py), where an event is
+Payload: ``{"e": [event, ...]}``, plus ``"w": worker index, "q":
+write-mark sequence`` between the workers of one supervisor (cluster/write_marks.py), where an event is
 ``["w", board, expiry, owner_hex, score, subscore, stamp_hex, username]`` (a write),
 ``["d", board, expiry, owner_hex, stamp_hex]`` (a delete), ``["b", board, definition]``
 (a board created or changed; null when deleted), ``["x", board, before]`` (forget the
@@ -30,17 +29,19 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
-from psycopg import AsyncConnection
 
+from nakama_py.cluster.bus import ClusterBus, WorkerMarks
 from nakama_py.core.leaderboard_types import Leaderboard, from_micros, micros
 from nakama_py.core.ranks import VISIBILITY_BOUND_SEC, RankBucket, RankStore
-from nakama_py.core.write_marks import WriteMarks
+from nakama_py.leaderboard_enums import Operator, SortOrder
 
 log = logging.getLogger("nakama_py.leaderboards")
 
-CHANNEL = "nakama_py_ranks"
+TOPIC = "nakama_py_ranks"
 COALESCE_SEC = 0.005
-MAX_PAYLOAD_BYTES = 7800  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
+# Small enough that the PostgreSQL bus sends each as a NOTIFY payload (under its 8000 bytes);
+# a larger message would cost a table row.
+MAX_PAYLOAD_BYTES = 7800
 Event = list[Any]
 
 
@@ -67,47 +68,47 @@ def event_owner(event: Event) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Payload:
-    sender: str
     events: list[Event]
     worker: int | None  # the sending worker of this supervisor, when it has siblings
     mark: int  # its write-mark sequence after these events
 
 
-def decode(payload: str) -> Payload | None:
+def decode(payload: bytes) -> Payload | None:
     """A payload's parts; None for anything malformed."""
     try:
         value = orjson.loads(payload)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("s"), str) or not isinstance(value.get("e"), list):
+    if not isinstance(value, dict) or not isinstance(value.get("e"), list):
         return None
     worker, mark = value.get("w"), value.get("q")
     if not isinstance(worker, int) or not isinstance(mark, int):
         worker, mark = None, 0
-    return Payload(value["s"], [e for e in value["e"] if isinstance(e, list) and e and isinstance(e[0], str)],
-                   worker, mark)
+    return Payload([e for e in value["e"] if isinstance(e, list) and e and isinstance(e[0], str)], worker, mark)
 
 
 class RankPublisher:
-    def __init__(self, conninfo: str, sender: str, *, coalesce_sec: float = COALESCE_SEC,
-                 marks: WriteMarks | None = None) -> None:
-        self.conninfo = conninfo
-        self.sender = sender
+    """Coalesces this process's changes and publishes them; without a bus (a service used on its
+    own, with no other process to tell) changes are dropped."""
+
+    def __init__(self, bus: ClusterBus | None, *, coalesce_sec: float = COALESCE_SEC,
+                 marks: WorkerMarks | None = None) -> None:
+        self.bus = bus
         self.coalesce_sec = coalesce_sec
         self.marks = marks
         self._buffer: list[tuple[bytes, int]] = []  # (event, its write-mark sequence; 0 without marks)
         self._oldest = 0.0  # monotonic time of the oldest unsent event
-        self._sequence = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._conn: AsyncConnection[Any] | None = None
         self._closing = False
 
     def start(self) -> None:
-        if self._task is None:
+        if self._task is None and self.bus is not None:
             self._task = asyncio.create_task(self._run(), name="rank-publisher")
 
     def publish(self, event: Event) -> None:
+        if self.bus is None:
+            return
         if not self._buffer:
             self._oldest = time.monotonic()
         # Marked before the writer's reply leaves, so a sibling worker serving the writer's next
@@ -127,21 +128,17 @@ class RankPublisher:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._task
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.close()
 
-    def _payloads(self, events: list[tuple[bytes, int]]) -> list[str]:
-        head = f'{{"s":"{self.sender}",'
+    def _payloads(self, events: list[tuple[bytes, int]]) -> list[bytes]:
+        head = "{"
         if self.marks is not None:
             head += f'"w":{self.marks.index},'
-        payloads: list[str] = []
+        payloads: list[bytes] = []
         chunk: list[bytes] = []
         size = 0
         mark = 0
         for raw, event_mark in events:
-            if len(raw) + 96 > MAX_PAYLOAD_BYTES:
-                raw = orjson.dumps(RELOAD)  # cannot happen with 128-character ids; never send a broken one
+            # An event too large for one chunk (a board with large metadata) goes alone, as a larger message.
             if chunk and size + len(raw) + 1 > MAX_PAYLOAD_BYTES - 96:
                 payloads.append(self._wrap(head, chunk, mark))
                 chunk, size = [], 0
@@ -152,17 +149,14 @@ class RankPublisher:
             payloads.append(self._wrap(head, chunk, mark))
         return payloads
 
-    def _wrap(self, head: str, chunk: list[bytes], mark: int) -> str:
-        self._sequence += 1
-        marked = f',"q":{mark}' if self.marks is not None else ""
-        return head + f'"n":{self._sequence}{marked},"e":[' + b",".join(chunk).decode() + "]}"
+    def _wrap(self, head: str, chunk: list[bytes], mark: int) -> bytes:
+        marked = f'"q":{mark},' if self.marks is not None else ""
+        return (head + marked + '"e":[').encode() + b",".join(chunk) + b"]}"
 
-    async def _send(self, payloads: list[str]) -> None:
-        if self._conn is None or self._conn.closed:
-            self._conn = await AsyncConnection.connect(self.conninfo, autocommit=True,
-                                                       application_name="nakama-py-ranks")
-        await self._conn.execute("SELECT pg_notify(%s, p) FROM unnest(%s::text[]) WITH ORDINALITY AS t(p, i)"
-                                 " ORDER BY i", (CHANNEL, payloads))
+    async def _send(self, payloads: list[bytes]) -> None:
+        assert self.bus is not None
+        for payload in payloads:
+            await self.bus.publish(TOPIC, payload)
 
     async def _run(self) -> None:
         delay = 0.05
@@ -174,7 +168,7 @@ class RankPublisher:
                 await self._wake.wait()
                 continue
             if not self._closing:
-                await asyncio.sleep(self.coalesce_sec)  # let a burst of writes share one NOTIFY
+                await asyncio.sleep(self.coalesce_sec)  # let a burst of writes share one message
             events, self._buffer = self._buffer, []
             oldest = self._oldest
             try:
@@ -183,10 +177,6 @@ class RankPublisher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if self._conn is not None:
-                    with contextlib.suppress(Exception):
-                        await self._conn.close()
-                    self._conn = None
                 if time.monotonic() - oldest > VISIBILITY_BOUND_SEC:
                     # Peers would be wrong for longer than promised: have them reload instead.
                     events = [(orjson.dumps(RELOAD), max(mark for _, mark in events))]
@@ -203,9 +193,8 @@ class RankPublisher:
 class RankHolder(Protocol):
     """What the follower needs from the leaderboard service."""
 
-    node: str
     ranks: RankStore
-    marks: WriteMarks | None
+    marks: WorkerMarks | None
 
     def known_board(self, board_id: str) -> Leaderboard | None: ...
 
@@ -241,9 +230,9 @@ class RankFollower:
         self._reloading: asyncio.Task[None] | None = None
         self._again = False
 
-    def on_notify(self, payload: str) -> None:
+    def on_message(self, payload: bytes) -> None:
         decoded = decode(payload)
-        if decoded is None or decoded.sender == self.holder.node:
+        if decoded is None:
             return
         now = time.time()
         for event in decoded.events:
@@ -274,7 +263,7 @@ class RankFollower:
                 holder.forget_board(board_id)
                 return
             authoritative, sort_order, operator, reset, metadata, created_us, enable_ranks = body
-            holder.put_board(Leaderboard(board_id, bool(authoritative), int(sort_order), int(operator),
+            holder.put_board(Leaderboard(board_id, bool(authoritative), SortOrder(sort_order), Operator(operator),
                                          reset or None, orjson.loads(metadata), from_micros(int(created_us)),
                                          bool(enable_ranks)))
         elif kind == "x":

@@ -14,7 +14,7 @@ descending board, ``2**64-1 - score`` and so on); the owner is unique within a b
 so the stamp below it never affects the order. The sorted list holds these ints, and a
 dict maps the owner (as an int) to ``(key, username)``. About 280 bytes of Python objects
 (330 bytes of resident memory) per record with a 12-character username;
-``python -m nakama_py.bench.rank_warm --records 1000000`` measures it.
+``python bench/rank_warm.py --records 1000000`` measures it.
 
 Ordering of updates. The stamp orders the versions of one owner's record: a later
 write to the same record has a higher num_score, and a record deleted and written
@@ -25,13 +25,14 @@ or updates out of order, therefore ends in the same state.
 
 Several server processes. Each process keeps its own structure. A process applies
 its own writes and deletes at once and publishes them (core/rank_sync.py): events
-are coalesced for ``rank_sync.COALESCE_SEC`` (5 ms) and sent in one NOTIFY on a
-dedicated connection; every other process applies them when they arrive.
+are coalesced for ``rank_sync.COALESCE_SEC`` (5 ms) and sent as one message on the
+cluster bus (one NOTIFY with the PostgreSQL bus); every other process applies them when
+they arrive.
 **Bound on cross-process visibility:** a write acknowledged by one process is in the
 ranks of every other process within ``VISIBILITY_BOUND_SEC`` (1 second) while their
 database connections are up; typically within 5 ms plus one PostgreSQL round trip.
 A publish that fails is retried until the bound; past it the publisher asks every
-process to reload. A process whose listen connection drops reloads every bucket it
+process to reload. A process whose bus connection drops reloads every bucket it
 holds, plus the current bucket of every ranked board, when the connection is back.
 tests/test_rank_processes.py checks the bound with two server processes.
 

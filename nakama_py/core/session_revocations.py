@@ -2,8 +2,10 @@
 
 The source of truth is the database, so revocations survive restarts and reach
 every server process; each process mirrors the live ones in memory so that a
-token check costs no database round trip. Another process's revocation arrives
-through LISTEN/NOTIFY; after a lost listen connection the mirror is reloaded.
+token check costs no database round trip. A process publishes each revocation it stores
+on the cluster bus, whole, so the others apply it without a round trip; after a lost bus
+connection the mirror is reloaded. A process that dies between storing a revocation and
+publishing it leaves the others unaware until they next reload (their next reconnection).
 """
 
 from __future__ import annotations
@@ -14,16 +16,38 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from nakama_py.cluster.bus import BusUnavailable, ClusterBus
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.db import session_revocations as sql
-from nakama_py.db.listener import Listener
 from nakama_py.db.pool import Database
 
 log = logging.getLogger("nakama_py.sessions")
 
+TOPIC = "nakama_py_revocation"
 ALL, SESSION, REFRESH = 0, 1, 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+ECHO_WAIT_SEC = 1.0
+
+
+def encode(row: sql.RevocationRow) -> bytes:
+    """The whole revocation, so a receiving process applies it at once, without a round trip to fetch it."""
+    revocation_id, user_id, kind, token_id, revoked_at, expires_at = row
+    return (f"{revocation_id}|{user_id}|{kind}|{token_id or ''}"
+            f"|{(revoked_at - _EPOCH) // _MICROSECOND}|{(expires_at - _EPOCH) // _MICROSECOND}").encode()
+
+
+def decode(payload: bytes) -> sql.RevocationRow | int | None:
+    """A revocation from ``encode``; a bare id (older senders) to fetch; None when unreadable."""
+    parts = payload.decode(errors="replace").split("|")
+    try:
+        if len(parts) == 1:
+            return int(parts[0])
+        revocation_id, user_id, kind, token_id, revoked_us, expires_us = parts
+        return sql.RevocationRow(int(revocation_id), user_id, int(kind), token_id or None,
+                                 _EPOCH + int(revoked_us) * _MICROSECOND, _EPOCH + int(expires_us) * _MICROSECOND)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -34,14 +58,20 @@ class _UserRevocations:
 
 
 class SessionRevocations:
-    def __init__(self, db: Database, refresh_lifetime_sec: int) -> None:
+    """``bus``: how the other processes hear of revocations (None: a process alone)."""
+
+    def __init__(self, db: Database, refresh_lifetime_sec: int, bus: ClusterBus | None = None) -> None:
         self.db = db
         self.refresh_lifetime_sec = refresh_lifetime_sec
+        self.bus = bus
         self._users: dict[str, _UserRevocations] = {}
         self._seen: set[int] = set()
         self._notified: set[int] = set()
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        if bus is not None:
+            # With its echo: hearing its own revocation back tells a process every other has been sent it.
+            bus.subscribe(TOPIC, self._on_message, resync=self.reload)
 
     # --- checks on the hot path ------------------------------------------
 
@@ -92,28 +122,33 @@ class SessionRevocations:
     async def _store(self, rows: list[tuple[str, int, str | None, datetime]]) -> None:
         loop = asyncio.get_running_loop()
         stored = await sql.insert_revocations(self.db, rows)
-        pending = []
         for row in stored:
             self._apply(row)
+        if self.bus is None:
+            return
+        pending = []
+        for row in stored:
             if row[0] not in self._notified:
                 future: asyncio.Future[None] = loop.create_future()
                 self._waiters[row[0]] = future
                 pending.append(future)
-        # Wait (briefly) for our own notification to come back: by then PostgreSQL has
-        # signalled every listening process, and each applies the revocation as soon as its
-        # listen connection reads it (the payload carries it all), normally within milliseconds.
-        if pending:
-            await asyncio.wait(pending, timeout=1.0)
-        for row in stored:
-            self._waiters.pop(row[0], None)
+        try:
+            await asyncio.gather(*(self.bus.publish(TOPIC, encode(row)) for row in stored))
+            # Wait (briefly) for our own message to come back: by then the bus has delivered it to
+            # every process, and each applies it as soon as it reads it, normally within milliseconds.
+            if pending:
+                await asyncio.wait(pending, timeout=ECHO_WAIT_SEC)
+        except BusUnavailable as exc:
+            log.error("revocation stored but not published; other processes learn of it at their next reload",
+                      extra={"fields": {"error": str(exc)}})
+        finally:
+            for row in stored:
+                self._waiters.pop(row[0], None)
 
     # --- keeping the mirror current ----------------------------------------
 
-    def attach(self, listener: Listener) -> None:
-        listener.subscribe(sql.CHANNEL, self._on_notify, resync=self.reload)
-
-    def _on_notify(self, payload: str) -> None:
-        parsed = sql.parse_payload(payload)
+    def _on_message(self, payload: bytes) -> None:
+        parsed = decode(payload)
         if parsed is None:
             return
         revocation_id = parsed if isinstance(parsed, int) else parsed[0]

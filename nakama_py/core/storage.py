@@ -12,15 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection
-
 from nakama_py.core.storage_cursor import CursorCodec, Position
 from nakama_py.core.storage_rules import (
     INVALID_LIMIT,
     INVALID_USER_ID,
     MISSING_COLLECTION_OR_KEY,
     NOT_AN_OBJECT,
-    REJECTED_DELETE,
     SYSTEM_USER_ID,
     UNKNOWN_OWNER,
     VALUE_HAS_NUL,
@@ -28,15 +25,14 @@ from nakama_py.core.storage_rules import (
     check_object_value,
     check_permissions,
     parse_user_id,
-    rejected_permission,
-    rejected_version,
     storable_name,
     version_of,
 )
 from nakama_py.db import storage as sql
-from nakama_py.db.pool import Database
+from nakama_py.db.errors import ForeignKeyViolation, TextUnstorable, ValueRejected
+from nakama_py.db.pool import Connection, Database
 from nakama_py.db.replicas import ReplicaSet
-from nakama_py.errors import invalid_argument
+from nakama_py.errors import StorageDeleteRejected, StoragePermissionDenied, StorageVersionConflict, invalid_argument
 
 __all__ = ["SYSTEM_USER_ID", "StorageAck", "StorageObject", "StorageObjectId", "StorageService", "StorageWrite"]
 
@@ -133,7 +129,7 @@ class StorageService:
         if caller is None:
             return parse_user_id(user_id) if user_id else SYSTEM_USER_ID
         if user_id and parse_user_id(user_id) != caller:
-            raise rejected_permission()
+            raise StoragePermissionDenied()
         return caller
 
     # --- read -----------------------------------------------------------------
@@ -177,18 +173,18 @@ class StorageService:
     @staticmethod
     def _ack(op: sql.WriteOp, outcome: sql.WriteOutcome | None, caller: str | None) -> StorageAck:
         if outcome is None:  # if-match on a missing object, or create-only on an existing one
-            raise rejected_version()
+            raise StorageVersionConflict()
         if not outcome.applied:
             if caller is not None and outcome.write != 1:
-                raise rejected_permission()
+                raise StoragePermissionDenied()
             if op.mode is not sql.WriteMode.LAST_WRITE_WINS:
-                raise rejected_version()
+                raise StorageVersionConflict()
             # Last write wins with nothing to change: the row and its times were left as they were.
         return StorageAck(op.collection, op.key, op.user_id, outcome.version, outcome.create_time,
                           outcome.update_time)
 
     async def write(self, writes: Sequence[StorageWrite], *, caller: str | None = None,
-                    conn: AsyncConnection[Any] | None = None) -> list[StorageAck]:
+                    conn: Connection | None = None) -> list[StorageAck]:
         """Write a batch atomically; acks in request order. Any rejection aborts the whole batch."""
         if not writes:
             return []
@@ -202,16 +198,18 @@ class StorageService:
                 outcomes = await sql.write_objects(tx, ordered, enforce_permission=caller is not None)
                 for index, op, outcome in zip(order, ordered, outcomes, strict=True):
                     acks[index] = self._ack(op, outcome, caller)
-        except sql.UnstorableValue as exc:
-            raise invalid_argument(VALUE_HAS_NUL if exc.nul else NOT_AN_OBJECT) from None
-        except sql.MissingOwner:
+        except TextUnstorable:
+            raise invalid_argument(VALUE_HAS_NUL) from None
+        except ValueRejected:
+            raise invalid_argument(NOT_AN_OBJECT) from None
+        except ForeignKeyViolation:
             raise invalid_argument(UNKNOWN_OWNER) from None
         return [ack for ack in acks if ack is not None]
 
     # --- delete ---------------------------------------------------------------
 
     async def delete(self, ids: Sequence[StorageObjectId], *, caller: str | None = None,
-                     conn: AsyncConnection[Any] | None = None) -> None:
+                     conn: Connection | None = None) -> None:
         """Delete a batch atomically. Clients: own objects with write > 0, and a missing object is a 400.
         Runtime: any object; a missing one is a no-op unless a version was required."""
         if not ids:
@@ -224,7 +222,7 @@ class StorageService:
         for op in ops:
             # A name the table cannot hold names no object: it is missing.
             if not (storable_name(op.collection) and storable_name(op.key)) and (caller is not None or op.version):
-                raise invalid_argument(REJECTED_DELETE)
+                raise StorageDeleteRejected()
         existing = sorted((op for op in ops if storable_name(op.collection) and storable_name(op.key)),
                           key=_sort_key)
         if not existing:
@@ -233,7 +231,7 @@ class StorageService:
             counts = await sql.delete_objects(tx, existing, enforce_permission=caller is not None)
             for op, count in zip(existing, counts, strict=True):
                 if count == 0 and (caller is not None or op.version):
-                    raise invalid_argument(REJECTED_DELETE)
+                    raise StorageDeleteRejected()
 
     # --- list -----------------------------------------------------------------
 
@@ -272,7 +270,7 @@ class StorageService:
             return 0
         return await sql.count_objects(self.db, collection, owner)
 
-    async def list(self, collection: str, *, user_id: str | None = None, limit: int = 1,
+    async def list_objects(self, collection: str, *, user_id: str | None = None, limit: int = 1,
                    cursor: str | None = None, caller: str | None = None) -> tuple[list[StorageObject], str | None]:
         """One page of a collection, in Nakama's order for the listing, and the cursor of the next page."""
         if caller is not None and not 1 <= limit <= 100:

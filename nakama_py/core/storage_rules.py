@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from nakama_py.errors import NakamaError, invalid_argument
+from nakama_py.errors import StorageDeleteRejected, StoragePermissionDenied, StorageVersionConflict, invalid_argument
 
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000000"
 MAX_NAME_CHARS = 128  # collection and key are VARCHAR(128)
@@ -23,18 +23,11 @@ INVALID_WRITE = "Invalid Write permission supplied. It must be either 0 or 1."
 NOT_AN_OBJECT = "Value must be a JSON object."
 VALUE_HAS_NUL = "Value must be a JSON object without \\u0000 characters."
 INVALID_LIMIT = "Invalid limit - limit must be between 1 and 100."
-REJECTED_VERSION = "Storage write rejected - version check failed."
-REJECTED_PERMISSION = "Storage write rejected - permission denied."
-REJECTED_DELETE = "Storage delete rejected - not found, version check failed, or permission denied."
+# The rejections are typed errors (nakama_py/errors.py) carrying these messages.
+REJECTED_VERSION = StorageVersionConflict.MESSAGE
+REJECTED_PERMISSION = StoragePermissionDenied.MESSAGE
+REJECTED_DELETE = StorageDeleteRejected.MESSAGE
 UNKNOWN_OWNER = "Storage write rejected - the owner is not a user."
-
-
-def rejected_version() -> NakamaError:
-    return invalid_argument(REJECTED_VERSION)
-
-
-def rejected_permission() -> NakamaError:
-    return invalid_argument(REJECTED_PERMISSION)
 
 
 def parse_user_id(value: str) -> str:

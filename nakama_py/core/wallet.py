@@ -18,26 +18,14 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from psycopg import AsyncConnection
 
 from nakama_py.db import wallet as sql
-from nakama_py.db.pool import Database
-from nakama_py.errors import Code, NakamaError, invalid_argument, not_found
+from nakama_py.db.pool import Connection, Database
+from nakama_py.errors import AccountNotFound, Code, NakamaError, WalletNegativeError, invalid_argument
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 LEDGER_LIMIT_MAX = 100
-
-
-class WalletNegativeError(NakamaError):
-    """The update would take a balance below zero; nothing was changed."""
-
-    def __init__(self, user_id: str, path: str, current: int, amount: int) -> None:
-        super().__init__(f"wallet update rejected negative value at path '{path}'", Code.FAILED_PRECONDITION)
-        self.user_id = user_id
-        self.path = path
-        self.current = current
-        self.amount = amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +82,7 @@ class WalletService:
         self.db = db
 
     async def update(self, updates: Sequence[WalletUpdate], *, update_ledger: bool = True,
-                     allow_negative: bool = False, conn: AsyncConnection[Any] | None = None,
+                     allow_negative: bool = False, conn: Connection | None = None,
                      ) -> list[WalletUpdateResult]:
         """Apply every update or none. Users that do not exist are skipped (no result), as in Nakama.
 
@@ -111,11 +99,11 @@ class WalletService:
         async with self.db.transaction() as own:
             return await self._apply(own, updates, ids, update_ledger, allow_negative)
 
-    async def _apply(self, conn: AsyncConnection[Any], updates: Sequence[WalletUpdate], ids: list[str],
+    async def _apply(self, conn: Connection, updates: Sequence[WalletUpdate], ids: list[str],
                      update_ledger: bool, allow_negative: bool) -> list[WalletUpdateResult]:
         wallets = {user_id: _balances(raw, user_id) for user_id, raw in (await sql.lock_wallets(conn, ids)).items()}
         results: list[WalletUpdateResult] = []
-        ledger: list[tuple[str, str, str, str]] = []
+        ledger: list[sql.LedgerEntry] = []
         for update, user_id in zip(updates, ids, strict=True):
             balances = wallets.get(user_id)
             if balances is None:
@@ -131,8 +119,8 @@ class WalletService:
                 balances[key] = value
             results.append(WalletUpdateResult(user_id, dict(balances), previous))
             if update_ledger:
-                ledger.append((str(uuid.uuid4()), user_id, orjson.dumps(dict(update.changeset)).decode(),
-                               orjson.dumps(dict(update.metadata or {})).decode()))
+                ledger.append(sql.LedgerEntry(str(uuid.uuid4()), user_id, orjson.dumps(dict(update.changeset)).decode(),
+                                              orjson.dumps(dict(update.metadata or {})).decode()))
         if results:
             await sql.write_wallets(conn, [(r.user_id, orjson.dumps(wallets[r.user_id]).decode())
                                            for r in {r.user_id: r for r in results}.values()])
@@ -145,7 +133,7 @@ class WalletService:
         results = await self.update([WalletUpdate(user_id, changeset, metadata or {})],
                                     update_ledger=update_ledger, allow_negative=allow_negative)
         if not results:
-            raise not_found("user not found")
+            raise AccountNotFound("user not found")
         return results[0]
 
     async def ledger_list(self, user_id: str, limit: int = 100,
@@ -157,7 +145,8 @@ class WalletService:
         after = _decode_cursor(cursor, user_id) if cursor else None
         fetch = limit or LEDGER_LIMIT_MAX
         rows = await sql.list_ledger(self.db, user_id, fetch + 1, after)
-        items = [WalletLedgerItem(row[0], user_id, dict(row[1]), dict(row[2]), row[3], row[4]) for row in rows[:fetch]]
+        items = [WalletLedgerItem(row.id, user_id, dict(row.changeset), dict(row.metadata), row.create_time,
+                                  row.update_time) for row in rows[:fetch]]
         next_cursor = _encode_cursor(user_id, items[-1]) if len(rows) > fetch else None
         return items, next_cursor
 

@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from nakama_py.db.errors import DatabaseError
+from nakama_py.errors import DatabaseUnavailable
+
 if TYPE_CHECKING:
-    from nakama_py.db.pool import Database, Params, Query
+    from nakama_py.db.pool import Database, Params, Query, RawRow
 
 log = logging.getLogger("nakama_py.db")
 
-Row = tuple[Any, ...] | None
 
 
 @dataclass(order=True)
@@ -37,7 +39,7 @@ class _Pending:
     order: Any
     query: Query = field(compare=False)
     params: Params = field(compare=False)
-    result: asyncio.Future[Row] = field(compare=False)
+    result: asyncio.Future[RawRow | None] = field(compare=False)
 
 
 class StatementBatcher:
@@ -49,9 +51,9 @@ class StatementBatcher:
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def fetchrow(self, query: Query, params: Params, order: Hashable = 0) -> Row:
+    async def fetchrow(self, query: Query, params: Params, order: Hashable = 0) -> RawRow | None:
         """The statement's first row (None when it returns none), once its group has committed."""
-        future: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[RawRow | None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(order, query, params, future))
         self._dispatch()
         return await future
@@ -73,7 +75,7 @@ class StatementBatcher:
             try:
                 rows = await self._together(group)
             except Exception as exc:
-                if not isinstance(exc, psycopg.Error):
+                if not isinstance(exc, (DatabaseError, DatabaseUnavailable)):
                     log.warning("write group failed; running its statements one by one", exc_info=True)
                 for pending in group:
                     await self._alone(pending)
@@ -95,7 +97,7 @@ class StatementBatcher:
         if not pending.result.done():
             pending.result.set_result(row)
 
-    async def _together(self, group: list[_Pending]) -> list[Row]:
+    async def _together(self, group: list[_Pending]) -> list[RawRow | None]:
         async with self.db.connection() as conn, conn.pipeline() as pipeline:
             try:
                 await conn.execute("BEGIN")

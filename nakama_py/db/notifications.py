@@ -4,35 +4,59 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString, NamedTuple
 
-from psycopg import AsyncConnection
-
-from nakama_py.db.pool import Database
-
-NotificationRow = tuple[str, str, str, str, int, str]  # id, user_id, subject, content JSON, code, sender_id
+from nakama_py.db.errors import map_errors
+from nakama_py.db.pool import Connection, Database
 
 
-async def insert_notifications(conn: AsyncConnection[Any], rows: Sequence[NotificationRow]) -> list[datetime]:
+class NotificationRow(NamedTuple):
+    """A notification to store."""
+
+    id: str
+    user_id: str
+    subject: str
+    content: str  # JSON
+    code: int
+    sender_id: str
+
+
+class StoredNotification(NamedTuple):
+    id: str
+    subject: str
+    content: dict[str, Any]
+    code: int
+    sender_id: str
+    create_time: datetime
+
+
+async def insert_notifications(conn: Connection, rows: Sequence[NotificationRow]) -> list[datetime]:
     """Store the rows in one statement; their create times, in row order."""
-    cur = await conn.execute(
-        "INSERT INTO notification (id, user_id, subject, content, code, sender_id) "
-        "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::jsonb[], %s::smallint[], %s::uuid[]) "
-        "RETURNING id::text, create_time",
-        ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-         [r[4] for r in rows], [r[5] for r in rows]))
-    created = {row[0]: row[1] for row in await cur.fetchall()}
-    return [created[r[0]] for r in rows]
+    with map_errors():
+        cur = await conn.execute(
+            "INSERT INTO notification (id, user_id, subject, content, code, sender_id) "
+            "SELECT * FROM unnest(%(ids)s::uuid[], %(user_ids)s::uuid[], %(subjects)s::text[],"
+            " %(contents)s::jsonb[], %(codes)s::smallint[], %(sender_ids)s::uuid[]) "
+            "RETURNING id::text, create_time",
+            {"ids": [r.id for r in rows], "user_ids": [r.user_id for r in rows], "subjects": [r.subject for r in rows],
+             "contents": [r.content for r in rows], "codes": [r.code for r in rows],
+             "sender_ids": [r.sender_id for r in rows]})
+        created = {notification_id: create_time for notification_id, create_time in await cur.fetchall()}
+    return [created[r.id] for r in rows]
+
+
+_COLUMNS: LiteralString = "SELECT id::text, subject, content, code, sender_id::text, create_time FROM notification "
 
 
 async def list_notifications(db: Database, user_id: str, limit: int,
-                             after: tuple[datetime, str] | None) -> list[tuple[Any, ...]]:
+                             after: tuple[datetime, str] | None) -> list[StoredNotification]:
     """A user's notifications, oldest first, starting after ``(create_time, id)`` when given."""
     if after is None:
-        return await db.fetch(
-            "SELECT id::text, subject, content, code, sender_id::text, create_time FROM notification "
-            "WHERE user_id = %s ORDER BY create_time, id LIMIT %s", (user_id, limit))
-    return await db.fetch(
-        "SELECT id::text, subject, content, code, sender_id::text, create_time FROM notification "
-        "WHERE user_id = %s AND (create_time, id) > (%s, %s::uuid) ORDER BY create_time, id LIMIT %s",
-        (user_id, after[0], after[1], limit))
+        return await db.fetch_as(
+            StoredNotification._make, _COLUMNS + "WHERE user_id = %(user_id)s ORDER BY create_time, id LIMIT %(limit)s",
+            {"user_id": user_id, "limit": limit})
+    return await db.fetch_as(
+        StoredNotification._make,
+        _COLUMNS + "WHERE user_id = %(user_id)s AND (create_time, id) > (%(create_time)s, %(id)s::uuid)"
+        " ORDER BY create_time, id LIMIT %(limit)s",
+        {"user_id": user_id, "create_time": after[0], "id": after[1], "limit": limit})

@@ -2,26 +2,40 @@
 
 Connections are in autocommit mode: a statement is its own transaction, and
 ``transaction()`` opens one explicitly where a rule needs several statements
-to succeed or fail together.
+to succeed or fail together. Every helper (and every ``connection()`` or
+``transaction()`` block) translates driver errors (db/errors.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, LiteralString
+from typing import Any, LiteralString, TypeAlias, TypeVar
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from nakama_py.db.batching import StatementBatcher
+from nakama_py.db.errors import map_errors
 
 log = logging.getLogger("nakama_py.db")
 
 Params = Sequence[Any] | dict[str, Any] | None
 Query = LiteralString
+# A connection lent to the core for one transaction, to pass back to db functions.
+Connection: TypeAlias = AsyncConnection[Any]
+# A row as the driver returns it, before a db module gives it a type; stays inside db/ (and tests).
+RawRow: TypeAlias = tuple[Any, ...]
+R = TypeVar("R")
+# Builds a typed row from the driver's values, e.g. ``SomeNamedTuple._make``.
+RowMaker = Callable[[Sequence[Any]], R]
+
+
+def row_factory(make: RowMaker[R]) -> Callable[[AsyncCursor[Any]], RowMaker[R]]:
+    """A psycopg row factory building each row with ``make`` (no per-row dict)."""
+    return lambda _cursor: make
 
 
 class Database:
@@ -49,7 +63,7 @@ class Database:
         # beat overlapping ones (racing mix p99 60-77 -> 50-59 ms with 2 -> 1).
         self.batcher = StatementBatcher(self)
 
-    async def open(self, timeout: float = 30.0) -> None:
+    async def connect(self, timeout: float = 30.0) -> None:
         await self.pool.open(wait=True, timeout=timeout)
 
     async def close(self) -> None:
@@ -57,27 +71,44 @@ class Database:
         await self.pool.close()
 
     @asynccontextmanager
-    async def connection(self, timeout: float | None = None) -> AsyncIterator[AsyncConnection[Any]]:
-        async with self.pool.connection(timeout=timeout) as conn:
-            yield conn
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[Connection]:
+        with map_errors():
+            async with self.pool.connection(timeout=timeout) as conn:
+                yield conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection[Any]]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside one transaction: committed on exit, rolled back on error."""
-        async with self.pool.connection() as conn, conn.transaction():
-            yield conn
+        with map_errors():
+            async with self.pool.connection() as conn, conn.transaction():
+                yield conn
 
-    async def fetch(self, query: Query, params: Params = None) -> list[tuple[Any, ...]]:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(query, params)
-            return await cur.fetchall()
+    async def fetch(self, query: Query, params: Params = None) -> list[RawRow]:
+        with map_errors():
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(query, params)
+                return await cur.fetchall()
 
-    async def fetchrow(self, query: Query, params: Params = None) -> tuple[Any, ...] | None:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(query, params)
-            return await cur.fetchone()
+    async def fetchrow(self, query: Query, params: Params = None) -> RawRow | None:
+        with map_errors():
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(query, params)
+                return await cur.fetchone()
 
-    async def fetchrow_grouped(self, query: Query, params: Params = None, order: Any = 0) -> tuple[Any, ...] | None:
+    async def fetch_as(self, make: RowMaker[R], query: Query, params: Params = None) -> list[R]:
+        """Every row, each built by ``make`` straight from the driver's values."""
+        with map_errors():
+            async with self.pool.connection() as conn, conn.cursor(row_factory=row_factory(make)) as cur:
+                await cur.execute(query, params)
+                return await cur.fetchall()
+
+    async def fetchrow_as(self, make: RowMaker[R], query: Query, params: Params = None) -> R | None:
+        with map_errors():
+            async with self.pool.connection() as conn, conn.cursor(row_factory=row_factory(make)) as cur:
+                await cur.execute(query, params)
+                return await cur.fetchone()
+
+    async def fetchrow_grouped(self, query: Query, params: Params = None, order: Any = 0) -> RawRow | None:
         """Like ``fetchrow`` for a write statement that may share a transaction (one round trip,
         one commit) with others arriving at the same moment; see db/batching.py. ``order`` keys
         the statements of a group so concurrent groups lock rows in one order."""
@@ -88,15 +119,17 @@ class Database:
         return None if row is None else row[0]
 
     async def fetch_dicts(self, query: Query, params: Params = None) -> list[dict[str, Any]]:
-        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(query, params)
-            return await cur.fetchall()
+        with map_errors():
+            async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(query, params)
+                return await cur.fetchall()
 
     async def execute(self, query: Query, params: Params = None) -> int:
         """Run a statement; the number of rows it touched."""
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(query, params)
-            return cur.rowcount
+        with map_errors():
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(query, params)
+                return cur.rowcount
 
     async def ping(self, timeout: float = 2.0) -> bool:
         try:

@@ -25,7 +25,9 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from nakama_py.db.address import describe
+from nakama_py.db.errors import SerializationFailure
 from nakama_py.db.pool import Database
+from nakama_py.errors import DatabaseUnavailable
 
 log = logging.getLogger("nakama_py.db.replicas")
 
@@ -34,8 +36,9 @@ CHECK_INTERVAL_SEC = 0.25
 CHECK_TIMEOUT_SEC = 1.0
 SAMPLES_KEPT = 256  # about a minute of primary positions at the default interval
 
-# Errors that mean "this replica cannot serve now", not "this query is wrong".
-UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, TimeoutError)
+# Errors that mean "this replica cannot serve now", not "this query is wrong" (a query cancelled by a
+# conflict with recovery arrives as a serialization failure).
+UNAVAILABLE = (DatabaseUnavailable, SerializationFailure, psycopg.OperationalError, PoolTimeout, TimeoutError)
 
 
 @dataclass
@@ -73,7 +76,7 @@ class ReplicaSet:
     async def start(self) -> None:
         for replica in self.replicas:
             # Not waiting: a replica that is down at start-up joins the rotation when it is back.
-            await replica.db.pool.open(wait=False)
+            await replica.db.pool.open(wait=False)  # not connect(): that waits
         if self.replicas:
             await self.check()
             self._task = asyncio.create_task(self._monitor(), name="replica-monitor")

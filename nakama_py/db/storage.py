@@ -16,13 +16,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, LiteralString
+from typing import Any, LiteralString, NamedTuple
 
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncCursor
 from psycopg.pq import TransactionStatus
 
-from nakama_py.db.pool import Database, Query
+from nakama_py.db.errors import map_errors
+from nakama_py.db.pool import Connection, Database, Query, row_factory
 
 log = logging.getLogger("nakama_py.storage")
 
@@ -34,8 +35,7 @@ COLUMNS = "collection, key, user_id::text, value::text, version, read, write, cr
 LWW_RETRIES = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     collection: str
     key: str
     user_id: str
@@ -66,8 +66,7 @@ class WriteOp:
     expected: str = ""  # the version an IF_MATCH write requires
 
 
-@dataclass(frozen=True, slots=True)
-class WriteOutcome:
+class WriteOutcome(NamedTuple):
     """The row after the statement; ``applied`` is False when the row was left as it was."""
 
     read: int
@@ -86,33 +85,19 @@ class DeleteOp:
     version: str = ""
 
 
-class UnstorableValue(Exception):
-    """The database refused a value (a lone surrogate, a \\u0000 escape, ...)."""
-
-    def __init__(self, message: str, nul: bool) -> None:
-        super().__init__(message)
-        self.nul = nul
-
-
-class MissingOwner(Exception):
-    """A write named an owner that is not a user."""
-
-
 # --- reads ---------------------------------------------------------------------
 
 _READ_ONE = ("SELECT " + COLUMNS + " FROM storage"
-             " WHERE collection = %s AND key = %s AND user_id = %s::uuid")
-_READ_ONE_AS_CLIENT = (_READ_ONE + " AND (read = 2 OR (read = 1 AND user_id = %s::uuid))")
+             " WHERE collection = %(collection)s AND key = %(key)s AND user_id = %(user_id)s::uuid")
+_READ_ONE_AS_CLIENT = (_READ_ONE + " AND (read = 2 OR (read = 1 AND user_id = %(caller)s::uuid))")
 _READ_MANY = ("SELECT s.collection, s.key, s.user_id::text, s.value::text, s.version, s.read, s.write,"
               " s.create_time, s.update_time"
-              " FROM unnest(%s::text[], %s::text[], %s::uuid[]) WITH ORDINALITY AS t(collection, key, user_id, n)"
+              " FROM unnest(%(collections)s::text[], %(keys)s::text[], %(user_ids)s::uuid[])"
+              " WITH ORDINALITY AS t(collection, key, user_id, n)"
               " JOIN storage s ON s.collection = t.collection AND s.key = t.key AND s.user_id = t.user_id")
 _READ_MANY_ANY = _READ_MANY + " ORDER BY t.n"
-_READ_MANY_AS_CLIENT = (_READ_MANY + " WHERE s.read = 2 OR (s.read = 1 AND s.user_id = %s::uuid) ORDER BY t.n")
-
-
-def _row(r: Sequence[Any]) -> Row:
-    return Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+_READ_MANY_AS_CLIENT = (_READ_MANY + " WHERE s.read = 2 OR (s.read = 1 AND s.user_id = %(caller)s::uuid)"
+                        " ORDER BY t.n")
 
 
 async def read_objects(db: Database, ids: Sequence[tuple[str, str, str]], caller: str | None) -> list[Row]:
@@ -121,17 +106,11 @@ async def read_objects(db: Database, ids: Sequence[tuple[str, str, str]], caller
         return []
     if len(ids) == 1:
         collection, key, user_id = ids[0]
-        if caller is None:
-            rows = await db.fetch(_READ_ONE, (collection, key, user_id))
-        else:
-            rows = await db.fetch(_READ_ONE_AS_CLIENT, (collection, key, user_id, caller))
-        return [_row(r) for r in rows]
-    columns = ([i[0] for i in ids], [i[1] for i in ids], [i[2] for i in ids])
-    if caller is None:
-        rows = await db.fetch(_READ_MANY_ANY, columns)
-    else:
-        rows = await db.fetch(_READ_MANY_AS_CLIENT, (*columns, caller))
-    return [_row(r) for r in rows]
+        one = {"collection": collection, "key": key, "user_id": user_id, "caller": caller}
+        return await db.fetch_as(Row._make, _READ_ONE if caller is None else _READ_ONE_AS_CLIENT, one)
+    many = {"collections": [i[0] for i in ids], "keys": [i[1] for i in ids], "user_ids": [i[2] for i in ids],
+            "caller": caller}
+    return await db.fetch_as(Row._make, _READ_MANY_ANY if caller is None else _READ_MANY_AS_CLIENT, many)
 
 
 # --- listings (keyset pagination; each matches one of the table's indexes) -----
@@ -151,40 +130,40 @@ _LIST_PUBLIC_USER = ("SELECT " + COLUMNS + " FROM storage"
 
 async def count_objects(db: Database, collection: str, owner: str | None) -> int:
     if owner is None:
-        value = await db.fetchval("SELECT count(*) FROM storage WHERE collection = %s", (collection,))
+        value = await db.fetchval("SELECT count(*) FROM storage WHERE collection = %(collection)s",
+                                  {"collection": collection})
     else:
-        value = await db.fetchval("SELECT count(*) FROM storage WHERE collection = %s AND user_id = %s",
-                                  (collection, owner))
+        value = await db.fetchval("SELECT count(*) FROM storage WHERE collection = %(collection)s"
+                                  " AND user_id = %(owner)s", {"collection": collection, "owner": owner})
     return int(value or 0)
 
 
 async def list_all(db: Database, collection: str, *, min_read: int, after: tuple[int, str, str],
                    limit: int) -> list[Row]:
     """Every owner's objects with ``read >= min_read``, by (read, key, user_id), after ``after``."""
-    rows = await db.fetch(_LIST_ALL, {"collection": collection, "min_read": min_read, "read": after[0],
-                                      "key": after[1], "user_id": after[2], "limit": limit})
-    return [_row(r) for r in rows]
+    return await db.fetch_as(Row._make, _LIST_ALL, {
+        "collection": collection, "min_read": min_read, "read": after[0], "key": after[1], "user_id": after[2],
+        "limit": limit})
 
 
 async def list_user(db: Database, collection: str, owner: str, *, min_read: int, after: tuple[int, str],
                     limit: int) -> list[Row]:
     """One owner's objects with ``read >= min_read``, by (read, key), after ``after``."""
-    rows = await db.fetch(_LIST_USER, {"collection": collection, "owner": owner, "min_read": min_read,
-                                       "read": after[0], "key": after[1], "limit": limit})
-    return [_row(r) for r in rows]
+    return await db.fetch_as(Row._make, _LIST_USER, {
+        "collection": collection, "owner": owner, "min_read": min_read, "read": after[0], "key": after[1],
+        "limit": limit})
 
 
 async def list_public_user(db: Database, collection: str, owner: str, *, after_key: str, limit: int) -> list[Row]:
     """One owner's public (read = 2) objects, by key, after ``after_key``."""
-    rows = await db.fetch(_LIST_PUBLIC_USER, {"collection": collection, "owner": owner, "key": after_key,
-                                              "limit": limit})
-    return [_row(r) for r in rows]
+    return await db.fetch_as(Row._make, _LIST_PUBLIC_USER, {
+        "collection": collection, "owner": owner, "key": after_key, "limit": limit})
 
 
 # --- write and delete batches --------------------------------------------------
 
 @asynccontextmanager
-async def batch(db: Database, conn: AsyncConnection[Any] | None = None) -> AsyncIterator[AsyncConnection[Any]]:
+async def batch(db: Database, conn: Connection | None = None) -> AsyncIterator[Connection]:
     """A connection inside a transaction for one batch, rolled back if the block raises.
 
     With a caller's ``conn`` already in a transaction the batch is a savepoint in it, so a
@@ -194,12 +173,13 @@ async def batch(db: Database, conn: AsyncConnection[Any] | None = None) -> Async
         async with db.connection() as own, _atomic(own, nested=False):
             yield own
         return
-    async with _atomic(conn, nested=conn.info.transaction_status != TransactionStatus.IDLE):
-        yield conn
+    with map_errors():  # the COMMIT (or RELEASE) on the way out is a statement too
+        async with _atomic(conn, nested=conn.info.transaction_status != TransactionStatus.IDLE):
+            yield conn
 
 
 @asynccontextmanager
-async def _atomic(conn: AsyncConnection[Any], nested: bool) -> AsyncIterator[None]:
+async def _atomic(conn: Connection, nested: bool) -> AsyncIterator[None]:
     # BEGIN/COMMIT are queued in the pipeline by hand (psycopg's transaction() syncs on entry
     # and exit) and results are fetched with a flush, not a sync: the batch costs two round
     # trips, BEGIN with the statements, then COMMIT (or ROLLBACK) once the core has judged them.
@@ -292,50 +272,46 @@ def _write_params(op: WriteOp, enforce: bool) -> dict[str, Any]:
             "expected": op.expected}
 
 
-def _outcome(r: Sequence[Any] | None) -> WriteOutcome | None:
-    return None if r is None else WriteOutcome(r[0], r[1], r[2], r[3], r[4], r[5])
+_OUTCOMES = row_factory(WriteOutcome._make)
 
 
-async def write_objects(conn: AsyncConnection[Any], ops: Sequence[WriteOp], *,
+async def write_objects(conn: Connection, ops: Sequence[WriteOp], *,
                         enforce_permission: bool) -> list[WriteOutcome | None]:
     """Run the writes in the given order on ``conn`` (inside a ``batch``); one outcome per write.
 
     None means no row: an IF_MATCH write found no object, or a CREATE_ONLY write found one.
+    A value the database cannot store raises ``ValueRejected`` (``TextUnstorable`` for a
+    \\u0000 escape); an owner that is not a user, ``ForeignKeyViolation``.
     """
-    try:
+    with map_errors():
         # Queued back to back when ``conn`` is in pipeline mode (``batch``); the first fetch flushes them.
-        cursors: list[AsyncCursor[Any]] = []
+        cursors: list[AsyncCursor[WriteOutcome]] = []
         for op in ops:
-            cur = conn.cursor()
+            cur = conn.cursor(row_factory=_OUTCOMES)
             await cur.execute(_WRITE_SQL[op.mode], _write_params(op, enforce_permission))
             cursors.append(cur)
-        outcomes = [_outcome(await cur.fetchone()) for cur in cursors]
+        outcomes = [await cur.fetchone() for cur in cursors]
         for i, op in enumerate(ops):
             attempts = 0
             while outcomes[i] is None and op.mode is WriteMode.LAST_WRITE_WINS and attempts < LWW_RETRIES:
                 attempts += 1
-                cur = await conn.execute(_WRITE_LWW, _write_params(op, enforce_permission))
-                outcomes[i] = _outcome(await cur.fetchone())
+                again = conn.cursor(row_factory=_OUTCOMES)
+                await again.execute(_WRITE_LWW, _write_params(op, enforce_permission))
+                outcomes[i] = await again.fetchone()
         return outcomes
-    except psycopg.errors.UntranslatableCharacter as exc:
-        raise UnstorableValue(str(exc), nul=True) from None
-    except psycopg.errors.DataError as exc:
-        raise UnstorableValue(str(exc), nul=False) from None
-    except psycopg.errors.ForeignKeyViolation as exc:
-        raise MissingOwner(str(exc)) from None
 
 
-async def delete_objects(conn: AsyncConnection[Any], ops: Sequence[DeleteOp], *,
-                         enforce_permission: bool) -> list[int]:
+async def delete_objects(conn: Connection, ops: Sequence[DeleteOp], *, enforce_permission: bool) -> list[int]:
     """Run the deletes in the given order on ``conn`` (inside a ``batch``); rows deleted per delete."""
-    cursors: list[AsyncCursor[Any]] = []
-    for op in ops:
-        cur = conn.cursor()
-        await cur.execute(_DELETE, {"collection": op.collection, "key": op.key, "user_id": op.user_id,
-                                    "enforce": enforce_permission, "version": op.version})
-        cursors.append(cur)
-    counts = []
-    for cur in cursors:
-        row = await cur.fetchone()
-        counts.append(0 if row is None else int(row[0]))
-    return counts
+    with map_errors():
+        cursors: list[AsyncCursor[Any]] = []
+        for op in ops:
+            cur = conn.cursor()
+            await cur.execute(_DELETE, {"collection": op.collection, "key": op.key, "user_id": op.user_id,
+                                        "enforce": enforce_permission, "version": op.version})
+            cursors.append(cur)
+        counts = []
+        for cur in cursors:
+            row = await cur.fetchone()
+            counts.append(0 if row is None else int(row[0]))
+        return counts

@@ -8,47 +8,99 @@
     def init_module(ctx, logger, nk, initializer):
         initializer.register_rpc("echo", echo)
 
-See docs/runtime.md for the module contract and every ``nk`` function.
+See docs/runtime.md for the module contract and every ``nk`` function. The value types
+are defined for modules in runtime/types.py; nothing here exposes the server's internals.
 """
 
 from __future__ import annotations
 
-from nakama_py.core.account_types import Account, AuthResult, User
-from nakama_py.core.leaderboards import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
-from nakama_py.core.multi_update import MultiUpdateResult
-from nakama_py.core.notifications import Notification, NotificationSend
-from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, StorageObjectId, StorageWrite
-from nakama_py.core.wallet import WalletLedgerItem, WalletNegativeError, WalletUpdate, WalletUpdateResult
-from nakama_py.errors import Code, NakamaError, RateLimitedError
+from nakama_py.errors import (
+    AccountBanned,
+    AccountNotFound,
+    BucketNotLoaded,
+    Code,
+    DatabaseUnavailable,
+    IdentifierTaken,
+    LeaderboardAuthoritative,
+    LeaderboardNotFound,
+    LeaderboardRanksDisabled,
+    NakamaError,
+    RateLimitedError,
+    StorageDeleteRejected,
+    StoragePermissionDenied,
+    StorageVersionConflict,
+    UsernameTaken,
+    WalletNegativeError,
+)
+from nakama_py.runtime.call_scope import UnawaitedNkCall
 from nakama_py.runtime.context import Context
 from nakama_py.runtime.initializer import Initializer
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
+from nakama_py.runtime.types import (
+    SYSTEM_USER_ID,
+    Account,
+    AuthResult,
+    Leaderboard,
+    LeaderboardRecord,
+    MultiUpdateResult,
+    Notification,
+    NotificationSend,
+    Operator,
+    RankEntry,
+    RecordList,
+    SortOrder,
+    StorageAck,
+    StorageObject,
+    StorageObjectId,
+    StorageWrite,
+    TopList,
+    User,
+    WalletLedgerItem,
+    WalletUpdate,
+    WalletUpdateResult,
+    WriteReceipt,
+)
 
 __all__ = [
     "SYSTEM_USER_ID",
     "Account",
+    "AccountBanned",
+    "AccountNotFound",
     "AuthResult",
+    "BucketNotLoaded",
     "Code",
     "Context",
+    "DatabaseUnavailable",
+    "IdentifierTaken",
     "Initializer",
     "Leaderboard",
+    "LeaderboardAuthoritative",
+    "LeaderboardNotFound",
+    "LeaderboardRanksDisabled",
     "LeaderboardRecord",
     "MultiUpdateResult",
     "NakamaError",
     "NakamaModule",
     "Notification",
     "NotificationSend",
+    "Operator",
     "RankEntry",
     "RateLimitedError",
     "RecordList",
     "RuntimeLogger",
+    "SortOrder",
     "StorageAck",
+    "StorageDeleteRejected",
     "StorageObject",
     "StorageObjectId",
+    "StoragePermissionDenied",
+    "StorageVersionConflict",
     "StorageWrite",
     "TopList",
+    "UnawaitedNkCall",
     "User",
+    "UsernameTaken",
     "WalletLedgerItem",
     "WalletNegativeError",
     "WalletUpdate",

@@ -17,6 +17,7 @@ from nakama_py.core.sessions import SessionService
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.errors import Code, NakamaError
 from nakama_py.route_hooks import Message
+from nakama_py.runtime.call_scope import CURRENT, CallScope, finish
 from nakama_py.runtime.context import AFTER, BEFORE, Context, RuntimeInfo
 from nakama_py.runtime.registry import HookEntry, Registry
 
@@ -60,13 +61,17 @@ class RuntimeHooks:
     async def run_before(self, name: str, request: web.Request, message: Message) -> Message:
         entry = self._before[name.lower()]
         ctx = Context(self._info, BEFORE, self._session(request), request)
+        token = CURRENT.set(scope := CallScope("before hook", entry.name, ctx.user_id))
         try:
             result = await entry.fn(ctx, entry.logger, self._nk, message)
+            finish(scope)
         except NakamaError:
             raise
         except Exception:
             entry.logger.error("before hook failed", exc_info=True)
             raise NakamaError("Internal Server Error", Code.INTERNAL) from None
+        finally:
+            CURRENT.reset(token)
         if result is None:
             entry.logger.warn("Intercepted a disabled resource.", resource=name)
             raise NakamaError(NOT_FOUND_MESSAGE, Code.NOT_FOUND)
@@ -80,7 +85,11 @@ class RuntimeHooks:
         entry: HookEntry = self._after[name.lower()]
         claims = self._session(request) or self._reply_session(reply)
         ctx = Context(self._info, AFTER, claims, request)
+        token = CURRENT.set(scope := CallScope("after hook", entry.name, ctx.user_id))
         try:
             await entry.fn(ctx, entry.logger, self._nk, reply, message)
+            finish(scope)
         except Exception:
             entry.logger.error("after hook failed", exc_info=True)
+        finally:
+            CURRENT.reset(token)

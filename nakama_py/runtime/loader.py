@@ -22,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from nakama_py.runtime.call_scope import CURRENT, CallScope, finish
 from nakama_py.runtime.initializer import Initializer, RegistrationError
 from nakama_py.runtime.registry import Registry
 
@@ -178,15 +179,18 @@ async def load_modules(directory: Path, init_args: InitArgs) -> Registry:
                                                            f"but its signature is {inspect.signature(init)}") from None
         initializer = Initializer(registry, source.name)
         ctx, logger, nk = init_args(source.name, initializer)
+        token = CURRENT.set(scope := CallScope("init_module of", source.name))
         try:
             result = init(ctx, logger, nk, initializer)
             if inspect.isawaitable(result):
                 await _await(result)
+            finish(scope)
         except RuntimeLoadError:
             raise
         except Exception as exc:
             raise _failure(source, exc, "init_module failed", line) from exc
         finally:
+            CURRENT.reset(token)
             initializer.close()
     return registry
 

@@ -1,10 +1,15 @@
-"""The runtime of one server process: loads the modules, calls their functions, and
-runs their background jobs and shutdown functions.
+"""The runtime of one server process: loads the modules and calls their functions.
 
-``start`` runs once the other services exist (modules call them from
-``init_module``); until then, and when no module is loaded, the runtime serves
-no RPCs and installs no hooks. Every RPC call goes through ``call_rpc``, the one
-place RPCs are measured (count, latency, in flight) and their errors mapped.
+``load_runtime`` imports the modules of ``runtime.path`` with the ``nk`` the composition
+root built (state.py), runs their ``init_module`` and returns a ``LoadedRuntime``: what
+they registered, and how to call it. The composition root installs its parts (the hook
+runner, the leaderboard reset handler, the background jobs); the runtime holds no
+reference to the server state. Every RPC call goes through ``call_rpc``, the one place
+RPCs are measured (count, latency, in flight) and their errors mapped.
+
+Every module function runs inside a ``CallScope`` (runtime/call_scope.py): ``nk``'s
+leaderboard reads wait there for the caller's own writes, and ``nk`` calls left
+un-awaited fail the call.
 """
 
 from __future__ import annotations
@@ -12,11 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
+from nakama_py.core.leaderboard_types import Leaderboard as ServerLeaderboard
+from nakama_py.core.sessions import SessionService
 from nakama_py.errors import Code, NakamaError
-from nakama_py.runtime.background import BackgroundJobs
+from nakama_py.metrics import Metrics
+from nakama_py.runtime import type_conversions as to_public
+from nakama_py.runtime.call_scope import CURRENT, CallScope, finish
 from nakama_py.runtime.context import BACKGROUND, LEADERBOARD_RESET, RUN_ONCE, SHUTDOWN, Context, RuntimeInfo
 from nakama_py.runtime.hook_runner import RuntimeHooks
 from nakama_py.runtime.initializer import Initializer
@@ -24,10 +33,6 @@ from nakama_py.runtime.loader import RuntimeLoadError, load_modules
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry
-
-if TYPE_CHECKING:
-    from nakama_py.metrics import Metrics
-    from nakama_py.state import ServerState
 
 log = logging.getLogger("nakama_py.runtime")
 
@@ -42,51 +47,27 @@ class InternalRpcError(NakamaError):
         super().__init__(message, Code.INTERNAL)
 
 
-class Runtime:
-    def __init__(self) -> None:
-        self.registry = Registry()
-        self.info = RuntimeInfo({}, "nakama", "")  # replaced by start()
-        self.nk: NakamaModule | None = None
-        self.jobs: BackgroundJobs | None = None
-        self._metrics: Metrics | None = None
-        self._caught_up: Callable[[str], Awaitable[None]] | None = None
+class LoadedRuntime:
+    """What the modules registered, and the calls into them; empty until modules load."""
+
+    def __init__(self, registry: Registry | None = None, info: RuntimeInfo | None = None,
+                 nk: NakamaModule | None = None, metrics: Metrics | None = None,
+                 hooks: RuntimeHooks | None = None) -> None:
+        self.registry = registry or Registry()
+        self.info = info or RuntimeInfo({}, "nakama", "")
+        self.nk = nk
+        self.hooks = hooks          # None without before/after hooks: the server keeps NoHooks
+        self._metrics = metrics
         self._stopped = False
 
-    # --- start-up ------------------------------------------------------------------
+    @property
+    def jobs(self) -> list[TaskEntry]:
+        """The background jobs, for the composition root to run on one process at a time."""
+        return list(self.registry.jobs.values())
 
-    async def start(self, state: ServerState) -> None:
-        """Load every module of ``runtime.path``; raises ``RuntimeLoadError`` when one fails."""
-        config = state.config
-        info = RuntimeInfo(config.runtime.env_map, state.node, state.version, config.socket.proxy_count)
-        nk = NakamaModule(state, info)
-
-        def init_args(module: str, initializer: Initializer) -> tuple[Any, Any, Any]:
-            return Context(info, RUN_ONCE), RuntimeLogger({"module": module}), nk
-
-        directory = config.runtime_path
-        if config.runtime.path and not directory.is_dir():
-            log.warning("runtime.path is not a directory; no runtime modules loaded",
-                        extra={"fields": {"path": str(directory)}})
-        try:
-            registry = await load_modules(directory, init_args)
-        except RuntimeLoadError as exc:
-            log.error(f"runtime module failed to load: {exc.summary}",
-                      extra={"fields": {"file": exc.file, "line": exc.line, "traceback": exc.details}})
-            raise
-        self.info, self.nk, self.registry, self._metrics = info, nk, registry, state.metrics
-        self._caught_up = state.leaderboards.caught_up
-        if registry.before or registry.after:
-            state.hooks = RuntimeHooks(registry, info, nk, state.sessions)
-        if registry.resets:
-            state.leaderboards.on_reset(self._on_reset)
-        if registry.jobs:
-            self.jobs = BackgroundJobs(state.db.session_conninfo, list(registry.jobs.values()), self._run_job)
-            self.jobs.start()
-        if registry.modules:
-            log.info("runtime modules loaded", extra={"fields": {
-                "path": str(directory), "modules": registry.modules, "rpcs": sorted(registry.rpcs),
-                "before_hooks": sorted(registry.before), "after_hooks": sorted(registry.after),
-                "background_jobs": sorted(registry.jobs)}})
+    @property
+    def handles_resets(self) -> bool:
+        return bool(self.registry.resets)
 
     # --- RPCs ------------------------------------------------------------------------
 
@@ -106,12 +87,12 @@ class Runtime:
         metrics.rpc_started(rpc_id)
         started = time.perf_counter()
         code = 0
+        scope = CallScope("rpc", rpc_id, ctx.user_id)
+        token = CURRENT.set(scope)
         try:
-            user_id = ctx.user_id
-            if user_id is not None and self._caught_up is not None:
-                # A player's RPC sees their own latest leaderboard writes, whichever worker took them.
-                await self._caught_up(user_id)
             result = await entry.fn(ctx, entry.logger, self.nk, payload)
+            if scope.started:
+                finish(scope)
             if result is None:
                 return ""
             if not isinstance(result, (str, bytes)):
@@ -130,41 +111,89 @@ class Runtime:
             entry.logger.error("RPC function failed", exc_info=True)
             raise InternalRpcError() from exc
         finally:
+            CURRENT.reset(token)
             metrics.rpc_finished(rpc_id, code, time.perf_counter() - started)
 
     # --- leaderboard resets, jobs, shutdown ---------------------------------------------
 
-    async def _on_reset(self, leaderboard: Any, reset: int) -> None:
+    async def run_resets(self, board: ServerLeaderboard, reset: int) -> None:
         """Called by the reset scheduler once per reset; every module's function runs.
 
         A failure is logged, and once all have run it is raised, so the scheduler tries the reset
         again later (reset functions must be idempotent)."""
         failed: list[str] = []
+        leaderboard = to_public.leaderboard(board)
         for entry in self.registry.resets:
             try:
-                await entry.fn(Context(self.info, LEADERBOARD_RESET), entry.logger, self.nk, leaderboard, reset)
+                await _scoped("leaderboard reset function", entry.module, entry.fn(
+                    Context(self.info, LEADERBOARD_RESET), entry.logger, self.nk, leaderboard, reset))
             except Exception:
                 entry.logger.error("leaderboard reset function failed", exc_info=True,
-                                   leaderboard_id=getattr(leaderboard, "id", ""), reset=reset)
+                                   leaderboard_id=leaderboard.id, reset=reset)
                 failed.append(f"{entry.module} ({entry.origin})")
         if failed:
             raise RuntimeError(f"leaderboard reset functions failed: {', '.join(failed)}")
 
-    async def _run_job(self, entry: TaskEntry) -> None:
+    async def run_job(self, entry: TaskEntry) -> None:
+        """One run of a background job; its failure is logged."""
         try:
-            await entry.fn(Context(self.info, BACKGROUND), entry.logger, self.nk)
+            await _scoped("background job", entry.name,
+                          entry.fn(Context(self.info, BACKGROUND), entry.logger, self.nk))
         except Exception:
             entry.logger.error("background job failed", exc_info=True)
 
-    async def stop(self, timeout: float = 30.0) -> None:
-        """Give up background jobs, then run the shutdown functions (each bounded by ``timeout``)."""
+    async def shutdown(self, timeout: float = 30.0) -> None:
+        """Run the shutdown functions (each bounded by ``timeout``), once."""
         if self._stopped:
             return
         self._stopped = True
-        if self.jobs is not None:
-            await self.jobs.stop()
         for entry in self.registry.shutdowns:
             try:
-                await asyncio.wait_for(entry.fn(Context(self.info, SHUTDOWN), entry.logger, self.nk), timeout)
+                await asyncio.wait_for(_scoped("shutdown function", entry.name, entry.fn(
+                    Context(self.info, SHUTDOWN), entry.logger, self.nk)), timeout)
             except Exception:
                 entry.logger.error("shutdown function failed", exc_info=True)
+
+
+async def _scoped(kind: str, name: str, call: Any) -> Any:
+    """Await a module function's coroutine inside its own call scope (no session user)."""
+    scope = CallScope(kind, name)
+    token = CURRENT.set(scope)
+    try:
+        result = await call
+        finish(scope)
+        return result
+    finally:
+        CURRENT.reset(token)
+
+
+def _warn_unless_directory(directory: Path) -> None:
+    if not directory.is_dir():
+        log.warning("runtime.path is not a directory; no runtime modules loaded",
+                    extra={"fields": {"path": str(directory)}})
+
+
+async def load_runtime(directory: Path, nk: NakamaModule, info: RuntimeInfo, metrics: Metrics,
+                       sessions: SessionService, *, configured: bool = True) -> LoadedRuntime:
+    """Load every module of ``directory``; raises ``RuntimeLoadError`` when one fails.
+
+    ``configured``: ``runtime.path`` was set explicitly (a missing directory is then worth a warning).
+    """
+    def init_args(module: str, initializer: Initializer) -> tuple[Any, Any, Any]:
+        return Context(info, RUN_ONCE), RuntimeLogger({"module": module}), nk
+
+    if configured:
+        _warn_unless_directory(directory)
+    try:
+        registry = await load_modules(directory, init_args)
+    except RuntimeLoadError as exc:
+        log.error(f"runtime module failed to load: {exc.summary}",
+                  extra={"fields": {"file": exc.file, "line": exc.line, "traceback": exc.details}})
+        raise
+    hooks = RuntimeHooks(registry, info, nk, sessions) if registry.before or registry.after else None
+    if registry.modules:
+        log.info("runtime modules loaded", extra={"fields": {
+            "path": str(directory), "modules": registry.modules, "rpcs": sorted(registry.rpcs),
+            "before_hooks": sorted(registry.before), "after_hooks": sorted(registry.after),
+            "background_jobs": sorted(registry.jobs)}})
+    return LoadedRuntime(registry, info, nk, metrics, hooks)

@@ -1,1 +1,1 @@
-"""Scheduled work: leaderboard resets, single-leader background jobs, the external scheduler command."""
+"""Scheduled work: leaderboard resets, the external scheduler command. (Single-leader jobs: cluster/.)"""

@@ -50,8 +50,14 @@ def grpc_code_of(response: web.StreamResponse) -> int:
         return code
     status = response.status
     if status < 400:
-        return 0
-    return {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 429: 8, 501: 12, 503: 14}.get(status, 13)
+        return Code.OK
+    return _CODE_OF_STATUS.get(status, Code.INTERNAL)
+
+
+# A response made without a gRPC code (aiohttp's own errors): the code its status stands for.
+_CODE_OF_STATUS: dict[int, Code] = {400: Code.INVALID_ARGUMENT, 401: Code.UNAUTHENTICATED, 403: Code.PERMISSION_DENIED,
+                   404: Code.NOT_FOUND, 409: Code.ALREADY_EXISTS, 429: Code.RESOURCE_EXHAUSTED,
+                   501: Code.UNIMPLEMENTED, 503: Code.UNAVAILABLE}
 
 
 def parse_response_headers(pairs: Sequence[str]) -> list[tuple[str, str]]:

@@ -1,5 +1,5 @@
 """Cycle arithmetic. Cycle n covers [n * length, (n + 1) * length) seconds of unix time; its
-leaderboard bucket is keyed by its end, the bucket's ``expiry_time``."""
+leaderboard period is keyed by its end, the records' ``expiry_time``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class Cycles:
         return math.floor(timestamp / self.length)
 
     def end(self, cycle: int) -> int:
-        """The moment the cycle ends, which is also its bucket's expiry (unix seconds)."""
+        """The moment the cycle ends, which is also its leaderboard period's expiry (unix seconds)."""
         return (cycle + 1) * self.length
 
     def of_expiry(self, expiry: int) -> int:

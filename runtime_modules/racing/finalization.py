@@ -19,15 +19,22 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from nakama_py.runtime import Code, Context, Leaderboard, NakamaError, NakamaModule, RuntimeLogger
+from nakama_py.runtime import (
+    Code,
+    Context,
+    Leaderboard,
+    NakamaError,
+    NakamaModule,
+    RuntimeLogger,
+    StorageVersionConflict,
+)
 
 from . import payloads, telemetry
 from .access import BOARD, COLLECTION, require_backend
 from .cycles import Cycles
 from .settings import RacingSettings
 
-VERSION_CONFLICT = "Storage write rejected - version check failed."
-# Writes that computed their bucket just before a cycle ended may commit just after it:
+# Writes that computed their period just before a cycle ended may commit just after it:
 # the hook waits this long past the end before taking the snapshot.
 SETTLE_SECONDS = 1.0
 
@@ -41,10 +48,6 @@ def reward_key(cycle: int) -> str:
 
 
 LAST_RESET_KEY = "last_reset"
-
-
-def _conflict(exc: NakamaError) -> bool:
-    return exc.code == Code.INVALID_ARGUMENT and exc.message == VERSION_CONFLICT
 
 
 class Finalizer:
@@ -63,7 +66,7 @@ class Finalizer:
             return existing, False
         expiry = self.cycles.end(cycle)
         page = await nk.leaderboard_records_list(BOARD, limit=len(self.settings.rewards), expiry=expiry)
-        records = await nk.leaderboard_bucket_load(BOARD, expiry)
+        records = await nk.leaderboard_ranks_load(BOARD, expiry)
         snapshot = {
             "cycle": cycle,
             "ends_at": self.cycles.ends_at(cycle),
@@ -76,9 +79,7 @@ class Finalizer:
             await nk.storage_write([{"collection": COLLECTION, "key": snapshot_key(cycle), "user_id": None,
                                      "value": snapshot, "version": "*", "permission_read": 2,
                                      "permission_write": 0}])
-        except NakamaError as exc:
-            if not _conflict(exc):
-                raise
+        except StorageVersionConflict:  # another finalization created it first
             winner = await self._read(nk, snapshot_key(cycle))
             if winner is None:
                 raise
@@ -96,10 +97,8 @@ class Finalizer:
                                  "value": receipt, "version": "*", "permission_read": 1, "permission_write": 0}],
                 wallet_updates=[{"user_id": entry["user_id"], "changeset": {"coins": coins},
                                  "metadata": {"reason": "racing_reward", "cycle": cycle, "rank": entry["rank"]}}])
-        except NakamaError as exc:
-            if _conflict(exc):
-                return False
-            raise
+        except StorageVersionConflict:  # the receipt exists: paid before
+            return False
         logger.info("reward paid", audit="racing_reward", cycle=cycle, rank=entry["rank"], user_id=entry["user_id"],
                     username=entry["username"], race_time_ms=entry["race_time_ms"], coins=coins)
         nk.metrics_counter_add(telemetry.REWARDS_PAID, None, 1)

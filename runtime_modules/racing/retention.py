@@ -1,5 +1,6 @@
-"""Retention: cycle buckets older than ``racing_retention_days`` and idempotency keys past their
-ttl are deleted in bounded batches, by one server process at a time, while play goes on."""
+"""Retention: the records of cycles older than ``racing_retention_days`` and idempotency keys
+past their ttl are deleted in bounded batches, by one server process at a time, while play
+goes on."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ class Retention:
 
     async def run(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule) -> None:
         cutoff = int(time.time() - self.settings.retention_seconds)
-        records = await nk.leaderboard_buckets_delete(BOARD, cutoff, BATCH_SIZE)  # batches inside
+        records = await nk.leaderboard_records_delete_expired(BOARD, cutoff, BATCH_SIZE)  # batches inside
         receipts = 0
         while True:
-            purged = await nk.leaderboard_receipts_purge(BATCH_SIZE)
+            purged = await nk.leaderboard_record_write_once_purge(BATCH_SIZE)
             receipts += purged
             if purged < BATCH_SIZE:
                 break

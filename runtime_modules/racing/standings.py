@@ -5,8 +5,8 @@ entries come from the server's in-memory rank structure (``nk.leaderboard_top``)
 every write updates, and the rendered entries are memoized for at most
 ``leaderboard_cache_ms``. A submission made on this server process that lands within the
 memoized range drops the memo at once, and the caller's own standing (``me``) is read
-fresh on every call (after the runtime made sure this process has heard of the caller's
-writes on sibling workers); when that standing is within the entries but the memo shows an
+fresh on every call (``nk.leaderboard_rank`` first makes sure this process has heard of the
+caller's writes on sibling workers); when that standing is within the entries but the memo shows an
 older time for the caller, the entries are rendered again. So a player always sees their
 own latest submission.
 """
@@ -50,21 +50,14 @@ class Standings:
         if rank <= MAX_LIMIT:
             self._generation += 1
 
-    async def _bucket_loaded(self, nk: NakamaModule, expiry: int) -> None:
-        await nk.leaderboard_bucket_load(BOARD, expiry)
-
-    async def _render(self, nk: NakamaModule, cycle: int, limit: int, current: bool,
-                      fresh: bool = False) -> _Rendered:
+    async def _render(self, nk: NakamaModule, cycle: int, limit: int, fresh: bool = False) -> _Rendered:
         key = (cycle, limit)
         now = time.monotonic()
         memo = self._memo.get(key)
         if (not fresh and memo is not None and now - memo.built < self.max_age
                 and memo.generation == self._generation):
             return memo
-        expiry = self.cycles.end(cycle)
-        if not current:
-            await self._bucket_loaded(nk, expiry)
-        top = nk.leaderboard_top(BOARD, limit, expiry)
+        top = await nk.leaderboard_top(BOARD, limit, self.cycles.end(cycle))  # a past cycle: read on first use
         entries = json.dumps([{"rank": e.rank, "user_id": e.owner_id, "username": e.username or "",
                                "race_time_ms": e.score} for e in top.entries], separators=(",", ":"))
         rendered = _Rendered(now, self._generation, entries, top.total, {e.owner_id: e.score for e in top.entries})
@@ -86,13 +79,13 @@ class Standings:
                               Code.INVALID_ARGUMENT)
         elif self.cycles.end(cycle) <= now - self.settings.retention_seconds:
             raise NakamaError(f"cycle {cycle} is no longer kept", Code.NOT_FOUND)
-        rendered = await self._render(nk, cycle, limit, cycle == current)
+        rendered = await self._render(nk, cycle, limit)
         me = "null"
         if ctx.user_id:
-            entry = nk.leaderboard_rank(BOARD, ctx.user_id, self.cycles.end(cycle))
+            entry = await nk.leaderboard_rank(BOARD, ctx.user_id, self.cycles.end(cycle))
             if entry is not None:
                 if entry.rank <= limit and rendered.times.get(ctx.user_id) != entry.score:
-                    rendered = await self._render(nk, cycle, limit, cycle == current, fresh=True)
+                    rendered = await self._render(nk, cycle, limit, fresh=True)
                 me = f'{{"rank":{entry.rank},"race_time_ms":{entry.score}}}'
         return (f'{{"cycle":{cycle},"ends_at":"{self.cycles.ends_at(cycle)}","entries":{rendered.entries},'
                 f'"total":{rendered.total},"me":{me}}}')

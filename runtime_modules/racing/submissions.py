@@ -58,7 +58,7 @@ class Submissions:
         else:
             nk.metrics_counter_add(telemetry.SUBMISSIONS_ACCEPTED, None, 1)
             self.standings.changed(receipt.rank)
-            nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, nk.leaderboard_top(BOARD, 0).total)
+            nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, (await nk.leaderboard_top(BOARD, 0)).total)
         expiry = int(record.expiry_time.timestamp()) if record.expiry_time else 0
         reply: dict[str, Any] = {
             "success": True,

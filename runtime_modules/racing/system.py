@@ -23,10 +23,10 @@ class SystemMetrics:
         last = await nk.storage_read([{"collection": COLLECTION, "key": LAST_RESET_KEY, "user_id": None}])
         reply: dict[str, Any] = {
             "current_cycle": current,
-            "leaderboard_size": nk.leaderboard_top(BOARD, 0, expiry).total,
-            "submissions_this_cycle": await nk.leaderboard_receipts_count(BOARD, expiry=expiry),
+            "leaderboard_size": (await nk.leaderboard_top(BOARD, 0, expiry)).total,
+            "submissions_this_cycle": await nk.leaderboard_record_write_once_count(BOARD, expiry=expiry),
             "last_reset": nk.json_decode(last[0].value) if last else None,
             "storage_objects_count": await nk.storage_count(COLLECTION),
-            "idempotency_keys_count": await nk.leaderboard_receipts_count(BOARD),
+            "idempotency_keys_count": await nk.leaderboard_record_write_once_count(BOARD),
         }
         return nk.json_encode(reply)

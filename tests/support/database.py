@@ -60,7 +60,7 @@ def drop_database(url: str) -> None:
 
 async def _migrate(url: str) -> None:
     db = Database(url, min_size=1, max_size=2)
-    await db.open()
+    await db.connect()
     try:
         await migrate_up(db)
     finally:

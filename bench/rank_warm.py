@@ -1,5 +1,8 @@
-"""``python -m nakama_py.bench.rank_warm --records 1000000``: how long a server process takes
-to warm the rank structure of a leaderboard with that many records, and the memory it holds.
+"""``python bench/rank_warm.py --records 1000000``: how long a server process takes to warm the
+rank structure of a leaderboard with that many records, and the memory it holds.
+
+A benchmark helper, not part of the package: it drives the server's leaderboard service
+directly (``nakama-py bench`` only speaks the wire API), so it lives beside the Locust file.
 
 It makes a scratch database on the PostgreSQL at ``--admin-url`` (dropped afterwards),
 fills one leaderboard with random records, then builds a LeaderboardService as a server
@@ -58,7 +61,7 @@ async def _fill(db: Database, records: int) -> None:
 async def _warm(url: str) -> tuple[LeaderboardService, Database, float]:
     files, flags = parse_flags(["--database.address", url])
     db = Database(url, min_size=1, max_size=2)
-    await db.open()
+    await db.connect()
     service = LeaderboardService(db, load_config(files, flags, environ={}))
     started = time.perf_counter()
     await service.start()
@@ -67,7 +70,7 @@ async def _warm(url: str) -> tuple[LeaderboardService, Database, float]:
 
 async def _measure(url: str, records: int, trace: bool) -> None:
     db = Database(url, min_size=1, max_size=2)
-    await db.open()
+    await db.connect()
     try:
         await migrate_up(db)
         started = time.perf_counter()
@@ -103,7 +106,7 @@ async def _measure(url: str, records: int, trace: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nakama_py.bench.rank_warm", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python bench/rank_warm.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000, help="records in the leaderboard")
     parser.add_argument("--admin-url", default=os.environ.get("NAKAMA_PY_BENCH_PG",

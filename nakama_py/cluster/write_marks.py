@@ -1,6 +1,6 @@
 """Read-your-writes between the worker processes of one server (``socket.workers`` > 1).
 
-A worker tells the others about its leaderboard writes over PostgreSQL NOTIFY
+A worker tells the others about its leaderboard writes over the cluster bus
 (core/rank_sync.py), a few milliseconds after answering the writer. A player whose next
 request reaches another worker (another connection) could read their standing there before
 it knows of the write. So the supervisor maps one shared memory region before it forks the
@@ -11,10 +11,10 @@ workers (``MarkRegion``); in it each worker keeps
   number of its latest change to a record of an owner in that group.
 
 A worker about to answer a user compares each peer's slot for that user with the peer's
-sequence it has applied (NOTIFY payloads carry it), and only when it is behind does it wait
+sequence it has applied (its bus messages carry it), and only when it is behind does it wait
 for the peer's next message, at most ``ranks.VISIBILITY_BOUND_SEC``. Past that it rebuilds
 its ranks from the database, which also covers a peer that died between its commit and its
-NOTIFY. The common case costs a few shared-memory reads and no waiting.
+publication. The common case costs a few shared-memory reads and no waiting.
 
 Processes of other servers (other machines) are not covered: between servers, changes
 become visible within the bound of core/ranks.py.
@@ -50,7 +50,8 @@ class MarkRegion:
 
 
 class WriteMarks:
-    """One worker's view of the region: its own marks, and the siblings' marks it has heard."""
+    """One worker's view of the region: its own marks, and the siblings' marks it has heard
+    (the ``cluster.bus.WorkerMarks`` that core uses)."""
 
     def __init__(self, region: MarkRegion, index: int) -> None:
         if not 0 <= index < region.workers:

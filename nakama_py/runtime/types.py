@@ -1,0 +1,75 @@
+"""The values ``nk`` takes and returns: the types runtime modules program against.
+
+Import them from ``nakama_py.runtime``. They are stable: a later version may add a field,
+never rename or drop one (tests/test_runtime_types.py pins every field). All are frozen
+dataclasses; docs/runtime.md lists their fields.
+
+``Leaderboard`` is the runtime's own type, converted from the server's at the ``nk``
+boundary: the server's carries its database encodings (operators and sort orders as
+integers), modules see the names they pass to ``nk.leaderboard_create``.
+
+The others are the server's own value types, exported here under their public names
+because they already are exactly Nakama's public shape, with nothing internal in them.
+Copying them into look-alike classes would cost a conversion per value on the hot paths
+(``leaderboard_top`` answers from a memo of ``RankEntry`` values, so converting would
+rebuild every entry on every call) and add nothing a module could see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from nakama_py.core.account_types import Account, AuthResult, User
+from nakama_py.core.leaderboard_types import LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
+from nakama_py.core.multi_update import MultiUpdateResult
+from nakama_py.core.notifications import Notification, NotificationSend
+from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, StorageObjectId, StorageWrite
+from nakama_py.core.wallet import WalletLedgerItem, WalletUpdate, WalletUpdateResult
+
+SortOrder = Literal["asc", "desc"]
+Operator = Literal["best", "set", "incr", "decr"]
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    """A leaderboard as ``nk.leaderboard_create``/``_list``/``leaderboards_get_id`` and reset
+    functions see it."""
+
+    id: str
+    authoritative: bool
+    sort_order: SortOrder           # "desc": higher scores rank first
+    operator: Operator              # how a write combines with the owner's record
+    reset_schedule: str | None      # a cron expression; None: the board never resets
+    metadata: dict[str, Any]
+    create_time: datetime
+    enable_ranks: bool
+    prev_reset: int                 # unix seconds of the last reset, 0 when none happened yet
+    next_reset: int                 # unix seconds of the next reset, 0 when it never resets
+
+
+__all__ = [
+    "SYSTEM_USER_ID",
+    "Account",
+    "AuthResult",
+    "Leaderboard",
+    "LeaderboardRecord",
+    "MultiUpdateResult",
+    "Notification",
+    "NotificationSend",
+    "Operator",
+    "RankEntry",
+    "RecordList",
+    "SortOrder",
+    "StorageAck",
+    "StorageObject",
+    "StorageObjectId",
+    "StorageWrite",
+    "TopList",
+    "User",
+    "WalletLedgerItem",
+    "WalletUpdate",
+    "WalletUpdateResult",
+    "WriteReceipt",
+]
