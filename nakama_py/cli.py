@@ -104,12 +104,14 @@ def cmd_migrate(args: list[str]) -> int:
         del rest[at:at + 2]
     config = _config(rest)
     setup_logging(config.logger)
+    from nakama_py.db.address import session_conninfo
     from nakama_py.db.bootstrap import DatabaseUnreachable, ensure_database
     from nakama_py.db.migrations import migrate_down, migrate_up, migration_status
     from nakama_py.db.pool import Database
     from nakama_py.server import resolve_database
 
-    conninfo, embedded = resolve_database(config)
+    pooled, embedded = resolve_database(config)
+    conninfo = session_conninfo(config.database.session_address, pooled)  # the migration lock needs a session
     try:
         ensure_database(conninfo)  # creates a missing database; one line, not a pool timeout, otherwise
     except DatabaseUnreachable as exc:

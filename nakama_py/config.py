@@ -157,8 +157,18 @@ class DatabaseConfig(_Section):
     max_open_conns: int = Field(100, ge=1)
     max_idle_conns: int = Field(100, ge=0)
     dns_scan_interval_sec: int = Field(60, ge=0)
+    # nakama-py: streaming replicas (same forms as address) for reads that tolerate staleness.
+    read_address: list[str] = []
+    # nakama-py: a replica further than this behind the primary is taken out of rotation.
+    read_max_lag_ms: int = Field(1000, ge=1)
+    # nakama-py: address is a pgbouncer in transaction pooling mode: no server-side prepared
+    # statements (a later transaction may run on another server connection).
+    pgbouncer: bool = False
+    # nakama-py: a direct address for what must hold one session (LISTEN, advisory locks,
+    # migrations); empty means the first address.
+    session_address: str = ""
 
-    @field_validator("address", mode="before")
+    @field_validator("address", "read_address", mode="before")
     @classmethod
     def _as_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -219,6 +229,16 @@ class SocialConfig(_Section):
     facebook_limited_login: FacebookLimitedLoginConfig = FacebookLimitedLoginConfig()
 
 
+class ClusterConfig(_Section):
+    """nakama-py's own keys for clusters of nodes (Nakama's open-source edition has none)."""
+
+    # The cluster bus: empty means PostgreSQL LISTEN/NOTIFY (nothing else to run); a nats:// URL
+    # (several may be given, comma-separated) routes it, and node membership, through NATS.
+    nats_url: str = ""
+    # Subject prefix on the NATS server, so several clusters can share one server.
+    nats_prefix: str = Field("nakama", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+
+
 # Nakama sections nakama-py does not implement: accepted (so a Nakama file loads) and reported.
 UNSUPPORTED_SECTIONS = ("matchmaker", "tracker", "iap", "google_auth", "satori", "match", "party",
                         "storage", "mfa", "limit")
@@ -238,6 +258,7 @@ class Config(_Section):
     console: ConsoleConfig = ConsoleConfig()
     metrics: MetricsConfig = MetricsConfig()
     social: SocialConfig = SocialConfig()
+    cluster: ClusterConfig = ClusterConfig()
     matchmaker: dict[str, Any] = {}
     tracker: dict[str, Any] = {}
     iap: dict[str, Any] = {}

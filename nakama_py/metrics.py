@@ -75,6 +75,11 @@ class Metrics:
                                      ["id"], buckets=LATENCY_BUCKETS, registry=reg)
         self.rpc_in_flight = Gauge(f"{p}_rpc_in_flight", "RPC calls being served.", ["id"], registry=reg,
                                    multiprocess_mode="livesum")
+        # Read replicas as this process sees them (every process checks them itself).
+        self.replica_in_rotation = Gauge(f"{p}_db_replica_in_rotation", "1 while a read replica serves reads.",
+                                         ["replica"], registry=reg, multiprocess_mode="min")
+        self.replica_lag = Gauge(f"{p}_db_replica_lag_seconds", "How far a read replica is behind the primary.",
+                                 ["replica"], registry=reg, multiprocess_mode="max")
         self.cluster_processes = Gauge(f"{p}_cluster_processes",
                                        "Server processes of the cluster seen alive, this one included.",
                                        registry=reg, multiprocess_mode="livemax")
@@ -91,6 +96,10 @@ class Metrics:
             child = metric.labels(*labels)
             self._children[key] = child
         return child
+
+    def replica_seen(self, replica: str, in_rotation: bool, lag_sec: float) -> None:
+        self._child(self.replica_in_rotation, replica).set(1 if in_rotation else 0)
+        self._child(self.replica_lag, replica).set(lag_sec if lag_sec != float("inf") else -1)
 
     def request_started(self, route: str) -> None:
         self._child(self.api_in_flight, route).inc()

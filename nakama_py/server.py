@@ -31,7 +31,7 @@ from nakama_py.app import build_app
 from nakama_py.cluster.write_marks import MarkRegion, WriteMarks
 from nakama_py.config import Config
 from nakama_py.console.app import start_console
-from nakama_py.db.address import AddressError, describe, to_conninfo
+from nakama_py.db.address import AddressError, describe, session_conninfo, to_conninfo
 from nakama_py.db.bootstrap import DatabaseUnreachable, wait_for_database
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
@@ -349,7 +349,8 @@ def serve(config: Config, *, migrate: bool = True) -> int:
         except DatabaseUnreachable as exc:
             raise StartupError(str(exc)) from None
         if migrate:
-            applied = asyncio.run(apply_migrations(conninfo))
+            # Migrations hold an advisory lock: on a direct connection, not through pgbouncer.
+            applied = asyncio.run(apply_migrations(session_conninfo(config.database.session_address, conninfo)))
             if applied:
                 log.info("migrations applied", extra={"fields": {"migrations": applied}})
         log.info("start-up prepared", extra={"fields": {"seconds": round(time.monotonic() - started, 3)}})

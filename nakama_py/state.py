@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from nakama_py import __version__
-from nakama_py.cluster.bus import ClusterBus
+from nakama_py.cluster.bus import ClusterBus, other_nodes_alive
+from nakama_py.cluster.factory import make_bus
 from nakama_py.cluster.leader_jobs import LeaderJob, LeaderJobs
-from nakama_py.cluster.pg_bus import PgBus
 from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
@@ -40,7 +40,9 @@ from nakama_py.core.streams import StreamService
 from nakama_py.core.tournaments import TournamentService
 from nakama_py.core.tracker import Tracker
 from nakama_py.core.wallet import WalletService
+from nakama_py.db.address import session_conninfo, to_conninfo
 from nakama_py.db.pool import Database
+from nakama_py.db.replicas import ReplicaSet
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_channel import ChannelHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
@@ -60,6 +62,7 @@ from nakama_py.scheduler.tournament_hooks import TournamentScheduler
 log = logging.getLogger("nakama_py.server")
 
 MAINTENANCE_INTERVAL_SEC = 300.0
+REPLICA_GAUGE_INTERVAL_SEC = 1.0
 CLUSTER_GAUGE_INTERVAL_SEC = 1.0
 
 
@@ -83,6 +86,7 @@ class ServerState:
     groups: GroupService
     events: EventQueue
     tournaments: TournamentService
+    replicas: ReplicaSet
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
@@ -103,6 +107,7 @@ class ServerState:
                 await task
         await self.leaderboards.close()  # sends the rank changes still pending to other processes
         await self.bus.stop()
+        await self.replicas.close()
         await self.db.close()
 
     def spawn(self, coro: object, name: str) -> None:
@@ -125,6 +130,13 @@ async def _maintenance(state: ServerState) -> None:
             await state.sessions.revocations.prune()
         except Exception:
             log.exception("maintenance failed")
+
+
+async def _replica_gauges(state: ServerState) -> None:
+    while True:
+        for replica in state.replicas.replicas:
+            state.metrics.replica_seen(replica.name, replica.in_rotation, replica.lag_sec)
+        await asyncio.sleep(REPLICA_GAUGE_INTERVAL_SEC)
 
 
 async def _cluster_gauge(state: ServerState) -> None:
@@ -173,7 +185,7 @@ async def install_runtime(state: ServerState) -> None:
     if runtime.handles_tournament_resets:
         state.tournaments.reset_hook = runtime.run_tournament_reset
     if runtime.jobs:
-        state.jobs = LeaderJobs(state.db.conninfo, [
+        state.jobs = LeaderJobs(state.db.session_conninfo, [
             LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
         state.jobs.start()
 
@@ -181,12 +193,18 @@ async def install_runtime(state: ServerState) -> None:
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
-                  max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}")
+                  max_lifetime=config.database.conn_max_lifetime_ms / 1000, name=f"nakama-py/{config.name}",
+                  pgbouncer=config.database.pgbouncer,
+                  session_conninfo=session_conninfo(config.database.session_address, conninfo))
     await db.connect()
-    bus = PgBus(db, config.name)
+    replicas = ReplicaSet(db, [to_conninfo(a) for a in config.database.read_address],
+                          max_lag_sec=config.database.read_max_lag_ms / 1000, pool_size=pool_size(config),
+                          name=f"nakama-py/{config.name}/replica")
+    bus = make_bus(config, db)  # NATS when cluster.nats_url is set, else PostgreSQL LISTEN/NOTIFY
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec, bus)
     sessions = SessionService(config.session, revocations)
-    leaderboards = LeaderboardService(db, config, bus=bus, marks=marks)
+    leaderboards = LeaderboardService(db, config, bus=bus, marks=marks, replicas=replicas,
+                                      other_nodes=lambda: other_nodes_alive(bus))
     sockets = SessionRegistry()
     tracker = Tracker(bus)
     router = Router(bus, tracker, sockets)
@@ -212,7 +230,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
         sessions=sessions,
         accounts=accounts,
-        storage=StorageService(db, config.session.encryption_key),
+        storage=StorageService(db, config.session.encryption_key, replicas),
         wallets=WalletService(db),
         notifications=notifications,
         channels=channels,
@@ -224,16 +242,20 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         groups=groups,
         events=events,
         tournaments=tournaments,
+        replicas=replicas,
         node=config.name,
     )
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     # social (issue 16): a deleted user leaves their groups (friendships go by the tables' cascade, as in Nakama)
     state.accounts.on_delete(groups.forget_user)
     try:
+        await replicas.start()
         await bus.start()
         state.spawn(tracker.sweep(), "presence-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
+        if replicas.replicas:
+            state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),

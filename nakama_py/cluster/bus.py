@@ -44,6 +44,11 @@ def check_topic(topic: str) -> str:
     return topic
 
 
+def other_nodes_alive(bus: ClusterBus) -> bool:
+    """Whether a process of another node (not a worker of this one) is alive."""
+    return any(info.node != bus.node for info in bus.alive())
+
+
 class ClusterBus(Protocol):
     @property
     def node(self) -> str:

@@ -73,8 +73,8 @@ class PgBus:
         self._listening = asyncio.Event()
         self._sending = asyncio.Event()
         self._started = False
-        self._listener = DedicatedConnection(db.conninfo, LISTEN_APPLICATION_NAME, self._listen)
-        self._sender = DedicatedConnection(db.conninfo, PUBLISH_APPLICATION_NAME, self._send)
+        self._listener = DedicatedConnection(db.session_conninfo, LISTEN_APPLICATION_NAME, self._listen)
+        self._sender = DedicatedConnection(db.session_conninfo, PUBLISH_APPLICATION_NAME, self._send)
 
     @property
     def node(self) -> str:

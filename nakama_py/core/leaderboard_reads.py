@@ -22,6 +22,7 @@ from nakama_py.core.ranks import RankBucket, owner_int, owner_str
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.errors import DatabaseError
 from nakama_py.db.pool import Database
+from nakama_py.db.replicas import ReplicaSet
 from nakama_py.errors import internal, invalid_argument
 
 log = logging.getLogger("nakama_py.leaderboards")
@@ -69,8 +70,10 @@ def board_order(board: Leaderboard) -> Callable[[LeaderboardRecord], tuple[int, 
 
 
 class RecordReader:
-    def __init__(self, db: Database, cursors: CursorCodec, board: BoardLookup, ranks_for: RanksLookup) -> None:
+    def __init__(self, db: Database, cursors: CursorCodec, board: BoardLookup, ranks_for: RanksLookup,
+                 replicas: ReplicaSet | None = None) -> None:
         self.db = db
+        self.replicas = replicas or ReplicaSet(db, [], max_lag_sec=0.0)
         self.cursors = cursors
         self._board = board
         self._ranks_for = ranks_for
@@ -120,7 +123,11 @@ class RecordReader:
         if page_limit is not None:
             position = self.cursors.decode_records(cursor, id, bucket_expiry) if cursor else None
             try:
-                records, following, preceding = await self._page(board, bucket_expiry, page_limit, position)
+                if caller is None:  # the runtime may read right after its own write: the primary
+                    page = await self._page(self.db, board, bucket_expiry, page_limit, position)
+                else:
+                    page = await self._client_page(board, bucket_expiry, page_limit, position, caller)
+                records, following, preceding = page
             except DatabaseError as exc:
                 log.error("leaderboard list failed", exc_info=exc)
                 raise internal(LIST_ERROR) from None
@@ -135,12 +142,32 @@ class RecordReader:
         found, rank_count = self._fill(board, bucket_expiry, found)
         return RecordList(records, found, following, preceding, rank_count)
 
-    async def _page(self, board: Leaderboard, expiry: int, limit: int, position: RecordCursor | None) -> Page:
+    async def _client_page(self, board: Leaderboard, expiry: int, limit: int, position: RecordCursor | None,
+                           caller: str) -> Page:
+        """A client's page, from a replica when one is in rotation (other players' writes show within
+        ``database.read_max_lag_ms``). The caller reads their own writes at once: their record on the
+        replica is compared with the primary's (one primary-key lookup each) and, when the replica has
+        not replayed it yet, the page is read again from the primary."""
+        if not self.replicas.in_rotation():
+            return await self._page(self.db, board, expiry, limit, position)
+        expiry_time = from_unix(expiry)
+
+        async def page_and_own(db: Database) -> tuple[Page, list[sql.RecordRow]]:
+            return (await self._page(db, board, expiry, limit, position),
+                    await sql.owner_records(db, board.id, expiry_time, [caller]))
+
+        page, replica_own = await self.replicas.read(page_and_own)
+        if replica_own == await sql.owner_records(self.db, board.id, expiry_time, [caller]):
+            return page
+        return await self._page(self.db, board, expiry, limit, position)
+
+    async def _page(self, db: Database, board: Leaderboard, expiry: int, limit: int,
+                    position: RecordCursor | None) -> Page:
         """One page and its (next, prev) cursors; ranks count on from the cursor's."""
         backwards = position is not None and not position.is_next
         ascending_scan = board.descending == backwards
         after = None if position is None else (position.score, position.subscore, position.owner_id)
-        rows = await sql.record_page(self.db, board.id, from_unix(expiry), limit + 1, ascending_scan, after)
+        rows = await sql.record_page(db, board.id, from_unix(expiry), limit + 1, ascending_scan, after)
         more = len(rows) > limit
         rank = position.rank if position is not None else 0
         step = -1 if backwards else 1
@@ -176,7 +203,7 @@ class RecordReader:
         position = self.cursors.decode_records(cursor, id, bucket_expiry) if cursor else None
         try:
             if position is not None:
-                records, following, preceding = await self._page(board, bucket_expiry, limit, position)
+                records, following, preceding = await self._page(self.db, board, bucket_expiry, limit, position)
                 return RecordList(records, [], following, preceding, self._fill(board, bucket_expiry, [])[1])
             return await self._around(board, bucket_expiry, owner_id, limit)
         except DatabaseError as exc:

@@ -41,6 +41,7 @@ from nakama_py.core.leaderboard_types import (
     TournamentRules,
     WriteReceipt,
     from_unix,
+    micros,
 )
 from nakama_py.core.leaderboard_writes import RecordWriter
 from nakama_py.core.ranks import (
@@ -54,6 +55,7 @@ from nakama_py.core.ranks import (
 )
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.pool import Database
+from nakama_py.db.replicas import ReplicaSet
 from nakama_py.errors import BucketNotLoaded, LeaderboardNotFound, LeaderboardRanksDisabled, invalid_argument
 from nakama_py.leaderboard_enums import Operator, OperatorOverride, SortOrder
 
@@ -80,8 +82,12 @@ ResetHandler = Callable[[Leaderboard, int], Awaitable[None]]
 
 class LeaderboardService:
     def __init__(self, db: Database, config: Config, *, node: str | None = None, bus: ClusterBus | None = None,
-                 marks: WorkerMarks | None = None) -> None:
+                 marks: WorkerMarks | None = None, replicas: ReplicaSet | None = None,
+                 other_nodes: Callable[[], bool] | None = None) -> None:
         self.db = db
+        # Whether another node (not a sibling worker) is alive: then a player's own records are
+        # checked against the primary before their standing is read (see caught_up).
+        self.other_nodes = other_nodes or (lambda: False)
         self.marks = marks  # shared with sibling worker processes, when there are any
         self.node = node or uuid.uuid4().hex
         self.cursors = CursorCodec(config.session.encryption_key)
@@ -96,7 +102,7 @@ class LeaderboardService:
             bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
         if marks is not None:
             marks.on_late = self._sibling_late
-        self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for)
+        self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for, replicas)
         self.writes = RecordWriter(db, self.board, self.ranked, self.ranks, self.publisher.publish, self.forget_board)
         self.reset_handler: ResetHandler | None = None
         self._loads: dict[tuple[str, int], asyncio.Future[RankBucket]] = {}
@@ -121,13 +127,37 @@ class LeaderboardService:
 
     async def caught_up(self, user_id: str) -> None:
         """Read-your-writes: once this returns, this process's ranks hold every record change
-        of ``user_id`` that a sibling worker process published before now (cluster/write_marks.py)."""
+        of ``user_id`` that a sibling worker process published before now (cluster/write_marks.py),
+        and, with other nodes alive, every write of theirs committed before now."""
         if self.marks is not None:
             try:
                 owner = owner_int(user_id)
             except ValueError:
                 return
             await self.marks.caught_up(owner, VISIBILITY_BOUND_SEC)
+        if self.other_nodes():
+            await self.own_records_from_primary(user_id)
+
+    async def own_records_from_primary(self, user_id: str) -> None:
+        """Read-your-writes across nodes: a write taken by another node reaches this one over the bus
+        within VISIBILITY_BOUND_SEC, too late for its writer's next request. So the player's own
+        current records are read from the primary (one index scan) and put into the ranks held here;
+        the stamps keep this idempotent with the bus's later copy and never let an older value win.
+        A record deleted on another node still shows here until the bus brings the delete."""
+        try:
+            owner = owner_int(user_id)
+        except ValueError:
+            return
+        now = time.time()
+        for board_id, expiry_time, score, subscore, num_score, created, username in \
+                await sql.owner_current_records(self.db, user_id):
+            board = self._boards.get(board_id)
+            if board is None or not self.ranked(board):
+                continue
+            expiry = int(expiry_time.timestamp())
+            # As for the bus's events: only a current (or future) bucket may be started from one record.
+            self.ranks.write(board_id, expiry, board.descending, owner, score, subscore,
+                             make_stamp(micros(created), num_score), username, create=expiry == 0 or expiry > now)
 
     def _sibling_late(self) -> None:
         # A sibling's change did not arrive within the bound (lost with a dying process, or its

@@ -31,6 +31,7 @@ from nakama_py.core.storage_rules import (
 from nakama_py.db import storage as sql
 from nakama_py.db.errors import ForeignKeyViolation, TextUnstorable, ValueRejected
 from nakama_py.db.pool import Connection, Database
+from nakama_py.db.replicas import ReplicaSet
 from nakama_py.errors import StorageDeleteRejected, StoragePermissionDenied, StorageVersionConflict, invalid_argument
 
 __all__ = ["SYSTEM_USER_ID", "StorageAck", "StorageObject", "StorageObjectId", "StorageService", "StorageWrite"]
@@ -103,8 +104,11 @@ def _sort_key(op: Any) -> tuple[str, str, str]:
 
 
 class StorageService:
-    def __init__(self, db: Database, cursor_secret: str) -> None:
+    def __init__(self, db: Database, cursor_secret: str, replicas: ReplicaSet | None = None) -> None:
         self.db = db
+        # Reads of other players' objects by a client tolerate database.read_max_lag_ms of staleness;
+        # anything holding the caller's own objects, and every runtime read, reads the primary.
+        self.replicas = replicas or ReplicaSet(db, [], max_lag_sec=0.0)
         self.cursors = CursorCodec(cursor_secret)
 
     # --- owners ---------------------------------------------------------------
@@ -141,7 +145,11 @@ class StorageService:
             # A name the table cannot hold names no object: nothing to look up.
             if storable_name(object_id.collection) and storable_name(object_id.key):
                 wanted[(object_id.collection, object_id.key, owner)] = None
-        rows = await sql.read_objects(self.db, list(wanted), caller)
+        keys = list(wanted)
+        if caller is not None and all(owner != caller for _, _, owner in keys):
+            rows = await self.replicas.read(lambda db: sql.read_objects(db, keys, caller))
+        else:
+            rows = await sql.read_objects(self.db, keys, caller)
         return [_object(row) for row in rows]
 
     # --- write ----------------------------------------------------------------
@@ -249,7 +257,8 @@ class StorageService:
                                       after=(after.read, after.key, after.user_id), limit=limit)
         assert owner is not None
         if view is View.OTHERS_PUBLIC:
-            return await sql.list_public_user(self.db, collection, owner, after_key=after.key, limit=limit)
+            return await self.replicas.read(
+                lambda db: sql.list_public_user(db, collection, owner, after_key=after.key, limit=limit))
         min_read = 1 if view is View.OWN else 0
         return await sql.list_user(self.db, collection, owner, min_read=min_read, after=(after.read, after.key),
                                    limit=limit)

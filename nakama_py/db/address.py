@@ -49,6 +49,12 @@ def to_conninfo(address: str) -> str:
     return f"{url}?{params}" if params else url
 
 
+def session_conninfo(session_address: str, pooled: str) -> str:
+    """Where connections that keep a session go: ``database.session_address`` when set (the
+    direct address behind a transaction-pooling pgbouncer), else the pooled one."""
+    return to_conninfo(session_address) if session_address.strip() else pooled
+
+
 def describe(conninfo: str) -> str:
     """The URL with its password hidden, for logs."""
     scheme, sep, rest = conninfo.partition("://")

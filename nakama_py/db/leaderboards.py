@@ -252,7 +252,36 @@ async def delete_owner_records(db: Database, owner_id: str) -> list[DeletedRecor
         " RETURNING leaderboard_id, expiry_time, num_score, create_time", {"owner_id": owner_id})
 
 
+class OwnerRecord(NamedTuple):
+    """One of an owner's records in a bucket that has not expired."""
+
+    leaderboard_id: str
+    expiry_time: datetime
+    score: int
+    subscore: int
+    num_score: int
+    create_time: datetime
+    username: str | None
+
+
+async def owner_current_records(db: Database, owner_id: str) -> list[OwnerRecord]:
+    """Each record the owner holds in a bucket that has not expired (one scan of
+    owner_id_expiry_time_leaderboard_id_idx)."""
+    return await db.fetch_as(
+        OwnerRecord._make,
+        "SELECT leaderboard_id, expiry_time, score, subscore, num_score, create_time, username"
+        " FROM leaderboard_record WHERE owner_id = %(owner_id)s AND (expiry_time = 'epoch' OR expiry_time > now())",
+        {"owner_id": owner_id})
+
+
 async def owner_records(db: Database, board_id: str, expiry: datetime, owner_ids: list[str]) -> list[RecordRow]:
+    if len(owner_ids) == 1:
+        # Equality on every column of the unique key: the planner takes that index even before the
+        # table is analyzed (with ANY it may walk the whole bucket on the primary key instead).
+        return await db.fetch_as(
+            RecordRow._make, "SELECT " + RECORD_COLS + " FROM leaderboard_record"
+            " WHERE leaderboard_id = %(board_id)s AND expiry_time = %(expiry)s AND owner_id = %(owner_id)s::uuid",
+            {"board_id": board_id, "expiry": expiry, "owner_id": owner_ids[0]})
     return await db.fetch_as(
         RecordRow._make, "SELECT " + RECORD_COLS + " FROM leaderboard_record"
         " WHERE leaderboard_id = %(board_id)s AND expiry_time = %(expiry)s AND owner_id = ANY(%(owner_ids)s::uuid[])",

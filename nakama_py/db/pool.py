@@ -40,15 +40,23 @@ def row_factory(make: RowMaker[R]) -> Callable[[AsyncCursor[Any]], RowMaker[R]]:
 
 class Database:
     def __init__(self, conninfo: str, *, min_size: int = 2, max_size: int = 20,
-                 max_lifetime: float = 3600.0, name: str = "nakama-py") -> None:
+                 max_lifetime: float = 3600.0, name: str = "nakama-py", pgbouncer: bool = False,
+                 session_conninfo: str = "") -> None:
         self.conninfo = conninfo
+        # Where a connection must keep its session (LISTEN, advisory locks): not through pgbouncer.
+        self.session_conninfo = session_conninfo or conninfo
+        kwargs: dict[str, Any] = {"autocommit": True, "application_name": name}
+        if pgbouncer:
+            # Transaction pooling hands each transaction any server connection, where a statement
+            # psycopg prepared on another one does not exist (Debian's pgbouncer 1.18 cannot track them).
+            kwargs["prepare_threshold"] = None
         self.pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             conninfo,
             min_size=min(min_size, max_size),
             max_size=max_size,
             max_lifetime=max(max_lifetime, 60.0),
             open=False,
-            kwargs={"autocommit": True, "application_name": name},
+            kwargs=kwargs,
             name=name,
         )
         # One group in flight: on a busy machine bigger groups (fewer commits and round trips)

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Measure a local cluster (deploy/local/cluster.py) with ``nakama-py bench``: the figures behind
+docs/scaling.md's capacity model.
+
+    .venv/bin/python deploy/local/measure.py --dir /tmp/npm [--duration 10] [--warmup 3] [--connections 32]
+
+For each topology (one node with N workers; N nodes with one worker each behind nginx, the same
+number of server processes; the same with a streaming replica for reads) it brings a cluster up,
+runs the scenarios through the balancer, and reads around each run's measured window:
+
+- the CPU seconds the nodes' processes (every worker) and the primary's (and replica's) processes used,
+- the WAL bytes the primary wrote, and the resident memory of the nodes,
+
+then prints one JSON line per run and a Markdown table of per-request costs. Everything it starts is
+stopped by PID (cluster.py down) before the next topology comes up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cluster as local  # deploy/local/cluster.py, a sibling script
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+SERVE_ARGS = ["--runtime.path", "runtime_modules", "--runtime.env", "racing_submit_rate_per_minute=1000000",
+              "--session.token_expiry_sec", "7200", "--logger.level", "warn"]
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    nodes: int
+    workers: int
+    replica: bool
+    scenarios: tuple[str, ...]
+
+
+def proc_stat(pid: int) -> tuple[int, int, float] | None:
+    """(process group, parent, CPU seconds) of a live process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[2]), int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def all_pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def group_cpu(leaders: list[int]) -> float:
+    """CPU seconds of every live process in these process groups (a node and its workers)."""
+    groups = set(leaders)
+    total = 0.0
+    for pid in all_pids():
+        stat = proc_stat(pid)
+        if stat is not None and stat[0] in groups:
+            total += stat[2]
+    return total
+
+
+def group_rss(leaders: list[int]) -> int:
+    groups, total = set(leaders), 0
+    for pid in all_pids():
+        stat = proc_stat(pid)
+        if stat is not None and stat[0] in groups:
+            with contextlib.suppress(OSError):  # it may have exited
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_BYTES
+    return total
+
+
+def postgres_cpu(data: Path) -> float:
+    """CPU seconds of a PostgreSQL server: the postmaster and its children."""
+    try:
+        postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError):
+        return 0.0
+    total = 0.0
+    for pid in all_pids():
+        stat = proc_stat(pid)
+        if stat is not None and (pid == postmaster or stat[1] == postmaster):
+            total += stat[2]
+    return total
+
+
+def wal_lsn(cluster: local.Cluster) -> int:
+    out = subprocess.run([str(Path(cluster.pg_bindir) / "psql"), "-h", "127.0.0.1", "-p", str(cluster.primary_port),
+                          "-U", "postgres", "-d", "nakama", "-Atc", "SELECT pg_current_wal_lsn() - '0/0'"],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
+
+
+def sample(cluster: local.Cluster) -> dict[str, float]:
+    return {"node_cpu_s": group_cpu(cluster.node_pids), "primary_cpu_s": postgres_cpu(cluster.path / "primary"),
+            "replica_cpu_s": postgres_cpu(cluster.path / "replica"), "wal_bytes": float(wal_lsn(cluster)),
+            "at": time.monotonic()}
+
+
+def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One bench run through the balancer, with the servers' costs over its measured window."""
+    command = [sys.executable, "-m", "nakama_py", "bench", scenario, "--url", cluster.balancer_url,
+               "--duration", f"{args.duration}s", "--warmup", f"{args.warmup}s", "--connections",
+               str(args.connections), "--users", str(args.users), "--json", "--label", cluster.dir]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    samples: list[dict[str, float]] = []
+
+    def watch() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("bench: running"):
+                time.sleep(args.warmup)
+                samples.append(sample(cluster))
+        process.stderr.close()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    assert process.stdout is not None
+    out = process.stdout.read()
+    process.wait(600)
+    watcher.join(10)
+    end = sample(cluster)
+    report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    if samples:
+        start = samples[0]
+        requests = max(report["requests"], 1)
+        report["server"] = {
+            "node_cpu_ms_per_request": round(1000 * (end["node_cpu_s"] - start["node_cpu_s"]) / requests, 3),
+            "primary_cpu_ms_per_request": round(1000 * (end["primary_cpu_s"] - start["primary_cpu_s"]) / requests, 3),
+            "replica_cpu_ms_per_request": round(1000 * (end["replica_cpu_s"] - start["replica_cpu_s"]) / requests, 3),
+            "wal_bytes_per_request": round((end["wal_bytes"] - start["wal_bytes"]) / requests, 1),
+            "window_s": round(end["at"] - start["at"], 2),
+            "node_rss_mb": round(group_rss(cluster.node_pids) / 2**20, 1),
+        }
+    return report
+
+
+def run_topology(topology: Topology, args: argparse.Namespace) -> list[dict[str, Any]]:
+    directory = Path(args.dir) / topology.name
+    options = argparse.Namespace(dir=str(directory), nodes=topology.nodes, workers=topology.workers,
+                                 replica=topology.replica, nats=False, serve_args=SERVE_ARGS)
+    cluster = local.up(options)
+    results = []
+    try:
+        for scenario in topology.scenarios:
+            report = bench(cluster, scenario, args)
+            report["topology"] = topology.name
+            print(json.dumps(report), flush=True)
+            results.append(report)
+    finally:
+        local.down_cluster(cluster)
+    return results
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = ["| topology | scenario | req/s | p99 ms | errors | node CPU ms/req | primary CPU ms/req | "
+             "replica CPU ms/req | WAL B/req | nodes RSS MB |", "|---" * 10 + "|"]
+    for r in results:
+        s = r.get("server", {})
+        lines.append(f"| {r['topology']} | {r['scenario']} | {r['requests_per_s']:,.0f} | {r['latency_ms']['p99']} | "
+                     f"{r['errors'].get('total', 0)} | {s.get('node_cpu_ms_per_request')} | "
+                     f"{s.get('primary_cpu_ms_per_request')} | {s.get('replica_cpu_ms_per_request')} | "
+                     f"{s.get('wal_bytes_per_request')} | {s.get('node_rss_mb')} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", required=True, help="a directory under /tmp for the clusters' data and logs")
+    parser.add_argument("--processes", type=int, default=3, help="server processes in each topology")
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--only", default="", help="comma-separated topology names to run")
+    args = parser.parse_args()
+    n = args.processes
+    topologies = [
+        Topology("one-node", 1, n, False, ("submit", "mix", "leaderboard-rest")),
+        Topology(f"{n}-nodes", n, 1, False, ("submit", "mix", "leaderboard-rest")),
+        Topology(f"{n}-nodes-replica", n, 1, True, ("leaderboard-rest", "mix")),
+    ]
+    wanted = {t for t in args.only.split(",") if t}
+    results: list[dict[str, Any]] = []
+    for topology in topologies:
+        if not wanted or topology.name in wanted:
+            results += run_topology(topology, args)
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
