@@ -294,7 +294,7 @@ def test_reset_under_load_times_the_finalize_and_splits_the_load(short_cycles: S
     assert cycle["records"] >= 40 and short_cycles.state.finalize_calls == [cycle["cycle"]]
     assert finalize["duration_ms"] >= 400 and finalize["call_ms"] >= finalize["duration_ms"]
     start, end = finalize["window_s"]
-    assert 0 < start < end and end - start >= 0.4
+    assert 0 < start < end and round(end - start, 6) >= 0.4  # the window is reported rounded
     phases = report["phases"]
     assert set(phases) == {"before", "during", "after"}
     assert all(phases[name]["requests"] > 0 for name in phases), phases
@@ -322,4 +322,4 @@ def test_reset_under_load_takes_the_time_of_a_finalize_the_server_did_itself(
     finalize = report["finalize"]
     assert finalize["status"] == 200 and finalize["already_finalized"] is True
     assert finalize["finalized_by"] == "server" and finalize["duration_ms"] >= 400
-    assert finalize["window_s"][1] - finalize["window_s"][0] >= 0.4
+    assert round(finalize["window_s"][1] - finalize["window_s"][0], 6) >= 0.4  # the window is reported rounded
