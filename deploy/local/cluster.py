@@ -47,6 +47,7 @@ class Cluster:
     nats_port: int = 0
     balancer_port: int = 0
     node_ports: list[int] = field(default_factory=list)
+    console_ports: list[int] = field(default_factory=list)
     node_pids: list[int] = field(default_factory=list)
     nats_pid: int = 0
     nginx_pid: int = 0
@@ -213,7 +214,7 @@ def node_command(cluster: Cluster, index: int, workers: int, extra: list[str]) -
     args = [sys.executable, "-m", "nakama_py", "serve", "--name", f"node{index + 1}",
             "--socket.port", str(cluster.node_ports[index]), "--socket.workers", str(workers),
             "--database.address", cluster.database, "--data_dir", str(cluster.path / f"node{index + 1}"),
-            "--shutdown_grace_sec", "5"]
+            "--shutdown_grace_sec", "5", "--console.port", str(cluster.console_ports[index])]
     if cluster.replica_port:
         args += ["--database.read_address", cluster.replica_database]
     if cluster.nats_port:
@@ -302,7 +303,8 @@ def up(args: argparse.Namespace) -> Cluster:
     check_traversable(directory)
     cluster = Cluster(dir=str(directory), pg_bindir=str(pg_bindir()), primary_port=free_port(),
                       replica_port=free_port() if args.replica else 0, nats_port=free_port() if args.nats else 0,
-                      balancer_port=free_port(), node_ports=[free_port() for _ in range(args.nodes)])
+                      balancer_port=free_port(), node_ports=[free_port() for _ in range(args.nodes)],
+                      console_ports=[free_port() for _ in range(args.nodes)])
     cluster.save()
     try:
         start_primary(cluster)
