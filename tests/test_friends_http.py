@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from nakama_py.state import ServerState
+from tests.support.routes import Client, MakeUser, call, error
 from tests.support.users import TestUser
-
-Client = TestClient[web.Request, web.Application]
-MakeUser = Callable[..., Any]
-
-
-async def call(client: Client, method: str, path: str, user: TestUser | None, body: Any = None,
-               **params: Any) -> tuple[int, Any]:
-    response = await client.request(method, path, headers=user.auth if user else {},
-                                    data=None if body is None else orjson.dumps(body), params=params or None)
-    return response.status, await response.json()
-
-
-def error(message: str, code: int = 3) -> dict[str, Any]:
-    return {"code": code, "message": message}
 
 
 async def friends(client: Client, user: TestUser, **params: Any) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -110,26 +111,32 @@ def valid_metadata(text: str) -> bool:
 # --- write ---------------------------------------------------------------------------
 
 async def write_record(request: web.Request) -> web.Response:
+    return await write_board_record(request, "WriteLeaderboardRecord", "leaderboard_id", "Invalid leaderboard ID.",
+                                    state_of(request).leaderboards.write_record)
+
+
+async def write_board_record(request: web.Request, hook: str, id_field: str, missing_id: str,
+                             write: Callable[..., Awaitable[LeaderboardRecord]]) -> web.Response:
+    """A record write to a leaderboard or a tournament: the same message, rules and reply."""
     claims = bearer_session(request)
     raw = await read_raw(request)
     record = record_write(parse_json(raw)) if raw.strip() else None  # no body: no record at all
-    message = await hooks.before(request, "WriteLeaderboardRecord",
-                                 {"leaderboard_id": request.match_info["leaderboard_id"], "record": record})
-    leaderboard_id = get_str(message, "leaderboard_id")
-    if not leaderboard_id:
-        raise invalid_argument("Invalid leaderboard ID.")
+    message = await hooks.before(request, hook, {id_field: request.match_info[id_field], "record": record})
+    board_id = get_str(message, id_field)
+    if not board_id:
+        raise invalid_argument(missing_id)
     record = get_message(message, "record")
     if record is None:
         raise invalid_argument("Invalid input, record score value is required.")
     metadata = get_str(record, "metadata")
     if metadata and not valid_metadata(metadata):
         raise invalid_argument("Metadata value must be JSON, if provided.")
-    written = await state_of(request).leaderboards.write_record(
-        leaderboard_id, claims.user_id, username=claims.username or None, score=get_int(record, "score"),
+    written = await write(
+        board_id, claims.user_id, username=claims.username or None, score=get_int(record, "score"),
         subscore=get_int(record, "subscore"), metadata=metadata or None, override_operator=operator_of(record),
         caller=claims.user_id)
     reply = record_message(written)
-    await hooks.after(request, "WriteLeaderboardRecord", message, reply)
+    await hooks.after(request, hook, message, reply)
     return json_response(reply)
 
 

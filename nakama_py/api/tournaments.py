@@ -13,11 +13,8 @@ from nakama_py.api.account_messages import jsonb_text
 from nakama_py.api.caller import bearer_session, state_of
 from nakama_py.api.leaderboards import (
     list_message,
-    operator_of,
     optional_ints,
-    record_message,
-    record_write,
-    valid_metadata,
+    write_board_record,
 )
 from nakama_py.core.leaderboard_types import from_unix
 from nakama_py.core.tournaments import Tournament
@@ -27,14 +24,11 @@ from nakama_py.wire.encoding import compact, timestamp
 from nakama_py.wire.request import (
     field,
     get_int,
-    get_message,
     get_opt_int,
     get_str,
-    parse_json,
     query_int,
     query_value,
     query_values,
-    read_raw,
 )
 from nakama_py.wire.response import empty_response, json_response
 
@@ -88,27 +82,8 @@ async def join_tournament(request: web.Request) -> web.Response:
 
 
 async def write_record(request: web.Request) -> web.Response:
-    claims = bearer_session(request)
-    raw = await read_raw(request)
-    record = record_write(parse_json(raw)) if raw.strip() else None
-    message = await hooks.before(request, "WriteTournamentRecord",
-                                 {"tournament_id": request.match_info["tournament_id"], "record": record})
-    tournament_id = get_str(message, "tournament_id")
-    if not tournament_id:
-        raise invalid_argument("Tournament ID must be provided.")
-    record = get_message(message, "record")
-    if record is None:
-        raise invalid_argument("Invalid input, record score value is required.")
-    metadata = get_str(record, "metadata")
-    if metadata and not valid_metadata(metadata):
-        raise invalid_argument("Metadata value must be JSON, if provided.")
-    written = await state_of(request).tournaments.write_record(
-        tournament_id, claims.user_id, username=claims.username or None, score=get_int(record, "score"),
-        subscore=get_int(record, "subscore"), metadata=metadata or None, override_operator=operator_of(record),
-        caller=claims.user_id)
-    reply = record_message(written)
-    await hooks.after(request, "WriteTournamentRecord", message, reply)
-    return json_response(reply)
+    return await write_board_record(request, "WriteTournamentRecord", "tournament_id",
+                                    "Tournament ID must be provided.", state_of(request).tournaments.write_record)
 
 
 async def delete_record(request: web.Request) -> web.Response:

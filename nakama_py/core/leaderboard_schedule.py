@@ -25,6 +25,9 @@ from functools import lru_cache
 from croniter import croniter
 from croniter.croniter import CroniterBadDateError, CroniterError
 
+from nakama_py.errors import invalid_argument
+from nakama_py.leaderboard_enums import Operator, SortOrder
+
 # Nakama's macro table, in its 7-field form (second ... year).
 MACROS = {
     "@yearly": "0 0 0 1 1 * *",
@@ -122,3 +125,23 @@ def parse_schedule(expression: str) -> ResetSchedule:
     if len(expression) > MAX_EXPRESSION_CHARS:
         raise InvalidSchedule(f"longer than {MAX_EXPRESSION_CHARS} characters")
     return ResetSchedule(expression)
+
+
+def parse_board_rules(sort_order: str | int, operator: str | int,
+                      reset_schedule: str | None) -> tuple[SortOrder, Operator]:
+    """A leaderboard's or tournament's sort order, operator and reset schedule, checked as
+    ``nk.leaderboard_create``/``nk.tournament_create`` check them."""
+    try:
+        sort = SortOrder.parse(sort_order)
+    except ValueError:
+        raise invalid_argument("expects sort order to be 'asc' or 'desc'") from None
+    try:
+        oper = Operator.parse(operator)
+    except ValueError:
+        raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'") from None
+    if reset_schedule:
+        try:
+            parse_schedule(reset_schedule)
+        except InvalidSchedule:
+            raise invalid_argument("expects reset schedule to be a valid CRON expression") from None
+    return sort, oper

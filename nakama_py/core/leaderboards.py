@@ -31,7 +31,7 @@ from nakama_py.config import Config
 from nakama_py.core import rank_sync
 from nakama_py.core.leaderboard_cursor import CursorCodec
 from nakama_py.core.leaderboard_reads import LAST_EXPIRY, RecordReader
-from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
+from nakama_py.core.leaderboard_schedule import parse_board_rules
 from nakama_py.core.leaderboard_types import (
     Leaderboard,
     LeaderboardRecord,
@@ -262,19 +262,7 @@ class LeaderboardService:
             raise invalid_argument("expects a leaderboard ID string")
         if len(id) > MAX_ID_CHARS:
             raise invalid_argument(f"expects a leaderboard ID of at most {MAX_ID_CHARS} characters")
-        try:
-            sort = SortOrder.parse(sort_order)
-        except ValueError:
-            raise invalid_argument("expects sort order to be 'asc' or 'desc'") from None
-        try:
-            oper = Operator.parse(operator)
-        except ValueError:
-            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'") from None
-        if reset_schedule:
-            try:
-                parse_schedule(reset_schedule)
-            except InvalidSchedule:
-                raise invalid_argument("expects reset schedule to be a valid CRON expression") from None
+        sort, oper = parse_board_rules(sort_order, operator, reset_schedule)
         if metadata is not None and not isinstance(metadata, Mapping):
             raise invalid_argument("expects metadata to be a map")
         existing = self._boards.get(id)

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from nakama_py.core.leaderboard_reads import valid_uuid
-from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
+from nakama_py.core.leaderboard_schedule import parse_board_rules, parse_schedule
 from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, RecordList, from_unix
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.tournament_schedule import moments
@@ -101,19 +101,7 @@ class TournamentService:
         ``end_time`` 0 never ends, ``max_size``/``max_num_score`` 0 are unlimited."""
         if not isinstance(id, str) or not id:
             raise invalid_argument("expects a tournament ID string")
-        try:
-            sort = SortOrder.parse(sort_order)
-        except ValueError:
-            raise invalid_argument("expects sort order to be 'asc' or 'desc'") from None
-        try:
-            oper = Operator.parse(operator)
-        except ValueError:
-            raise invalid_argument("expects operator to be 'best', 'set', 'incr' or 'decr'") from None
-        if reset_schedule:
-            try:
-                parse_schedule(reset_schedule)
-            except InvalidSchedule:
-                raise invalid_argument("expects reset schedule to be a valid CRON expression") from None
+        sort, oper = parse_board_rules(sort_order, operator, reset_schedule)
         if not 0 <= category <= MAX_CATEGORY:
             raise invalid_argument("category must be 0-127")
         if start_time < 0:
