@@ -1,5 +1,6 @@
 """The web console in a real browser (Playwright driving Debian's chromium) against a real server with two
-worker processes and the racing module: sign in, every page without console errors, search an account,
+worker processes and the racing module: sign in, every page without console errors, the cluster's processes and
+sessions on Status, an account's friends and groups, search an account,
 a storage version conflict, a ban the API then enforces, an RPC from the explorer, a cycle's payouts.
 
 With NAKAMA_PY_CONSOLE_SCREENSHOTS=1 the pages are also saved to docs/console/ (the README shows them).
@@ -243,4 +244,69 @@ def test_read_a_cycles_payouts(page: Page, stack: Stack) -> None:
     assert second[:4] == ["2", racers[1][0], "41000", "500"] and "not paid" not in second[4]
     assert "2 players paid, 1500 coins" in page.inner_text("#paid-summary")
     screenshot(page, "racing-payouts")
+    assert stack.errors == []
+
+
+def open_sockets(page: Page, stack: Stack, tokens: list[str]) -> None:
+    """Players' sockets held open by a browser tab on the API's origin (as a web game would hold them)."""
+    page.goto(stack.server.url + "/healthcheck")
+    opened = page.evaluate("""async (tokens) => {
+        window.sockets = [];
+        for (const token of tokens) {
+            const socket = new WebSocket(`ws://${location.host}/ws?token=${token}&status=true`);
+            await new Promise((resolve, reject) => { socket.onopen = resolve; socket.onerror = reject; });
+            window.sockets.push(socket);
+        }
+        return window.sockets.length;
+    }""", tokens)
+    assert opened == len(tokens)
+
+
+def field_value(page: Page, name: str) -> int:
+    return int(page.inner_text(f"[data-field='{name}']"))
+
+
+def test_status_shows_both_workers_and_the_clusters_sessions(page: Page, stack: Stack, browser: Browser) -> None:
+    page.goto(stack.console_url + "/status")
+    for _ in range(50):  # the second worker joins the membership with its first heartbeat
+        if page.locator("#processes tbody tr").count() == 2:
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    assert page.locator("#processes tbody tr").count() == 2  # socket.workers=2: two processes of one node
+    assert page.locator("#processes tbody tr:has-text('serves this console')").count() == 1
+    assert field_value(page, "cluster.node_count") == 1
+    sessions_before = field_value(page, "sessions")
+    game = page.context.new_page()
+    open_sockets(game, stack, [stack.player(f"online{i}")[2] for i in range(4)])
+    # The sockets land on either worker; the page counts sessions cluster-wide (the tracker), sockets of its own.
+    for _ in range(50):
+        page.wait_for_timeout(200)  # the page refreshes itself from /status.json every 2 s
+        if field_value(page, "sessions") == sessions_before + 4:
+            break
+    assert field_value(page, "sessions") == sessions_before + 4
+    assert 0 <= field_value(page, "sockets") <= 4 and field_value(page, "presences") >= sessions_before + 4
+    game.close()
+    for _ in range(50):
+        page.wait_for_timeout(200)
+        if field_value(page, "sessions") == sessions_before:
+            break
+    assert field_value(page, "sessions") == sessions_before
+    assert stack.errors == []
+
+
+def test_an_accounts_friends_and_groups(page: Page, stack: Stack) -> None:
+    _, user_id, token = stack.player("social")
+    friend, friend_id, friend_token = stack.player("pal")
+    assert stack.api("POST", f"/v2/friend?ids={friend_id}", {}, token=token)[0] == 200
+    assert stack.api("POST", f"/v2/friend?ids={user_id}", {}, token=friend_token)[0] == 200
+    status, group = stack.api("POST", "/v2/group", {"name": f"club-{friend}", "open": True}, token=friend_token)
+    assert status == 200, group
+    assert stack.api("POST", f"/v2/group/{group['id']}/join", {}, token=token)[0] == 200
+    page.goto(f"{stack.console_url}/accounts/{user_id}")
+    assert page.locator("#friends tbody tr").all_inner_texts()[0].split("\t")[:2] == [friend, "friend"]
+    row = page.locator("#groups tbody tr").all_inner_texts()[0].split("\t")
+    assert row[0] == f"club-{friend} {group['id']}" and row[1] == "member"
+    page.click(f"#friends a[href='/accounts/{friend_id}']")
+    assert page.locator("#groups tbody tr td").nth(1).inner_text() == "superadmin"
     assert stack.errors == []

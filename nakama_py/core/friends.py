@@ -37,6 +37,7 @@ from nakama_py.errors import Code, NakamaError, internal, invalid_argument, unau
 log = logging.getLogger("nakama_py.friends")
 
 FRIEND, INVITE_SENT, INVITE_RECEIVED, BLOCKED = 0, 1, 2, 3
+STATE_NAMES = {FRIEND: "friend", INVITE_SENT: "invite sent", INVITE_RECEIVED: "invite received", BLOCKED: "blocked"}
 LIST_LIMIT_MAX = 1000
 FRIENDS_OF_FRIENDS_LIMIT_MAX = 100
 

@@ -13,6 +13,8 @@ from nakama_py.core.account_types import User
 from nakama_py.errors import invalid_argument
 
 SUPERADMIN, ADMIN, MEMBER, JOIN_REQUEST, BANNED = 0, 1, 2, 3, 4
+ROLE_NAMES = {SUPERADMIN: "superadmin", ADMIN: "admin", MEMBER: "member", JOIN_REQUEST: "join request",
+              BANNED: "banned"}
 OPEN, CLOSED = 0, 1
 
 

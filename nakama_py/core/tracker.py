@@ -125,6 +125,10 @@ class Tracker:
     def session_count(self) -> int:
         return len(self._by_session)
 
+    def presence_count(self) -> int:
+        """Presences on every stream, every process (a session counts once per stream it is on)."""
+        return sum(len(presences) for presences in self._by_session.values())
+
     # --- replica upkeep -----------------------------------------------------------------------
 
     def _apply(self, joins: Iterable[Presence], leaves: Iterable[Presence]) -> None:

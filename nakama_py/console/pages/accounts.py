@@ -1,4 +1,5 @@
-"""Accounts: search, view and edit a profile, wallet and ledger, devices, storage; ban, unban, delete, export."""
+"""Accounts: search, view and edit a profile, wallet and ledger, devices, storage, friends and groups; ban,
+unban, delete, export."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from aiohttp import web
 from nakama_py.console.audit import audit
 from nakama_py.console.context import back, console_of, may, render
 from nakama_py.core.console_users import Permission
+from nakama_py.core.friends import LIST_LIMIT_MAX as FRIENDS_LIMIT
+from nakama_py.core.friends import STATE_NAMES, Friend
+from nakama_py.core.group_lists import LIST_LIMIT_MAX as GROUPS_LIMIT
+from nakama_py.core.group_types import ROLE_NAMES, UserGroup
 from nakama_py.errors import invalid_argument
+from nakama_py.state import ServerState
 
 routes = web.RouteTableDef()
 SEARCH_LIMIT = 50
@@ -42,6 +48,30 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
     return value
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Social:
+    """An account's friends and groups: the first page of each, as the API's list calls return them."""
+
+    friends: list[Friend]
+    groups: list[UserGroup]
+    more_friends: bool
+    more_groups: bool
+
+
+async def _social(state: ServerState, user_id: str) -> Social:
+    friends, friends_cursor = await state.friends.list_friends(user_id, limit=FRIENDS_LIMIT)
+    groups, groups_cursor = await state.groups.list_user_groups(user_id, limit=GROUPS_LIMIT)
+    return Social(friends, groups, friends_cursor is not None, groups_cursor is not None)
+
+
+def _friend_json(friend: Friend) -> dict[str, Any]:
+    return {**_jsonable(friend), "state_name": STATE_NAMES.get(friend.state, str(friend.state))}
+
+
+def _group_json(membership: UserGroup) -> dict[str, Any]:
+    return {**_jsonable(membership), "role": ROLE_NAMES.get(membership.state, str(membership.state))}
+
+
 @routes.get("/accounts")
 async def search(request: web.Request) -> web.StreamResponse:
     may(request, Permission.VIEW)
@@ -58,8 +88,10 @@ async def account_page(request: web.Request) -> web.StreamResponse:
     account = await state.accounts.get_account(user_id)
     ledger, _ = await state.wallets.ledger_list(account.user.id, 100)
     objects = await state.storage.owner_objects(account.user.id, 200)
+    social = await _social(state, account.user.id)
     return render(request, "account.html", account=account, user=account.user, ledger=ledger, objects=objects,
-                  metadata=json.dumps(account.user.metadata, indent=2), wallet=json.dumps(account.wallet))
+                  metadata=json.dumps(account.user.metadata, indent=2), wallet=json.dumps(account.wallet),
+                  social=social, friend_states=STATE_NAMES, group_roles=ROLE_NAMES)
 
 
 @routes.post("/accounts/{user_id}/profile")
@@ -129,7 +161,10 @@ async def export(request: web.Request) -> web.StreamResponse:
     account = await state.accounts.get_account(request.match_info["user_id"])
     ledger, _ = await state.wallets.ledger_list(account.user.id, 100)
     objects = await state.storage.owner_objects(account.user.id)
+    social = await _social(state, account.user.id)
     audit(operator.username, "exported an account", user_id=account.user.id)  # personal data left the server
-    document = {"account": _jsonable(account), "objects": _jsonable(objects), "wallet_ledgers": _jsonable(ledger)}
+    document = {"account": _jsonable(account), "objects": _jsonable(objects), "wallet_ledgers": _jsonable(ledger),
+                "friends": [_friend_json(f) for f in social.friends],
+                "groups": [_group_json(g) for g in social.groups]}
     return web.Response(text=json.dumps(document, indent=2), content_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="account-{account.user.id}.json"'})

@@ -1,4 +1,4 @@
-"""Runtime: the modules loaded, their RPCs, hooks, reset functions and background jobs."""
+"""Runtime: the modules loaded, their RPCs, REST and socket hooks, reset functions and background jobs."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ async def runtime_page(request: web.Request) -> web.StreamResponse:
         rpcs=sorted(registry.rpcs.values(), key=lambda entry: entry.id),
         before=sorted(registry.before.values(), key=lambda entry: entry.name),
         after=sorted(registry.after.values(), key=lambda entry: entry.name),
+        rt_before=sorted(registry.rt_before.values(), key=lambda entry: entry.name),
+        rt_after=sorted(registry.rt_after.values(), key=lambda entry: entry.name),
+        session_events=[("session start", e) for e in registry.session_start]
+        + [("session end", e) for e in registry.session_end],
         resets=list(registry.resets),
         jobs=sorted(registry.jobs.values(), key=lambda entry: entry.name),
         shutdowns=list(registry.shutdowns),

@@ -1,4 +1,5 @@
-"""Status: this node, its worker processes, request rates and latencies, the database pool, rank structures.
+"""Status: the cluster's nodes and processes, sockets and presences, request rates and latencies, the
+database pool, rank structures.
 
 The page polls ``/status.json`` and draws the rates as they come (console.js)."""
 
@@ -22,6 +23,9 @@ def snapshot(request: web.Request) -> dict[str, Any]:
     state = console.state
     pool = state.db.pool.get_stats()
     routes_seen = state.metrics.request_summary()
+    # Membership comes from the cluster bus: every worker process of every node that is alive.
+    members = sorted(state.bus.alive(), key=lambda info: (info.node, info.started_at))
+    tracker = state.realtime.tracker
     return {
         "node": state.node,
         "version": state.version,
@@ -34,6 +38,14 @@ def snapshot(request: web.Request) -> dict[str, Any]:
         "routes": routes_seen,
         "pool": {"size": pool.get("pool_size", 0), "available": pool.get("pool_available", 0),
                  "waiting": pool.get("requests_waiting", 0), "max": state.db.pool.max_size},
+        "cluster": {
+            "nodes": sorted({info.node for info in members}),
+            "processes": [{"node": info.node, "process": info.process, "started_at": info.started_at,
+                           "this": info.process == state.bus.process} for info in members],
+        },
+        "sockets": len(state.realtime.registry),  # this process's own sockets
+        "sessions": tracker.session_count(),      # the tracker replicates every process's presences
+        "presences": tracker.presence_count(),
         "ranks": [{"board": board, "expiry": expiry, "entries": entries}
                   for board, expiry, entries in state.leaderboards.rank_sizes()],
     }

@@ -71,6 +71,8 @@ if (statusData && rateChart) {
       setField("uptime_sec", now.uptime_sec); setField("requests_total", now.requests_total);
       setField("pool.size", now.pool.size); setField("pool.available", now.pool.available);
       setField("pool.waiting", now.pool.waiting);
+      setField("cluster.node_count", now.cluster.nodes.length);
+      setField("sockets", now.sockets); setField("sessions", now.sessions); setField("presences", now.presences);
       fillRoutes(now.routes);
       last = now;
       drawRates(rateChart, points);
