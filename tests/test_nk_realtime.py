@@ -147,10 +147,10 @@ async def test_notification_send_all(client: Client, state: ServerState, nk: Nak
         assert [(n.subject, n.content, n.code, n.sender_id) for n in stored] == [("season", {"n": 2}, 102, SYSTEM)]
     [live] = (await a.pushed_with("notifications"))["notifications"]
     assert live["subject"] == "season" and live["persistent"] is True
-    for args, message in [(("", {}, 1), "expects subject to be a non-empty string"),
-                          (("s", {}, 0), "expects code to number above 0")]:
-        with pytest.raises(NakamaError, match=message):
-            await nk.notification_send_all(*args)
+    with pytest.raises(NakamaError, match="expects subject to be a non-empty string"):
+        await nk.notification_send_all("", {}, 1)
+    with pytest.raises(NakamaError, match="expects code to number above 0"):
+        await nk.notification_send_all("s", {}, 0)
 
 
 async def test_ban_closes_sockets_and_unban_lets_the_user_back(client: Client, state: ServerState,
