@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -40,7 +41,7 @@ MODULE = """
 """
 
 
-async def closed(socket: Socket, timeout: float = 10) -> list[dict[str, object]]:
+async def closed(socket: Socket, timeout: float = 10) -> list[dict[str, Any]]:
     """Read until the server closes the socket; the messages pushed before the close."""
     pushed = list(socket.pending)
     while True:
