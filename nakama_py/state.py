@@ -24,6 +24,7 @@ from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.channels import ChannelService
+from nakama_py.core.disconnects import Disconnects
 from nakama_py.core.events import EventQueue
 from nakama_py.core.friends import FriendService
 from nakama_py.core.groups import GroupService
@@ -87,6 +88,7 @@ class ServerState:
     events: EventQueue
     tournaments: TournamentService
     replicas: ReplicaSet
+    disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
@@ -168,7 +170,7 @@ async def install_runtime(state: ServerState) -> None:
         notifications=state.notifications, leaderboards=state.leaderboards, streams=state.streams,
         multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
         metrics=state.metrics, friends=state.friends, groups=state.groups, tournaments=state.tournaments,
-        events=state.events)
+        events=state.events, channels=state.channels, disconnects=state.disconnects)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
     state.runtime = runtime
@@ -243,8 +245,10 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         events=events,
         tournaments=tournaments,
         replicas=replicas,
+        disconnects=Disconnects(tracker, router),
         node=config.name,
     )
+    state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
     # social (issue 16): a deleted user leaves their groups (friendships go by the tables' cascade, as in Nakama)
     state.accounts.on_delete(groups.forget_user)

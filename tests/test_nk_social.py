@@ -61,3 +61,19 @@ async def test_groups_through_nk(state: ServerState, nk: NakamaModule) -> None:
     await nk.group_user_leave(group.id, bob.user_id)
     await nk.group_delete(group.id)
     assert await nk.groups_get_id([group.id]) == []
+
+
+async def test_friend_metadata_update(state: ServerState, nk: NakamaModule) -> None:
+    alice, bob, carol = await create_user(state), await create_user(state), await create_user(state)
+    await nk.friends_add(alice.user_id, alice.username, ids=[bob.user_id], metadata={"since": 1})
+    await nk.friend_metadata_update(alice.user_id, bob.user_id, {"nickname": "b"})  # replaces, not merges
+    [mine], _ = await nk.friends_list(alice.user_id)
+    [theirs], _ = await nk.friends_list(bob.user_id)
+    assert (mine.state, mine.metadata) == (1, {"nickname": "b"}) and theirs.metadata == {}  # one edge only
+    await nk.friend_metadata_update(bob.user_id, alice.user_id, None)
+    await nk.friend_metadata_update(alice.user_id, carol.user_id, {"x": 1})  # no edge: nothing, no error
+    assert await nk.friends_list(carol.user_id) == ([], None)
+    with pytest.raises(NakamaError, match="expects user ID to be a valid identifier"):
+        await nk.friend_metadata_update("x", bob.user_id, {})
+    with pytest.raises(NakamaError, match="expects friend user ID to be a valid identifier"):
+        await nk.friend_metadata_update(alice.user_id, "x", {})

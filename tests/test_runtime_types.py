@@ -14,6 +14,8 @@ import nakama_py.runtime as runtime
 FIELDS: dict[str, tuple[str, ...]] = {
     "Account": ("user", "wallet", "email", "devices", "custom_id", "verify_time", "disable_time"),
     "AuthResult": ("user_id", "username", "created"),
+    "ChannelMessage": ("channel_id", "message_id", "code", "sender_id", "username", "content", "create_time",
+                       "update_time", "persistent", "room_name", "group_id", "user_id_one", "user_id_two"),
     "Event": ("name", "properties", "timestamp", "external", "sender"),
     "Friend": ("user", "state", "update_time", "metadata"),
     "FriendOfFriend": ("referrer", "user"),

@@ -43,6 +43,16 @@ def _valid_user_id(user_id: str) -> str:
         raise invalid_argument("Invalid user ID.") from None
 
 
+def _valid_ids(user_ids: Sequence[str]) -> list[str]:
+    """The runtime's ban and unban: every id must be a UUID."""
+    if isinstance(user_ids, str):
+        raise invalid_argument("each user id must be a valid id string")
+    try:
+        return list(dict.fromkeys(str(uuid.UUID(str(user_id))) for user_id in user_ids))
+    except ValueError:
+        raise invalid_argument("each user id must be a valid id string") from None
+
+
 class AccountService:
     def __init__(self, db: Database, sessions: SessionService, config: Config,
                  verifier: SocialVerifier | None = None, online: OnlineUsers | None = None) -> None:
@@ -54,6 +64,7 @@ class AccountService:
         self.links = AccountLinks(db)
         self._delete_handlers: list[DeleteHandler] = []
         self._deleted_handlers: list[DeletedHandler] = []
+        self._banned_handlers: list[DeletedHandler] = []
 
     # --- signing in -------------------------------------------------------------------------------
 
@@ -222,14 +233,36 @@ class AccountService:
         found = {user.id: user for user in await self.get_users(ids=ids)}
         return [found[user_id] for user_id in ids if user_id in found]
 
+    def after_ban(self, handler: DeletedHandler) -> None:
+        """Run ``handler(user_id)`` once a user is banned and their tokens revoked (their sockets closed)."""
+        self._banned_handlers.append(handler)
+
     async def ban(self, user_id: str) -> None:
-        """Nakama's ban: the account cannot sign in again and every token it holds stops working now."""
+        """Nakama's ban, one account (the console): it must exist."""
         user_id = _valid_user_id(user_id)
         if user_id == SYSTEM_USER_ID:
             raise invalid_argument("Cannot ban the system user.")
-        if not await sql.set_banned(self.db, user_id, True):
+        if not await self._ban([user_id]):
             raise AccountNotFound("Account not found.")
-        await self.sessions.revoke_user(user_id)
+
+    async def ban_users(self, user_ids: Sequence[str]) -> None:
+        """Nakama's ``UsersBanId``: ids of no account are ignored."""
+        ids = _valid_ids(user_ids)
+        if SYSTEM_USER_ID in ids:
+            raise invalid_argument("Cannot ban the system user.")
+        if ids:
+            await self._ban(ids)
+
+    async def _ban(self, user_ids: list[str]) -> list[str]:
+        """The accounts cannot sign in again, every token they hold stops working now and their sockets,
+        on any process, are closed."""
+        banned = await sql.set_banned(self.db, user_ids, True)
+        if banned:
+            await self.sessions.revoke_users(banned)
+        for user_id in banned:
+            for after in self._banned_handlers:
+                await after(user_id)
+        return banned
 
     async def operator_session(self, who: str) -> IssuedSession:
         """A session for the user with this id or username, for an operator calling the API as them (the
@@ -246,8 +279,14 @@ class AccountService:
         return self.sessions.issue(account.user.id, account.user.username)
 
     async def unban(self, user_id: str) -> None:
-        if not await sql.set_banned(self.db, _valid_user_id(user_id), False):
+        if not await sql.set_banned(self.db, [_valid_user_id(user_id)], False):
             raise AccountNotFound("Account not found.")
+
+    async def unban_users(self, user_ids: Sequence[str]) -> None:
+        """Nakama's ``UsersUnbanId``: ids of no account are ignored."""
+        ids = _valid_ids(user_ids)
+        if ids:
+            await sql.set_banned(self.db, ids, False)
 
     # --- linking ------------------------------------------------------------------------------------
 

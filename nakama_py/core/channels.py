@@ -78,7 +78,9 @@ class ChannelService:
         self.groups = groups  # set by the groups feature; until then group channels are not found
         self.direct_messages: DirectMessagePolicy | None = None  # set by the friends feature (blocks)
 
-    async def stream_for_join(self, user_id: str, target: str, channel_type: int) -> Stream:
+    async def stream_for_join(self, user_id: str | None, target: str, channel_type: int) -> Stream:
+        """The stream a join (or the runtime's ``channel_id_build``) names; ``user_id`` None is the system,
+        which skips the block and membership checks (a direct message still needs a user on each side)."""
         if not target:
             raise invalid_argument(INVALID_TARGET)
         if channel_type in (0, 1):
@@ -94,6 +96,8 @@ class ChannelService:
                 raise invalid_argument(f"Invalid user ID in direct message join: {INVALID_TARGET}") from None
             if other == NIL_ID:
                 raise invalid_argument(f"Invalid user ID in direct message join: {INVALID_TARGET}")
+            if user_id is None:
+                raise invalid_argument(f"Direct message channel needs a sender ID: {INVALID_TARGET}")
             blocked = self.direct_messages is not None and await self.direct_messages.blocks(other, user_id)
             if blocked or not await self._accounts.get_users(ids=[other]):
                 raise invalid_argument(f"User ID not found: {INVALID_TARGET}")
@@ -104,7 +108,7 @@ class ChannelService:
                 group_id = str(uuid.UUID(target))
             except ValueError:
                 raise invalid_argument(f"Invalid group ID in group channel join: {INVALID_TARGET}") from None
-            if self.groups is None or not await self.groups.can_chat(group_id, user_id):
+            if user_id is not None and (self.groups is None or not await self.groups.can_chat(group_id, user_id)):
                 raise invalid_argument(f"Group not found: {INVALID_TARGET}")
             return Stream(StreamMode.GROUP, group_id)
         raise invalid_argument("Invalid channel type")
@@ -138,66 +142,87 @@ class ChannelService:
         stream = stream_of_channel(channel)
         content = _content(content)
         sender = self._sender(session_id, stream, "sending")
-        now = datetime.now(UTC)
-        message = self._message(stream, channel, str(uuid.uuid4()), CODE_CHAT, sender, content, now, now,
-                                sender.meta.persistence)
-        if sender.meta.persistence:
-            await sql.insert_message(self._db, _key(stream), message.message_id, sender.user_id,
-                                     sender.meta.username, content, now)
-        await self._deliver(stream, message)
+        message = await self.send_as(stream, channel, content, sender.user_id, sender.meta.username,
+                                     persist=sender.meta.persistence)
         return self._ack(stream, message)
 
     async def update(self, session_id: str, channel: str, message_id: str, content: str) -> rt.ChannelMessageAck:
-        message_id = _message_id(message_id)
+        message_id = message_id_of(message_id)
         stream = stream_of_channel(channel)
         content = _content(content)
         sender = self._sender(session_id, stream, "updating")
-        now = datetime.now(UTC)
-        created = now
-        if sender.meta.persistence:
-            stored = await sql.update_message(self._db, message_id, sender.user_id, sender.meta.username,
-                                              content, now)
-            if stored is None:
-                raise invalid_argument("Could not find message to update in channel history")
-            created = stored
-        message = self._message(stream, channel, message_id, CODE_CHAT_UPDATE, sender, content, created, now,
-                                sender.meta.persistence)
-        await self._deliver(stream, message)
+        message = await self.update_as(stream, channel, message_id, content, sender.user_id, sender.meta.username,
+                                       persist=sender.meta.persistence)
         return self._ack(stream, message)
 
     async def remove(self, session_id: str, channel: str, message_id: str) -> rt.ChannelMessageAck:
-        message_id = _message_id(message_id)
+        message_id = message_id_of(message_id)
         stream = stream_of_channel(channel)
         sender = self._sender(session_id, stream, "removing")
+        message = await self.remove_as(stream, channel, message_id, sender.user_id, sender.meta.username,
+                                       persist=sender.meta.persistence)
+        return self._ack(stream, message)
+
+    # --- on behalf of a sender (the socket's member above, or the runtime: any user or the system) ---
+
+    async def send_as(self, stream: Stream, channel: str, content: str, sender_id: str, username: str, *,
+                      persist: bool) -> api_pb2.ChannelMessage:
+        """Deliver a new message to the channel's members on every process; stored when ``persist``."""
+        now = datetime.now(UTC)
+        message = self._message(stream, channel, str(uuid.uuid4()), CODE_CHAT, sender_id, username, content, now,
+                                now, persist)
+        if persist:
+            await sql.insert_message(self._db, _key(stream), message.message_id, sender_id, username, content, now)
+        await self._deliver(stream, message)
+        return message
+
+    async def update_as(self, stream: Stream, channel: str, message_id: str, content: str, sender_id: str,
+                        username: str, *, persist: bool) -> api_pb2.ChannelMessage:
+        """With ``persist`` the stored message must be the sender's ("not found" otherwise)."""
+        now = datetime.now(UTC)
+        created = now
+        if persist:
+            stored = await sql.update_message(self._db, message_id, sender_id, username, content, now)
+            if stored is None:
+                raise invalid_argument("Could not find message to update in channel history")
+            created = stored
+        message = self._message(stream, channel, message_id, CODE_CHAT_UPDATE, sender_id, username, content,
+                                created, now, persist)
+        await self._deliver(stream, message)
+        return message
+
+    async def remove_as(self, stream: Stream, channel: str, message_id: str, sender_id: str, username: str, *,
+                        persist: bool) -> api_pb2.ChannelMessage:
         now = datetime.now(UTC)
         created, updated = now, now
-        if sender.meta.persistence:
-            times = await sql.delete_message(self._db, message_id, sender.user_id)
+        if persist:
+            times = await sql.delete_message(self._db, message_id, sender_id)
             if times is None:
                 raise invalid_argument("Could not find message to remove in channel history")
             created, updated = times
-        message = self._message(stream, channel, message_id, CODE_CHAT_REMOVE, sender, "{}", created, updated,
-                                sender.meta.persistence)
+        message = self._message(stream, channel, message_id, CODE_CHAT_REMOVE, sender_id, username, "{}", created,
+                                updated, persist)
         await self._deliver(stream, message)
-        return self._ack(stream, message)
+        return message
 
-    async def history(self, caller: str, channel: str, limit: int, forward: bool, cursor: str
+    async def history(self, caller: str | None, channel: str, limit: int, forward: bool, cursor: str
                       ) -> api_pb2.ChannelMessageList:
+        """A page of the channel's stored messages; ``caller`` None (the runtime) skips the membership checks."""
         try:
             stream = stream_of_channel(channel)
         except NakamaError:
             raise invalid_argument("Invalid channel ID.") from None
-        if stream.mode == StreamMode.DM and caller not in (stream.subject, stream.subcontext):
+        if caller is not None and stream.mode == StreamMode.DM and caller not in (stream.subject, stream.subcontext):
             raise invalid_argument("Invalid channel ID.")
-        if stream.mode == StreamMode.GROUP and (self.groups is None
-                                                or not await self.groups.can_chat(stream.subject, caller)):
+        if caller is not None and stream.mode == StreamMode.GROUP and (
+                self.groups is None or not await self.groups.can_chat(stream.subject, caller)):
             raise not_found("Group not found.")
         return await list_history(self._db, stream, channel, limit, forward, cursor)
 
-    def _message(self, stream: Stream, channel: str, message_id: str, code: int, sender: Presence, content: str,
-                 created: datetime, updated: datetime, persistent: bool) -> api_pb2.ChannelMessage:
-        message = api_pb2.ChannelMessage(channel_id=channel, message_id=message_id, sender_id=sender.user_id,
-                                         username=sender.meta.username, content=content)
+    def _message(self, stream: Stream, channel: str, message_id: str, code: int, sender_id: str, username: str,
+                 content: str, created: datetime, updated: datetime, persistent: bool) -> api_pb2.ChannelMessage:
+        message = api_pb2.ChannelMessage(channel_id=channel, message_id=message_id, sender_id=sender_id,
+                                         username=username, content=content)
         message.code.value = code
         message.create_time.FromDatetime(created)
         message.update_time.FromDatetime(updated)
@@ -225,7 +250,7 @@ CODE_CHAT, CODE_CHAT_UPDATE, CODE_CHAT_REMOVE = 0, 1, 2
 NIL_ID = "00000000-0000-0000-0000-000000000000"
 
 
-def _message_id(text: str) -> str:
+def message_id_of(text: str) -> str:
     try:
         return str(uuid.UUID(text))
     except ValueError:

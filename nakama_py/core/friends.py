@@ -18,7 +18,7 @@ import binascii
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -239,6 +239,27 @@ class FriendService:
             raise internal("Error while trying to delete friends.") from None
         await self._notify(username, user_id, [
             (friend, f"{username} removed you as a friend", CODE_FRIEND_REMOVE) for friend in removed])
+
+    async def update_metadata(self, user_id: str, friend_id: str, metadata: Mapping[str, Any] | None) -> None:
+        """Nakama's ``UpdateFriendMetadata``: replace the metadata on the user's own edge toward the friend,
+        whatever its state; no edge, no change (and no error)."""
+        try:
+            user = str(uuid.UUID(str(user_id)))
+        except ValueError:
+            raise invalid_argument("expects user ID to be a valid identifier") from None
+        try:
+            friend = str(uuid.UUID(str(friend_id)))
+        except ValueError:
+            raise invalid_argument("expects friend user ID to be a valid identifier") from None
+        try:
+            text = orjson.dumps(dict(metadata) if metadata is not None else {}).decode()
+        except TypeError as exc:
+            raise invalid_argument(f"failed to encode metadata: {exc}") from None
+        try:
+            await sql.set_metadata(self.db, user, friend, text)
+        except DatabaseError:
+            log.exception("error updating friend metadata")
+            raise internal("Error while trying to update friend metadata.") from None
 
     async def block(self, user_id: str, friend_ids: Sequence[str]) -> None:
         """Block each user: the caller's side becomes 3, theirs goes unless it is a block too."""

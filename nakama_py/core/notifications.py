@@ -28,6 +28,7 @@ from nakama_py.proto.realtime_pb2 import Envelope
 
 SYSTEM_SENDER = "00000000-0000-0000-0000-000000000000"
 SUBJECT_MAX = 255
+SEND_ALL_BATCH = 10_000  # users stored per statement by a persistent send to all (Nakama's page size)
 LIST_LIMIT_MAX = 100
 
 
@@ -56,6 +57,7 @@ class Notification:
 # Nakama's own notification codes (core_notification.go), sent by the server's features only.
 CODE_DM_REQUEST = -1
 CODE_SINGLE_SOCKET = -7
+CODE_BANNED = -8
 
 
 def _row(note: NotificationSend, *, system: bool = False) -> NotificationRow:
@@ -104,6 +106,31 @@ class NotificationService:
             sent = await self.store(None, notifications, system=system)
         await self.deliver(sent)
         return sent
+
+    async def send_all(self, subject: str, content: Mapping[str, Any], code: int, persistent: bool = False) -> None:
+        """Nakama's ``NotificationSendAll``: a non-persistent notification goes to every socket of the cluster
+        (through the router); a persistent one is stored for every user, a page of users per transaction, each
+        page delivered to its users' sockets once stored."""
+        if not isinstance(subject, str) or not subject:
+            raise invalid_argument("expects subject to be a non-empty string")
+        if not isinstance(code, int) or isinstance(code, bool) or code <= 0:
+            raise invalid_argument("expects code to number above 0")
+        template = NotificationSend(SYSTEM_SENDER, subject, content, code, None, persistent)
+        row = _row(template)  # the remaining checks (subject length, code range, content encoding)
+        if not persistent:
+            if self._router is not None:
+                note = Notification(row.id, "", subject, orjson.loads(row.content), code, SYSTEM_SENDER, None, False)
+                envelope = Envelope()
+                envelope.notifications.notifications.append(to_proto(note))
+                await self._router.send_to_all(envelope)
+            return
+        after: str | None = None
+        while user_ids := await sql.user_ids_page(self.db, after, SEND_ALL_BATCH):
+            after = user_ids[-1]
+            sends = [NotificationSend(user_id, subject, content, code, None, True) for user_id in user_ids]
+            async with self.db.transaction() as conn:
+                sent = await self.store(conn, sends)
+            await self.deliver(sent)
 
     async def store(self, conn: Connection | None, notifications: Sequence[NotificationSend], *,
                     system: bool = False) -> list[Notification]:

@@ -22,13 +22,18 @@ log = logging.getLogger("nakama_py.realtime")
 
 TOPIC_PREFIX = "nakama.deliver."
 
+# Why a socket is closed from the server side; the socket's process tells its client accordingly.
+CLOSE_REPLACED = "replaced"      # session.single_socket: a newer socket of the user (notification -7)
+CLOSE_BANNED = "banned"          # the account was banned (notification -8)
+CLOSE_DISCONNECT = "disconnect"  # the runtime's session_disconnect (no notification)
+
 
 class LocalSessions(Protocol):
     def deliver(self, session_ids: Sequence[str], envelope: Envelope) -> None:
         """Queue the envelope on each of these sessions of this process (unknown ids are skipped)."""
 
-    def disconnect(self, session_ids: Sequence[str]) -> None:
-        """Close these sessions of this process (a newer socket of the user replaced them)."""
+    def disconnect(self, session_ids: Sequence[str], reason: str = CLOSE_REPLACED) -> None:
+        """Close these sessions of this process, telling each client why (``CLOSE_*``)."""
 
 
 class Router:
@@ -58,22 +63,27 @@ class Router:
         members = self._tracker.members(stream)
         await self.send_to_presences((p for p in members if p.session_id != exclude_session), envelope)
 
+    async def send_to_all(self, envelope: Envelope) -> None:
+        """Every socket of the cluster."""
+        await self.send_to_presences(self._tracker.sessions(), envelope)
+
     async def send_to_user(self, user_id: str, envelope: Envelope) -> None:
         """Every socket of the user, on any process (each socket is on its notification stream)."""
         await self.send_to_stream(notification_stream(user_id), envelope)
 
-    async def close_session(self, presence: Presence) -> None:
+    async def close_session(self, presence: Presence, reason: str = CLOSE_REPLACED) -> None:
         if presence.process == self.process:
-            self._local.disconnect([presence.session_id])
+            self._local.disconnect([presence.session_id], reason)
         else:
-            await self._bus.publish(TOPIC_PREFIX + presence.process, orjson.dumps({"close": [presence.session_id]}))
+            await self._bus.publish(TOPIC_PREFIX + presence.process,
+                                    orjson.dumps({"close": [presence.session_id], "reason": reason}))
 
     def _on_message(self, payload: bytes) -> None:
         header, _, body = payload.partition(b"\n")
         try:
             sessions = orjson.loads(header)
             if isinstance(sessions, dict):
-                self._local.disconnect(sessions["close"])
+                self._local.disconnect(sessions["close"], str(sessions.get("reason", CLOSE_REPLACED)))
                 return
             envelope = Envelope.FromString(body)
         except Exception:

@@ -80,23 +80,30 @@ class SessionService:
 
     async def logout(self, caller: SessionClaims, token: str = "", refresh_token: str = "") -> None:
         """Nakama's logout: the given tokens (which must be the caller's), or all of them."""
+        await self.logout_user(caller.user_id, token, refresh_token)
+
+    async def logout_user(self, user_id: str, token: str = "", refresh_token: str = "") -> None:
+        """The given tokens (which must be the user's), or all of the user's tokens when none is given."""
         session = refresh = None
         if token:
             try:
                 session = self.session_codec.decode(token)
             except InvalidToken:
                 raise invalid_argument("Session token invalid.") from None
-            if session.user_id != caller.user_id:
+            if session.user_id != user_id:
                 raise invalid_argument("Session token invalid.")
         if refresh_token:
             try:
                 refresh = self.refresh_codec.decode(refresh_token)
             except InvalidToken:
                 raise invalid_argument("Refresh token invalid.") from None
-            if refresh.user_id != caller.user_id:
+            if refresh.user_id != user_id:
                 raise invalid_argument("Refresh token invalid.")
-        await self.revocations.revoke(caller.user_id, session=session, refresh=refresh)
+        await self.revocations.revoke(user_id, session=session, refresh=refresh)
 
     async def revoke_user(self, user_id: str) -> None:
         """Every token of a user stops working (account deleted, banned, single_session)."""
         await self.revocations.revoke_all([user_id])
+
+    async def revoke_users(self, user_ids: list[str]) -> None:
+        await self.revocations.revoke_all(user_ids)

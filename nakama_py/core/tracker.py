@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from nakama_py.cluster.bus import ClusterBus
-from nakama_py.core.presence import Presence, PresenceMeta, Stream, notification_stream
+from nakama_py.core.presence import Presence, PresenceMeta, Stream, StreamMode, notification_stream
 
 log = logging.getLogger("nakama_py.realtime")
 
@@ -118,6 +118,11 @@ class Tracker:
 
     def get(self, session_id: str, stream: Stream) -> Presence | None:
         return self._by_session.get(session_id, {}).get(stream)
+
+    def sessions(self) -> list[Presence]:
+        """Every live socket of the cluster: each session's presence on its user's notification stream."""
+        return [presence for streams in self._by_session.values() for stream, presence in streams.items()
+                if stream.mode == StreamMode.NOTIFICATIONS]
 
     def streams_of(self, session_id: str) -> list[Stream]:
         return list(self._by_session.get(session_id, {}))

@@ -329,9 +329,9 @@ async def recent_user_ids(db: Database, limit: int) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def set_banned(db: Database, user_id: str, banned: bool) -> bool:
-    """Set (now) or clear (the epoch, Nakama's "never") the ban time; False when no such user."""
-    touched = await db.execute(
+async def set_banned(db: Database, user_ids: Sequence[str], banned: bool) -> list[str]:
+    """Set (now) or clear (the epoch, Nakama's "never") the users' ban time; the ids of those that exist."""
+    rows = await db.fetch(
         "UPDATE users SET disable_time = CASE WHEN %s THEN now() ELSE '1970-01-01 00:00:00+00' END,"
-        " update_time = now() WHERE id = %s", (banned, user_id))
-    return touched > 0
+        " update_time = now() WHERE id = ANY(%s::uuid[]) RETURNING id::text", (banned, list(user_ids)))
+    return [row[0] for row in rows]

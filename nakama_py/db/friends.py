@@ -42,6 +42,12 @@ async def blocks(db: Database, user_id: str, other_id: str) -> bool:
     return row is not None
 
 
+async def set_metadata(db: Database, user_id: str, friend_id: str, metadata: str) -> None:
+    """Replace the metadata on the user's own edge toward the friend (none: nothing changes)."""
+    await db.execute("UPDATE user_edge SET metadata = %(metadata)s::jsonb WHERE source_id = %(user)s"
+                     " AND destination_id = %(friend)s", {"user": user_id, "friend": friend_id, "metadata": metadata})
+
+
 async def accept_invite(conn: Conn, user_id: str, friend_id: str, metadata: str) -> None:
     """Both rows of a received invite become friends; the accepter's metadata is merged in."""
     await conn.execute(

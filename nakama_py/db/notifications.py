@@ -45,6 +45,15 @@ async def insert_notifications(conn: Connection, rows: Sequence[NotificationRow]
     return [created[r.id] for r in rows]
 
 
+async def user_ids_page(db: Database, after: str | None, limit: int) -> list[str]:
+    """Up to ``limit`` user ids in id order past ``after``, the system user left out (a send to all)."""
+    rows = await db.fetch(
+        "SELECT id::text FROM users WHERE id <> '00000000-0000-0000-0000-000000000000'"
+        " AND (%(after)s::uuid IS NULL OR id > %(after)s::uuid) ORDER BY id LIMIT %(limit)s",
+        {"after": after, "limit": limit})
+    return [row[0] for row in rows]
+
+
 _COLUMNS: LiteralString = "SELECT id::text, subject, content, code, sender_id::text, create_time FROM notification "
 
 

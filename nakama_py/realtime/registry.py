@@ -5,22 +5,35 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import WSCloseCode
 
-from nakama_py.core.notifications import CODE_SINGLE_SOCKET
+from nakama_py.core.notifications import CODE_BANNED, CODE_SINGLE_SOCKET
+from nakama_py.core.router import CLOSE_BANNED, CLOSE_REPLACED
 from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.realtime.codec import Format, encode
 from nakama_py.realtime.session import SocketSession
 
 
-def single_socket_notice() -> Envelope:
+def _notice(subject: str, code: int) -> Envelope:
     envelope = Envelope()
-    note = envelope.notifications.notifications.add(id=str(uuid.uuid4()), subject="single_socket", content="{}",
-                                                    code=CODE_SINGLE_SOCKET)
+    note = envelope.notifications.notifications.add(id=str(uuid.uuid4()), subject=subject, content="{}", code=code)
     note.create_time.FromSeconds(int(time.time()))
     return envelope
+
+
+def single_socket_notice() -> Envelope:
+    return _notice("single_socket", CODE_SINGLE_SOCKET)
+
+
+# What a client is told before the server closes its socket, by reason (none: closed without a word).
+def banned_notice() -> Envelope:
+    return _notice("banned", CODE_BANNED)
+
+
+_NOTICES: dict[str, Callable[[], Envelope]] = {CLOSE_REPLACED: single_socket_notice, CLOSE_BANNED: banned_notice}
+_CLOSE_TEXT = {CLOSE_REPLACED: "replaced by a newer socket of the user", CLOSE_BANNED: "account banned"}
 
 
 class SessionRegistry:
@@ -61,13 +74,15 @@ class SessionRegistry:
                 frame = frames[session.format] = encode(envelope, session.format)
             session.enqueue(frame)
 
-    def disconnect(self, session_ids: Sequence[str]) -> None:
-        """``session.single_socket``: like Nakama, tell the socket why (code -7) and close it."""
+    def disconnect(self, session_ids: Sequence[str], reason: str = CLOSE_REPLACED) -> None:
+        """Like Nakama, tell the socket why (``single_socket`` -7, ``banned`` -8) and close it."""
+        notice = _NOTICES.get(reason)
         for session_id in session_ids:
             session = self._sessions.get(session_id)
             if session is not None:
-                session.send(single_socket_notice())
-                session.start_close("replaced by a newer socket of the user")
+                if notice is not None:
+                    session.send(notice())
+                session.start_close(_CLOSE_TEXT.get(reason, "server-side session disconnect"))
 
     async def close_all(self, reason: str) -> None:
         """Server shutdown: every socket gets a going-away close."""

@@ -53,10 +53,31 @@ class Leaderboard:
     next_reset: int                 # unix seconds of the next reset, 0 when it never resets
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelMessage:
+    """A chat message as ``nk.channel_message_send``/``_update``/``_remove`` and ``channel_messages_list``
+    return it; ``room_name``, ``group_id`` or ``user_id_one``/``user_id_two`` name the channel by its kind."""
+
+    channel_id: str
+    message_id: str
+    code: int                       # 0 chat, 1 update, 2 remove
+    sender_id: str
+    username: str
+    content: dict[str, Any]
+    create_time: datetime
+    update_time: datetime
+    persistent: bool
+    room_name: str
+    group_id: str
+    user_id_one: str
+    user_id_two: str
+
+
 __all__ = [
     "SYSTEM_USER_ID",
     "Account",
     "AuthResult",
+    "ChannelMessage",
     "Event",
     "Friend",
     "FriendOfFriend",

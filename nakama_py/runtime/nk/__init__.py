@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from nakama_py.core.accounts import AccountService
+from nakama_py.core.channels import ChannelService
+from nakama_py.core.disconnects import Disconnects
 from nakama_py.core.events import EventQueue
 from nakama_py.core.friends import FriendService
 from nakama_py.core.groups import GroupService
@@ -33,11 +35,13 @@ from nakama_py.runtime.context import RUN_ONCE, Context, RuntimeInfo
 from nakama_py.runtime.localcache import LocalCache
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk.accounts import AccountCalls
+from nakama_py.runtime.nk.channels import ChannelCalls
 from nakama_py.runtime.nk.events import EventCalls
 from nakama_py.runtime.nk.friends import FriendCalls
 from nakama_py.runtime.nk.groups import GroupCalls
 from nakama_py.runtime.nk.leaderboards import LeaderboardCalls
 from nakama_py.runtime.nk.notifications import NotificationCalls
+from nakama_py.runtime.nk.sessions import SessionCalls
 from nakama_py.runtime.nk.sql import SqlCalls, SqlDatabase
 from nakama_py.runtime.nk.storage import StorageCalls
 from nakama_py.runtime.nk.streams import StreamCalls
@@ -47,14 +51,16 @@ from nakama_py.runtime.nk.wallets import WalletCalls
 
 
 class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
-                   SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls):
+                   SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls, ChannelCalls,
+                   SessionCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,
                  storage: StorageService, wallets: WalletService, notifications: NotificationService,
                  leaderboards: LeaderboardService, multi_updater: MultiUpdater, sql: SqlDatabase,
                  metrics: Metrics, streams: StreamService, friends: FriendService, groups: GroupService,
-                 tournaments: TournamentService, events: EventQueue) -> None:
+                 tournaments: TournamentService, events: EventQueue, channels: ChannelService,
+                 disconnects: Disconnects) -> None:
         self._info = info
         self._accounts = accounts
         self._sessions = sessions
@@ -70,6 +76,8 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
         self._groups = groups
         self._tournaments = tournaments
         self._events = events
+        self._channels = channels
+        self._disconnects = disconnects
         self._cache = LocalCache()
         self._ran_once: set[str] = set()
 

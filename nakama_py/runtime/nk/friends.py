@@ -46,3 +46,8 @@ class FriendCalls:
                             usernames: Sequence[str] | None = None) -> None:
         targets = await self._friend_targets(user_id, username, ids, usernames, "Cannot block self.")
         await self._friends.block(user_id, targets)
+
+    @tracked
+    async def friend_metadata_update(self, user_id: str, friend_id: str, metadata: Mapping[str, Any] | None) -> None:
+        """Replace the metadata on ``user_id``'s edge toward ``friend_id`` (friend, invite or block)."""
+        await self._friends.update_metadata(user_id, friend_id, metadata)

@@ -34,3 +34,10 @@ class NotificationCalls:
     @tracked
     async def notifications_delete(self, user_id: str, ids: Sequence[str]) -> None:
         await self._notifications.delete(user_id, ids)
+
+    @tracked
+    async def notification_send_all(self, subject: str, content: Mapping[str, Any], code: int,
+                                    persistent: bool = False) -> None:
+        """To every user from the system: live to every connected socket of the cluster; ``persistent``
+        stores one for every user (and delivers it to those connected)."""
+        await self._notifications.send_all(subject, content, code, persistent)
