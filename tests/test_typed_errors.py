@@ -10,6 +10,7 @@ import pytest
 
 import nakama_py.errors
 import nakama_py.runtime
+from nakama_py.core.console_users import ConsoleUserService
 from nakama_py.errors import (
     AccountNotFound,
     Code,
@@ -97,3 +98,14 @@ async def test_an_unknown_user_is_account_not_found(state: ServerState) -> None:
     with pytest.raises(AccountNotFound) as notification:  # the foreign key to users, translated
         await state.notifications.send([NotificationSend(nobody, "hello", {}, 1)])
     expect(notification.value, AccountNotFound, Code.NOT_FOUND, "user not found")
+
+
+async def test_a_second_console_user_of_one_name_is_already_exists(state: ServerState) -> None:
+    """The console users' unique name reaches core as the db boundary's translated violation."""
+    users = ConsoleUserService(state.db, state.config.console)
+    name = f"op{uuid.uuid4().hex[:8]}"
+    await users.create(name, "long enough password", 2)
+    with pytest.raises(nakama_py.errors.NakamaError) as taken:
+        await users.create(name, "another long password", 3)
+    assert (taken.value.code, taken.value.message) == (Code.ALREADY_EXISTS, "Username is already in use.")
+    await users.delete(name)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
-from psycopg.errors import UniqueViolation
-
+from nakama_py.db.errors import UniqueViolation
 from nakama_py.db.pool import Database
 
 
@@ -15,8 +13,7 @@ class UsernameTaken(Exception):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class ConsoleUserRow:
+class ConsoleUserRow(NamedTuple):
     id: str
     username: str
     email: str
@@ -25,30 +22,27 @@ class ConsoleUserRow:
     password: bytes
 
 
-_COLUMNS = "id::text, username, coalesce(email, ''), role, create_time, password"
-
-
-def _row(row: tuple[Any, ...]) -> ConsoleUserRow:
-    return ConsoleUserRow(str(row[0]), str(row[1]), str(row[2]), int(row[3]), row[4], bytes(row[5]))
+_SELECT = "SELECT id::text, username, coalesce(email, ''), role, create_time, password FROM nakama_py_console_user"
 
 
 async def by_username(db: Database, username: str) -> ConsoleUserRow | None:
-    row = await db.fetchrow("SELECT " + _COLUMNS + " FROM nakama_py_console_user WHERE username = %s", (username,))
-    return None if row is None else _row(row)
+    return await db.fetchrow_as(ConsoleUserRow._make, _SELECT + " WHERE username = %(username)s",
+                                {"username": username})
 
 
 async def list_all(db: Database) -> list[ConsoleUserRow]:
-    return [_row(row) for row in await db.fetch("SELECT " + _COLUMNS + " FROM nakama_py_console_user"
-                                                  " ORDER BY username")]
+    return await db.fetch_as(ConsoleUserRow._make, _SELECT + " ORDER BY username")
 
 
 async def insert(db: Database, user_id: str, username: str, email: str, password: bytes, role: int) -> None:
     try:
         await db.execute("INSERT INTO nakama_py_console_user (id, username, email, password, role)"
-                         " VALUES (%s, %s, NULLIF(%s, ''), %s, %s)", (user_id, username, email, password, role))
+                         " VALUES (%(id)s, %(username)s, NULLIF(%(email)s, ''), %(password)s, %(role)s)",
+                         {"id": user_id, "username": username, "email": email, "password": password, "role": role})
     except UniqueViolation:
         raise UsernameTaken(username) from None
 
 
 async def delete(db: Database, username: str) -> bool:
-    return await db.execute("DELETE FROM nakama_py_console_user WHERE username = %s", (username,)) > 0
+    return await db.execute("DELETE FROM nakama_py_console_user WHERE username = %(username)s",
+                            {"username": username}) > 0
