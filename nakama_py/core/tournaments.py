@@ -28,10 +28,11 @@ import orjson
 from nakama_py.core.leaderboard_reads import valid_uuid
 from nakama_py.core.leaderboard_schedule import parse_board_rules, parse_schedule
 from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, RecordList, from_unix
+from nakama_py.core.leaderboard_writes import MAX_ATTEMPTS, RECORD_PKEY
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.tournament_schedule import moments
 from nakama_py.db import tournaments as sql
-from nakama_py.db.errors import DatabaseError
+from nakama_py.db.errors import DatabaseError, UniqueViolation
 from nakama_py.db.pool import Database
 from nakama_py.errors import Code, NakamaError, internal, invalid_argument, not_found, permission_denied
 from nakama_py.leaderboard_enums import Operator, OperatorOverride, SortOrder
@@ -266,25 +267,33 @@ class TournamentService:
         expiry = from_unix(period.expiry)
         attempt = sql.TournamentWrite(id, owner_id, username or None, score, subscore, meta, expiry,
                                       rules.max_num_score)
-        try:
-            async with self.db.transaction() as conn:
-                current = await sql.lock_record(conn, id, owner_id, expiry)
-                if current is None and rules.join_required:
-                    raise failed_precondition("Must join tournament before attempting to write value.")
-                if current is not None and current.max_num_score and current.num_score >= current.max_num_score:
-                    raise failed_precondition("Reached allowed max number of score attempts.")
-                # Checked again on the written row: concurrent first writes of one owner find no row to
-                # lock, and the upsert's unique index is what orders them (an over-limit write rolls back).
-                row = await sql.write(conn, operator, board.descending, attempt)
-                num_score, max_num_score = row.num_score, row.max_num_score
-                if max_num_score and num_score > max_num_score:
-                    raise failed_precondition("Reached allowed max number of score attempts.")
-                if num_score == 1 and current is None and rules.max_size < UNLIMITED_SIZE \
-                        and not await sql.take_place(conn, id):
-                    raise failed_precondition("Tournament has reached max size.")
-        except DatabaseError:
-            log.exception("error writing tournament record")
-            raise internal("Error writing score to tournament.") from None
+        for tries_left in reversed(range(MAX_ATTEMPTS)):
+            try:
+                async with self.db.transaction() as conn:
+                    current = await sql.lock_record(conn, id, owner_id, expiry)
+                    if current is None and rules.join_required:
+                        raise failed_precondition("Must join tournament before attempting to write value.")
+                    if current is not None and current.max_num_score and current.num_score >= current.max_num_score:
+                        raise failed_precondition("Reached allowed max number of score attempts.")
+                    # Checked again on the written row: concurrent first writes of one owner find no row to
+                    # lock, and the upsert's unique index is what orders them (an over-limit write rolls back).
+                    row = await sql.write(conn, operator, board.descending, attempt)
+                    num_score, max_num_score = row.num_score, row.max_num_score
+                    if max_num_score and num_score > max_num_score:
+                        raise failed_precondition("Reached allowed max number of score attempts.")
+                    if num_score == 1 and current is None and rules.max_size < UNLIMITED_SIZE \
+                            and not await sql.take_place(conn, id):
+                        raise failed_precondition("Tournament has reached max size.")
+                break
+            except UniqueViolation as exc:
+                # Two first writes of one owner with the same score met on the primary key rather than on
+                # the owner index the upsert names: the row exists now, so the next try locks and counts it.
+                if exc.constraint != RECORD_PKEY or not tries_left:
+                    log.exception("error writing tournament record")
+                    raise internal("Error writing score to tournament.") from None
+            except DatabaseError:
+                log.exception("error writing tournament record")
+                raise internal("Error writing score to tournament.") from None
         return self.leaderboards.writes.record_written(board, period.expiry, owner_id, row, True)
 
     async def delete_record(self, id: str, owner_id: str, *, caller: str | None = None) -> None:
