@@ -105,6 +105,15 @@ class TournamentEntry:
     origin: Origin
 
 
+@dataclass(frozen=True, slots=True)
+class MatchEntry:
+    name: str
+    handler: Any                # an object with the match_* callbacks, or a class/factory making one per match
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
 @dataclass
 class Registry:
     rpcs: dict[str, RpcEntry] = field(default_factory=dict)
@@ -121,3 +130,4 @@ class Registry:
     rt_after: dict[str, HookEntry] = field(default_factory=dict)
     session_start: list[HookEntry] = field(default_factory=list)
     session_end: list[HookEntry] = field(default_factory=list)
+    matches: dict[str, MatchEntry] = field(default_factory=dict)  # match handlers by name
