@@ -26,7 +26,7 @@ def _reply(joined: Joined) -> Envelope:
         match.label.value = joined.label
     match.size = joined.size
     match.presences.extend(p.to_proto() for p in joined.presences)
-    getattr(match, "self").CopyFrom(joined.self_presence.to_proto())
+    match.self.CopyFrom(joined.self_presence.to_proto())
     return reply
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from nakama_py.proto.realtime_pb2 import Envelope
+from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.match_handlers import CALLBACKS as MATCH_CALLBACKS
 from nakama_py.runtime.match_handlers import is_factory
-from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
     EventEntry,

@@ -57,6 +57,7 @@ class MatchContext(Context):
     """``ctx`` of a match callback: the usual fields plus the match's id, node, label and tick rate."""
 
     __slots__ = ("_handle",)
+    _handle: MatchHandle
 
     def __init__(self, info: RuntimeInfo, handle: MatchHandle) -> None:
         super().__init__(info, MATCH)

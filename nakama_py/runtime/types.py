@@ -25,8 +25,8 @@ from nakama_py.core.account_types import Account, AuthResult, User
 from nakama_py.core.events import Event
 from nakama_py.core.friends import Friend, FriendOfFriend
 from nakama_py.core.group_types import Group, GroupUser, UserGroup
-from nakama_py.core.matches.types import MatchListing, MatchMessage
 from nakama_py.core.leaderboard_types import LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
+from nakama_py.core.matches.types import MatchListing, MatchMessage
 from nakama_py.core.multi_update import MultiUpdateResult
 from nakama_py.core.notifications import Notification, NotificationSend
 from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, StorageObjectId, StorageWrite
