@@ -41,7 +41,7 @@ MARKER_SWEEP_SEC = 30.0
 class MatchHost(Protocol):
     """What a match needs from its process (the registry)."""
 
-    async def send(self, stream: Stream, envelope: Envelope, presences: Sequence[Presence] | None) -> None: ...
+    async def send(self, envelope: Envelope, presences: Sequence[Presence]) -> None: ...
 
     async def kick(self, stream: Stream, presences: Sequence[Presence]) -> None: ...
 
@@ -79,7 +79,7 @@ class MatchHandler:
         self._calls: deque[Call] = deque()
         self._attempts: deque[Call] = deque()
         self._signals: deque[Call] = deque()
-        self._outgoing: list[tuple[Envelope, list[Presence] | None]] = []
+        self._outgoing: list[tuple[Envelope, list[Presence]]] = []
         self._deferred = 0
         self._waiting: set[asyncio.Future[Any]] = set()  # answers of queued join attempts and signals
         self._wake = asyncio.Event()
@@ -121,12 +121,14 @@ class MatchHandler:
         message.reliable = reliable
         if sender is not None:
             message.presence.CopyFrom(sender.to_proto())
-        targets = None
-        if presences is not None:
+        # The match's own presence list, as Nakama's dispatcher: a player admitted this instant is in it
+        # before the tracker has their presence.
+        if presences is None:
+            targets = list(self.presences.values())
+        else:
             targets = [self.presences[p.session_id] for p in presences if p.session_id in self.presences]
-            if not targets:
-                return
-        self._outgoing.append((envelope, targets))
+        if targets:
+            self._outgoing.append((envelope, targets))
 
     def kick(self, presences: Sequence[Presence]) -> None:
         gone = [self.presences[p.session_id] for p in presences if p.session_id in self.presences]
@@ -214,9 +216,10 @@ class MatchHandler:
             self._keep(state, "match_join_attempt")
             if allow:
                 self._markers[presence.session_id] = (presence, time.monotonic())
-                await self._joined([presence])
+                self._queue_call(lambda: self._joined([presence]))
             if not answer.done():
-                answer.set_result(JoinResult(True, allow, reason, self._label, tuple(self.presences.values())))
+                others = tuple(p for p in self.presences.values() if p.session_id != presence.session_id)
+                answer.set_result(JoinResult(True, allow, reason, self._label, others))
 
         self._attempts.append(self._guarded(attempt, answer))
         self._wake.set()
@@ -381,7 +384,7 @@ class MatchHandler:
         self._deferred = 0
         for envelope, targets in outgoing:
             try:
-                await self._host.send(self.stream, envelope, targets)
+                await self._host.send(envelope, targets)
             except Exception:
                 log.warning("match broadcast not delivered", exc_info=True, extra={"fields": {"mid": self.id_str}})
 

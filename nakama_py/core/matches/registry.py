@@ -140,11 +140,8 @@ class MatchRegistry:
 
     # --- MatchHost: what a running match asks of its process -----------------------------------
 
-    async def send(self, stream: Stream, envelope: Envelope, presences: Sequence[Presence] | None) -> None:
-        if presences is None:
-            await self._router.send_to_stream(stream, envelope)
-        else:
-            await self._router.send_to_presences(presences, envelope)
+    async def send(self, envelope: Envelope, presences: Sequence[Presence]) -> None:
+        await self._router.send_to_presences(presences, envelope)
 
     async def kick(self, stream: Stream, presences: Sequence[Presence]) -> None:
         for presence in presences:
