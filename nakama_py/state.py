@@ -29,6 +29,9 @@ from nakama_py.core.events import EventQueue
 from nakama_py.core.friends import FriendService
 from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.matches.listing import MatchListings
+from nakama_py.core.matches.registry import MatchRegistry
+from nakama_py.core.matches.service import MatchService
 from nakama_py.core.matchmaker import MatchmakerService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
@@ -47,6 +50,7 @@ from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_channel import ChannelHandlers
+from nakama_py.realtime.handlers_match import MatchHandlers
 from nakama_py.realtime.handlers_matchmaker import MatchmakerHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
 from nakama_py.realtime.handlers_status import StatusHandlers
@@ -56,6 +60,7 @@ from nakama_py.realtime.service import Realtime
 from nakama_py.realtime.session import SocketSession
 from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.context import RuntimeInfo
+from nakama_py.runtime.match_handlers import MatchFactories
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.rt_hooks import RuntimeRtHooks
 from nakama_py.runtime.service import LoadedRuntime, load_runtime
@@ -92,6 +97,8 @@ class ServerState:
     replicas: ReplicaSet
     disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
     matchmaker: MatchmakerService  # multiplayer (issue 15)
+    matches: MatchService     # issue 15: relayed and authoritative matches (core/matches)
+    match_listings: MatchListings
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
@@ -103,6 +110,8 @@ class ServerState:
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
         await self.events.stop(float(self.config.shutdown_grace_sec or 30))  # social (issue 16)
+        # Matches first, as Nakama: match_terminate with the grace period, then what still runs is stopped.
+        await self.matches.registry.stop(self.config.shutdown_grace_sec)
         if self.jobs is not None:
             await self.jobs.stop()
         self.matchmaker.stop()
@@ -177,10 +186,14 @@ async def install_runtime(state: ServerState) -> None:
         notifications=state.notifications, leaderboards=state.leaderboards, streams=state.streams,
         multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
         metrics=state.metrics, friends=state.friends, groups=state.groups, tournaments=state.tournaments,
-        events=state.events, channels=state.channels, disconnects=state.disconnects)
+        events=state.events, channels=state.channels, disconnects=state.disconnects,
+        match_registry=state.matches.registry, match_listings=state.match_listings)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
     state.runtime = runtime
+    if runtime.registry.matches:
+        state.matches.registry.factory = MatchFactories(
+            {name: (entry.handler, entry.logger) for name, entry in runtime.registry.matches.items()}, info, nk)
     if runtime.hooks is not None:
         state.hooks = runtime.hooks
     if runtime.rt_hooks is not None:
@@ -232,15 +245,20 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
     tournaments = TournamentService(db, leaderboards)
     matchmaker = MatchmakerService(config.matchmaker, bus, router, token_key=config.session.encryption_key)
+    state_metrics = metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix)
+    match_registry = MatchRegistry(config.match, bus, tracker, router, on_tick_late=state_metrics.match_tick_late,
+                                   on_count=state_metrics.match_count)
+    matches = MatchService(match_registry, tracker, router, config.session.encryption_key,
+                           single_match=config.session.single_match)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
-                         **ChannelHandlers(channels).handlers(),
+                         **ChannelHandlers(channels).handlers(), **MatchHandlers(matches).handlers(),
                          **MatchmakerHandlers(matchmaker, config.name).handlers()})
     state = ServerState(
         config=config,
         db=db,
         bus=bus,
-        metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
+        metrics=state_metrics,
         sessions=sessions,
         accounts=accounts,
         storage=StorageService(db, config.session.encryption_key, replicas),
@@ -258,6 +276,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         replicas=replicas,
         disconnects=Disconnects(tracker, router),
         matchmaker=matchmaker,
+        matches=matches,
+        match_listings=MatchListings(match_registry.index, tracker),
         node=config.name,
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
@@ -269,6 +289,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         await replicas.start()
         await bus.start()
         state.spawn(tracker.sweep(), "presence-sweep")
+        state.spawn(match_registry.index.run(), "match-index")
+        state.spawn(match_registry.sweep(), "match-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
         state.spawn(matchmaker.sweep(), "matchmaker-sweep")

@@ -31,7 +31,6 @@ _MULTIPLAYER_FILES = {
                              "should join a match, then do not send data to excluded presences",
                              "should create authoritative match, and join with metadata",
                              "should create authoritative match, list matches without querying"],
-    "socket-matchmaker.test.js": ["should add to matchmaker and match authoritative"],
     "socket-party.test.js": ["should create party and receive presence", "should create closed party and accept member",
                              "should only create open party and only have member join",
                              "should create open party and have member join and send data",
