@@ -32,6 +32,7 @@ from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.matches.listing import MatchListings
 from nakama_py.core.matches.registry import MatchRegistry
 from nakama_py.core.matches.service import MatchService
+from nakama_py.core.matchmaker import MatchmakerService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.online import OnlineUsers
@@ -50,6 +51,7 @@ from nakama_py.db.replicas import ReplicaSet
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_channel import ChannelHandlers
 from nakama_py.realtime.handlers_match import MatchHandlers
+from nakama_py.realtime.handlers_matchmaker import MatchmakerHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
 from nakama_py.realtime.handlers_status import StatusHandlers
 from nakama_py.realtime.pipeline import Pipeline
@@ -96,9 +98,11 @@ class ServerState:
     disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
     matches: MatchService     # issue 15: relayed and authoritative matches (core/matches)
     match_listings: MatchListings
+    matchmaker: MatchmakerService  # multiplayer (issue 15)
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
+    matchmaker_leader: LeaderJobs | None = None  # the matchmaker's intervals, on one process at a time
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -110,6 +114,9 @@ class ServerState:
         await self.matches.registry.stop(self.config.shutdown_grace_sec)
         if self.jobs is not None:
             await self.jobs.stop()
+        self.matchmaker.stop()
+        if self.matchmaker_leader is not None:
+            await self.matchmaker_leader.stop()
         await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
@@ -199,6 +206,8 @@ async def install_runtime(state: ServerState) -> None:
         state.tournaments.end_hook = runtime.run_tournament_end
     if runtime.handles_tournament_resets:
         state.tournaments.reset_hook = runtime.run_tournament_reset
+    if runtime.handles_matchmaker_matched:
+        state.matchmaker.matched_hook = runtime.run_matchmaker_matched
     if runtime.jobs:
         state.jobs = LeaderJobs(state.db.session_conninfo, [
             LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
@@ -240,9 +249,11 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
                                    on_count=state_metrics.match_count)
     matches = MatchService(match_registry, tracker, router, config.session.encryption_key,
                            single_match=config.session.single_match)
+    matchmaker = MatchmakerService(config.matchmaker, bus, router, token_key=config.session.encryption_key)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
-                         **ChannelHandlers(channels).handlers(), **MatchHandlers(matches).handlers()})
+                         **ChannelHandlers(channels).handlers(), **MatchHandlers(matches).handlers(),
+                         **MatchmakerHandlers(matchmaker, config.name).handlers()})
     state = ServerState(
         config=config,
         db=db,
@@ -266,10 +277,12 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         disconnects=Disconnects(tracker, router),
         matches=matches,
         match_listings=MatchListings(match_registry.index, tracker),
+        matchmaker=matchmaker,
         node=config.name,
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
+    state.realtime.on_close(lambda session: matchmaker.remove_all_session(session.id))  # as Nakama's session end
     # social (issue 16): a deleted user leaves their groups (friendships go by the tables' cascade, as in Nakama)
     state.accounts.on_delete(groups.forget_user)
     try:
@@ -280,6 +293,10 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(match_registry.sweep(), "match-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
+        state.spawn(matchmaker.sweep(), "matchmaker-sweep")
+        state.matchmaker_leader = LeaderJobs(db.session_conninfo, [
+            LeaderJob("matchmaker", float(config.matchmaker.interval_sec), matchmaker.lead)])
+        state.matchmaker_leader.start()
         if replicas.replicas:
             state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches

@@ -3,9 +3,8 @@
 
 ``TestMatch`` is Nakama's ``match.lua``, the authoritative match handler ``"match"`` that
 ``create_authoritative_match`` starts: tick rate 1, label from the params or ``"skill=100-150"``,
-admits every join, ends after tick 10. Still missing for the matchmaker part of the issue: the
-matchmaker-matched hook (Nakama's ``match_init.lua``: for exactly two users whose ``mode`` property
-is ``"authoritative"``, create a ``"match"`` and return its id).
+admits every join, ends after tick 10. ``matchmaker_matched`` is Nakama's ``match_init.lua``: for
+exactly two users whose ``mode`` property is ``"authoritative"``, it creates a ``"match"`` for them.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from nakama_py.runtime import (
     Context,
     Dispatcher,
     Initializer,
+    MatchmakerEntry,
     MatchMessage,
     MatchPresence,
     NakamaError,
@@ -127,6 +127,13 @@ class TestMatch:
         return state, data
 
 
+async def matchmaker_matched(ctx: Context, logger: RuntimeLogger, nk: NakamaModule,
+                             entries: list[MatchmakerEntry]) -> str | None:
+    if len(entries) != 2 or any(entry.properties.get("mode") != "authoritative" for entry in entries):
+        return None
+    return await nk.match_create("match", {"debug": True})
+
+
 def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, initializer: Initializer) -> None:
     for name, fn in [("rpc", rpc), ("rpc_error", rpc_error), ("rpc_get", rpc_get),
                      ("send_notification", send_notification), ("send_stream_data", send_stream_data),
@@ -134,3 +141,4 @@ def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, initializ
                      ("create_leaderboard", create_leaderboard)]:
         initializer.register_rpc(f"clientrpc.{name}", fn)
     initializer.register_match("match", TestMatch)
+    initializer.register_matchmaker_matched(matchmaker_matched)

@@ -22,14 +22,6 @@ MATCHMAKER_TIMING = ("issue 15; flaky against real Nakama 3.40 too: the two tick
 NOT_STRICT = {MATCHMAKER_TIMING}
 
 _MULTIPLAYER_FILES = {
-    "socket-matchmaker.test.js": ["should only add to matchmaker", "should add and remove from matchmaker",
-                                  "should add to matchmaker and do basic match",
-                                  "should add to matchmaker and match on range",
-                                  "should add to matchmaker and match on range and value",
-                                  "should add to matchmaker then remove and not match",
-                                  "should add to matchmaker but not match",
-                                  "should add multiple to matchmaker and not match",
-                                  "should add to matchmaker and match authoritative"],
     "socket-party.test.js": ["should create party and receive presence", "should create closed party and accept member",
                              "should only create open party and only have member join",
                              "should create open party and have member join and send data",

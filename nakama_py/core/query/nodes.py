@@ -36,6 +36,11 @@ class Node(ABC):
     @abstractmethod
     def evaluate(self, doc: Document) -> float | None: ...
 
+    def constant_score(self) -> float | None:
+        """The score of every document this clause matches, when that is one number (None when it
+        depends on the document): lets a caller take matches in another order without scoring them."""
+        return self.boost
+
 
 @dataclass(slots=True)
 class MatchAll(Node):
@@ -51,6 +56,9 @@ class MatchNone(Node):
 
     def evaluate(self, doc: Document) -> float | None:
         return None
+
+    def constant_score(self) -> float | None:
+        return 0.0
 
 
 @dataclass(slots=True)
@@ -70,8 +78,15 @@ class _StringLeaf(Node):
         return None
 
 
-def term(name: str, text: str, boost: float = 1.0) -> _StringLeaf:
-    return _StringLeaf(name, text.__eq__, boost)
+@dataclass(slots=True)
+class Term(_StringLeaf):
+    """A field's exact keyword value (an index can look its documents up directly)."""
+
+    text: str = ""
+
+
+def term(name: str, text: str, boost: float = 1.0) -> Term:
+    return Term(name, text.__eq__, boost, text)
 
 
 def fuzzy(name: str, text: str, distance: int, boost: float = 1.0) -> _StringLeaf:
@@ -192,3 +207,20 @@ class Boolean(Node):
                 return None
             total = 1.0
         return total * self.boost
+
+    def constant_score(self) -> float | None:
+        if self.should:
+            return None  # which optional clauses match varies by document
+        if not self.must:
+            return self.boost if self.must_not else 0.0
+        total = 0.0
+        for clause in self.must:
+            score = clause.constant_score()
+            if score is None:
+                return None
+            total += score
+        return total * self.boost
+
+    def required_terms(self) -> list[Term]:
+        """The exact-value clauses every match must satisfy (its must clauses that are terms)."""
+        return [clause for clause in self.must if isinstance(clause, Term) and clause.field]
