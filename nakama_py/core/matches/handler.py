@@ -73,6 +73,7 @@ class MatchHandler:
         self._label = ""
         self._rate = 1
         self.tick = 0
+        self.tick_lateness = 0.0  # how late the current tick started (seconds)
         self.presences: dict[str, Presence] = {}      # session id -> presence, in join order
         self._markers: dict[str, tuple[Presence, float]] = {}  # allowed joins the tracker has not confirmed
         self._inputs: deque[MatchMessage] = deque()
@@ -311,7 +312,8 @@ class MatchHandler:
             while not self.stopped:
                 now = loop.time()
                 if now >= next_tick:
-                    self._host.tick_late(now - next_tick)
+                    self.tick_lateness = now - next_tick
+                    self._host.tick_late(self.tick_lateness)
                     started = time.perf_counter()
                     await self._tick(max_empty_ticks)
                     self._check_overrun("match_loop", time.perf_counter() - started, interval)
