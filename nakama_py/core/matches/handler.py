@@ -176,7 +176,7 @@ class MatchHandler:
         self.done.set()
 
     def cancel(self) -> None:
-        """At the end of the shutdown grace period: a match still running is stopped without its callbacks."""
+        """Shutdown (no grace period, or at its end): the match stops without further callbacks."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
@@ -340,7 +340,7 @@ class MatchHandler:
         except _Stop:
             pass
         except asyncio.CancelledError:
-            log.warning("match stopped at the end of the shutdown grace period", extra={"fields": {"mid": self.id_str}})
+            log.info("match stopped: the server is shutting down", extra={"fields": {"mid": self.id_str}})
         except Exception:
             log.warning("stopping match after an error from its handler", exc_info=True,
                         extra={"fields": {"mid": self.id_str, "tick": self.tick}})
