@@ -59,6 +59,8 @@ class SocketSession:
     def enqueue(self, frame: bytes | str) -> bool:
         """Queue one frame pushed to this socket; False (and the socket closing) when the client cannot keep up."""
         if self._held is not None:
+            if len(self._held) >= self._queue.maxsize:  # held frames count against the same bound
+                return self._put(frame)
             self._held.append(frame)
             return True
         return self._put(frame)

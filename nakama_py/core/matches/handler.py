@@ -250,9 +250,8 @@ class MatchHandler:
 
     def tracker_left(self, presences: list[Presence]) -> None:
         """These presences left the match's stream (left, kicked, disconnected, their process died)."""
-        leaving = [p for p in presences if p.session_id in self.presences]
-        if leaving:
-            self._queue_call(lambda: self._left(leaving))
+        # Not filtered here: an admitted player's join may still be queued; ``_left`` runs after it.
+        self._queue_call(lambda: self._left(presences))
 
     def terminate(self, grace_seconds: int) -> bool:
         async def terminate() -> None:
