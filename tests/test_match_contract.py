@@ -148,10 +148,10 @@ async def test_ticks_run_at_the_tick_rate(client: Client, state: ServerState, nk
     first = int(await data_with(socket, TICK))
     started = time.monotonic()
     last = first
-    while time.monotonic() - started < 1.0:
+    while time.monotonic() - started < 2.0:
         last = int(await data_with(socket, TICK))
     ticks = last - first
-    assert 16 <= ticks <= 22, ticks  # 20 per second, one second, ticks consecutive from 0
+    assert 32 <= ticks <= 42, ticks  # 20 per second for two seconds (a starved machine may skip a few)
 
 
 async def test_a_handler_that_raises_ends_the_match_and_closes_its_players(client: Client, state: ServerState,
@@ -227,8 +227,10 @@ async def test_many_matches_at_once(state: ServerState, nk: NakamaModule) -> Non
     ids = [await nk.match_create("sync_counter", {"rate": 10}) for _ in range(200)]
     assert state.matches.registry.count() == 200
     before = await asyncio.gather(*(nk.match_signal(match_id, "") for match_id in ids))
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(2.0)
     after = await asyncio.gather(*(nk.match_signal(match_id, "") for match_id in ids))
     ticks = [int(b) - int(a) for a, b in zip(before, after, strict=True)]
-    assert all(8 <= n <= 12 for n in ticks), (min(ticks), max(ticks))  # each at 10 per second
+    # Each at 10 per second (fewer only when the machine starves the process: missed ticks are skipped),
+    # and none left behind by the others.
+    assert min(ticks) >= 12 and max(ticks) <= 22 and max(ticks) - min(ticks) <= 3, (min(ticks), max(ticks))
     assert len(nk.match_list(100, True, "sync")) == 100

@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
 from nakama_py.core import match_tokens
-from nakama_py.state import ServerState
+from nakama_py.state import ServerState, build_state
+from tests.conftest import ConfigFactory
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
 
@@ -142,3 +143,23 @@ async def test_listing_relayed_matches(client: Client, state: ServerState) -> No
     assert (await bad.json())["message"] == "Label filtering is not supported for non-authoritative matches."
     limit = await client.get("/v2/match?limit=0", headers=headers)
     assert (await limit.json())["message"] == "Invalid limit - limit must be between 1 and 100."
+
+
+async def test_single_match_leaves_the_previous_match(make_config: ConfigFactory, database_url: str,
+                                                      aiohttp_client: Callable[..., Any]) -> None:
+    own = await build_state(make_config("--session.single_socket", "true", "--session.single_match", "true"),
+                            database_url)
+    try:
+        client: Client = await aiohttp_client(build_app(own))
+        alice, bob = await create_user(own), await create_user(own)
+        a, b = await open_socket(client, alice), await open_socket(client, bob)
+        first = (await a.request({"match_create": {}}))["match"]["match_id"]
+        second = (await b.request({"match_create": {}}))["match"]["match_id"]
+        await b.request({"match_join": {"match_id": first}})  # Bob leaves his own match for Alice's
+        event = await presence_event(a, "joins", bob)
+        assert event["match_id"] == first
+        listed = {m.match_id: m.size for m in own.match_listings.list(10)}
+        assert listed == {first: 2}  # Bob's first match is gone: he was its only member
+        assert second not in listed
+    finally:
+        await own.close()

@@ -54,7 +54,8 @@ def public_presence(presence: Presence) -> MatchPresence:
 
 
 class MatchContext(Context):
-    """``ctx`` of a match callback: the usual fields plus the match's id, node, label and tick rate."""
+    """``ctx`` of a match callback: the usual fields plus the match's id, node, label and tick rate
+    (and how late the current tick started)."""
 
     __slots__ = ("_handle",)
     _handle: MatchHandle
@@ -78,6 +79,11 @@ class MatchContext(Context):
     @property
     def match_tick_rate(self) -> int:
         return self._handle.tick_rate
+
+    @property
+    def match_tick_lateness(self) -> float:
+        """nakama-py's own: how many seconds late the current tick started (``match_loop``)."""
+        return self._handle.tick_lateness
 
 
 class Dispatcher:

@@ -8,6 +8,10 @@ RPCs:
   get_leaderboard           players or http_key: {"limit": 1-1000, "cycle": n}
   manual_reset_leaderboard  http_key: {} finalizes the last ended cycle, {"cycle": n} an older one
   system_metrics            http_key: counts and the last finalization
+
+Live races: the matchmaker (tickets with ``mode: race``, 2 to 8 players) starts an authoritative
+``"race"`` match (race_match.py, race_matchmaking.py) that validates progress and records each
+finisher's time, measured by the server, on the same leaderboard.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from . import telemetry
 from .access import BOARD, COLLECTION
 from .cycles import Cycles
 from .finalization import LAST_RESET_KEY, Finalizer
+from .race_match import RaceMatch
+from .race_matchmaking import RACE_HANDLER, matchmaker_matched
 from .retention import INTERVAL_SECONDS, Retention
 from .settings import RacingSettings
 from .standings import Standings
@@ -47,6 +53,8 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     initializer.register_rpc("system_metrics", SystemMetrics(cycles).system_metrics)
     initializer.register_leaderboard_reset(finalizer.on_leaderboard_reset)
     initializer.register_background_job("racing_retention", INTERVAL_SECONDS, Retention(settings).run)
+    initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race
+    initializer.register_matchmaker_matched(matchmaker_matched)
 
     telemetry.declare(nk)
     last = await nk.storage_read([{"collection": COLLECTION, "key": LAST_RESET_KEY, "user_id": None}])

@@ -61,6 +61,8 @@ class RacingSettings:
     leaderboard_cache_ms: int = 1000
     rewards: tuple[int, ...] = DEFAULT_REWARDS
     retention_days: float = 7.0
+    track_meters: float = 1000.0      # a live race's length (race_match.py)
+    max_speed_mps: float = 100.0      # progress faster than this is impossible: rejected
 
     @property
     def reset_schedule(self) -> str:
@@ -97,4 +99,6 @@ class RacingSettings:
             leaderboard_cache_ms=int(_number(env, "racing_leaderboard_cache_ms", 1000, integer=True, minimum=0)),
             rewards=rewards,
             retention_days=_number(env, "racing_retention_days", 7.0, integer=False, minimum=0, exclusive=True),
+            track_meters=_number(env, "racing_track_meters", 1000.0, integer=False, minimum=0, exclusive=True),
+            max_speed_mps=_number(env, "racing_max_speed_mps", 100.0, integer=False, minimum=0, exclusive=True),
         )

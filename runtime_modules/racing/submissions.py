@@ -42,9 +42,16 @@ class Submissions:
         except NakamaError:
             self._rejected(nk, "invalid")
             raise
+        return nk.json_encode(await self.record(nk, user_id, ctx.username, seconds, key, metadata))
+
+    async def record(self, nk: NakamaModule, user_id: str, username: str | None, seconds: float, key: str,
+                     metadata: dict[str, Any] | None) -> dict[str, Any]:
+        """Write one race time (idempotent by ``key``): the RPC's path, and the live race's (race_match.py),
+        which submits the time its own clock measured."""
+        settings = self.settings
         try:
             receipt = await nk.leaderboard_record_write_once(
-                BOARD, user_id, key, score=round(seconds * 1000), username=ctx.username, metadata=metadata,
+                BOARD, user_id, key, score=round(seconds * 1000), username=username, metadata=metadata,
                 ttl_seconds=settings.idempotency_ttl_seconds,
                 rate_limit=(settings.submit_rate_per_minute, RATE_WINDOW_SECONDS))
         except RateLimitedError as exc:
@@ -69,4 +76,4 @@ class Submissions:
             "rank": receipt.rank,
             "personal_best": receipt.updated,
         }
-        return nk.json_encode(reply)
+        return reply

@@ -131,7 +131,14 @@ async def create(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload:
     return await nk.match_create(request["handler"], request.get("params") or {})
 
 
+async def signal(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:
+    """RPC: ``nk.match_signal`` to the match in the payload (``{"match_id", "data"}``), on whichever process."""
+    request = nk.json_decode(payload)
+    return await nk.match_signal(request["match_id"], request["data"])
+
+
 def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, initializer: Initializer) -> None:
     initializer.register_match("contract", Contract)
     initializer.register_match("sync_counter", SyncCounter())
     initializer.register_rpc("match_create", create)
+    initializer.register_rpc("match_signal", signal)

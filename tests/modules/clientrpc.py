@@ -4,8 +4,7 @@
 ``TestMatch`` is Nakama's ``match.lua``, the authoritative match handler ``"match"`` that
 ``create_authoritative_match`` starts: tick rate 1, label from the params or ``"skill=100-150"``,
 admits every join, ends after tick 10. ``matchmaker_matched`` is Nakama's ``match_init.lua``: for
-exactly two users whose ``mode`` property is ``"authoritative"``, it creates a ``"match"`` and
-returns its id (the others get a relayed match token).
+exactly two users whose ``mode`` property is ``"authoritative"``, it creates a ``"match"`` for them.
 """
 
 from __future__ import annotations
@@ -132,8 +131,7 @@ async def matchmaker_matched(ctx: Context, logger: RuntimeLogger, nk: NakamaModu
                              entries: list[MatchmakerEntry]) -> str | None:
     if len(entries) != 2 or any(entry.properties.get("mode") != "authoritative" for entry in entries):
         return None
-    expected = [entry.presence.user_id for entry in entries]
-    return await nk.match_create("match", {"debug": True, "expected_users": expected})
+    return await nk.match_create("match", {"debug": True})
 
 
 def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, initializer: Initializer) -> None:

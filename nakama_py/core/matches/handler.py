@@ -73,6 +73,7 @@ class MatchHandler:
         self._label = ""
         self._rate = 1
         self.tick = 0
+        self.tick_lateness = 0.0  # how late the current tick started (seconds)
         self.presences: dict[str, Presence] = {}      # session id -> presence, in join order
         self._markers: dict[str, tuple[Presence, float]] = {}  # allowed joins the tracker has not confirmed
         self._inputs: deque[MatchMessage] = deque()
@@ -175,7 +176,7 @@ class MatchHandler:
         self.done.set()
 
     def cancel(self) -> None:
-        """At the end of the shutdown grace period: a match still running is stopped without its callbacks."""
+        """Shutdown (no grace period, or at its end): the match stops without further callbacks."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
@@ -249,9 +250,8 @@ class MatchHandler:
 
     def tracker_left(self, presences: list[Presence]) -> None:
         """These presences left the match's stream (left, kicked, disconnected, their process died)."""
-        leaving = [p for p in presences if p.session_id in self.presences]
-        if leaving:
-            self._queue_call(lambda: self._left(leaving))
+        # Not filtered here: an admitted player's join may still be queued; ``_left`` runs after it.
+        self._queue_call(lambda: self._left(presences))
 
     def terminate(self, grace_seconds: int) -> bool:
         async def terminate() -> None:
@@ -311,7 +311,8 @@ class MatchHandler:
             while not self.stopped:
                 now = loop.time()
                 if now >= next_tick:
-                    self._host.tick_late(now - next_tick)
+                    self.tick_lateness = now - next_tick
+                    self._host.tick_late(self.tick_lateness)
                     started = time.perf_counter()
                     await self._tick(max_empty_ticks)
                     self._check_overrun("match_loop", time.perf_counter() - started, interval)
@@ -338,7 +339,7 @@ class MatchHandler:
         except _Stop:
             pass
         except asyncio.CancelledError:
-            log.warning("match stopped at the end of the shutdown grace period", extra={"fields": {"mid": self.id_str}})
+            log.info("match stopped: the server is shutting down", extra={"fields": {"mid": self.id_str}})
         except Exception:
             log.warning("stopping match after an error from its handler", exc_info=True,
                         extra={"fields": {"mid": self.id_str, "tick": self.tick}})

@@ -229,7 +229,10 @@ class MatchRegistry:
         if not handlers:
             return
         for handler in handlers:
-            handler.terminate(grace_seconds)
+            if grace_seconds <= 0:  # Nakama: no grace period, no match_terminate: the matches stop now
+                handler.cancel()
+            else:
+                handler.terminate(grace_seconds)
         waiting = [asyncio.ensure_future(h.done.wait()) for h in handlers]
         _done, pending = await asyncio.wait(waiting, timeout=max(grace_seconds, 0) + 1.0)
         for task in pending:

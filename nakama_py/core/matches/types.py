@@ -73,6 +73,10 @@ class MatchHandle(Protocol):
     @property
     def tick_rate(self) -> int: ...
 
+    @property
+    def tick_lateness(self) -> float:
+        """How late (seconds) the current tick started against the match's schedule."""
+
     def broadcast(self, op_code: int, data: bytes, presences: Sequence[Presence] | None, sender: Presence | None,
                   reliable: bool, *, deferred: bool = False) -> None:
         """Send ``match_data`` to the match's presences (or these among them); sent once the callback returns."""
