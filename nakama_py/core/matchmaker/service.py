@@ -55,6 +55,7 @@ SWEEP_INTERVAL_SEC = 2.0
 NEW_PROCESS_GRACE_SEC = 10.0    # a process first heard of this recently may not be in the membership yet
 
 STATS_COMPLETIONS = 10         # Nakama keeps the last 10 matched tickets' times
+TOMBSTONE_SEC = 300.0          # how long a removed ticket's id is refused if a late re-send brings it back
 
 # The runtime's matchmaker-matched function: a match id for the group, or None for a relayed match.
 MatchedHook = Callable[[list[MatchmakerEntry]], Awaitable[str | None]]
@@ -83,6 +84,9 @@ class MatchmakerService:
         self._heard: dict[str, float] = {}
         self._replies: set[asyncio.Task[None]] = set()
         self._completions: deque[tuple[int, int]] = deque(maxlen=STATS_COMPLETIONS)
+        # Removed and matched tickets (ids are never reused): an owner's re-send that crossed their removal
+        # on the bus must not bring them back, or a new leader could match them twice.
+        self._gone: dict[str, float] = {}
         self._stopped = False
         bus.subscribe(TOPIC, self._on_message, self._resync, echo=False)
 
@@ -147,7 +151,16 @@ class MatchmakerService:
     async def _remove(self, tickets: Sequence[str] | set[str]) -> None:
         removed = [t.ticket for t in self.pool.remove_many(list(tickets))]
         if removed:
+            self._forget(removed)
             await self._publish({"r": removed})
+
+    def _forget(self, tickets: Sequence[str]) -> None:
+        now = time.monotonic()
+        for ticket in tickets:
+            self._gone[ticket] = now
+
+    def _admit(self, tickets: list[Ticket]) -> list[Ticket]:
+        return [t for t in tickets if t.ticket not in self._gone]
 
     # --- the leader's interval ------------------------------------------------------------------
 
@@ -173,6 +186,7 @@ class MatchmakerService:
         if not result.groups:
             return 0
         matched = [t.ticket for group in result.groups for t in group]  # run_interval took them out of the pool
+        self._forget(matched)
         completed = time.time_ns()
         completions = [[t.created_at, completed] for group in result.groups for t in group for _ in t.presences]
         self._completions.extend((created, done) for created, done in completions)
@@ -222,13 +236,14 @@ class MatchmakerService:
         self._heard[process] = time.monotonic()
         try:
             if "a" in message:
-                for item in message["a"]:
-                    self.pool.add(wire.decode(item))
+                for ticket in self._admit([wire.decode(item) for item in message["a"]]):
+                    self.pool.add(ticket)
             elif "r" in message:
                 self.pool.remove_many(message["r"])
+                self._forget(message["r"])
                 self._completions.extend((int(created), int(done)) for created, done in message.get("c", ()))
             elif "all" in message:
-                self._replace_owner(process, [wire.decode(item) for item in message["all"]])
+                self._replace_owner(process, self._admit([wire.decode(item) for item in message["all"]]))
             elif message.get("sync"):
                 task = asyncio.get_running_loop().create_task(self._publish_own())
                 self._replies.add(task)  # held until done: the loop keeps only weak references
@@ -268,6 +283,7 @@ class MatchmakerService:
             try:
                 alive = {info.process for info in self._bus.alive()}
                 now = time.monotonic()
+                self._gone = {t: at for t, at in self._gone.items() if now - at < TOMBSTONE_SEC}
                 for owner in self.pool.owners():
                     if owner == self._process or owner in alive:
                         continue
