@@ -25,6 +25,16 @@ DEFAULT_SECRETS = {
     "console.password": "password",
     "console.signing_key": "defaultsigningkey",
 }
+# The shortest value production mode accepts for each secret. HMAC keys (tokens, console sessions) want
+# 32 bytes, as HS256's own digest size; keys and passwords a person types want at least 16 characters.
+MIN_SECRET_LENGTH = {
+    "session.encryption_key": 32,
+    "session.refresh_encryption_key": 32,
+    "socket.server_key": 16,
+    "runtime.http_key": 16,
+    "console.password": 16,
+    "console.signing_key": 32,
+}
 ENV_PREFIX = "NAKAMA_"
 
 
@@ -259,6 +269,8 @@ class Config(_Section):
     metrics: MetricsConfig = MetricsConfig()
     social: SocialConfig = SocialConfig()
     cluster: ClusterConfig = ClusterConfig()
+    # nakama-py: refuse to start while a secret is at its published default or too short.
+    production: bool = False
     matchmaker: dict[str, Any] = {}
     tracker: dict[str, Any] = {}
     iap: dict[str, Any] = {}
@@ -308,6 +320,19 @@ class Config(_Section):
             if getattr(getattr(self, section), key) == default:
                 found.append(path)
         return found
+
+    def weak_secrets(self) -> list[str]:
+        """What production mode refuses, one phrase per secret: at its published default, or too short."""
+        defaults = set(self.default_secrets())
+        problems = []
+        for path, minimum in MIN_SECRET_LENGTH.items():
+            section, key = path.split(".")
+            value = getattr(getattr(self, section), key)
+            if path in defaults:
+                problems.append(f"{path} is the published default")
+            elif len(value) < minimum:
+                problems.append(f"{path} is shorter than {minimum} characters")
+        return problems
 
     def unsupported_sections(self) -> list[str]:
         return [name for name in UNSUPPORTED_SECTIONS if getattr(self, name)]

@@ -330,7 +330,18 @@ def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None]:
     return embedded.start(), embedded
 
 
+def check_production(config: Config) -> None:
+    """Production mode refuses weak secrets in one message naming every one of them."""
+    if not config.production:
+        return
+    problems = config.weak_secrets()
+    if problems:
+        raise StartupError("production mode: refusing to start: " + "; ".join(problems)
+                           + ". Set a secret of your own for each.")
+
+
 def serve(config: Config, *, migrate: bool = True) -> int:
+    check_production(config)
     for key in config.default_secrets():
         log.warning(f"{key} is the published default: set a secret of your own before going live",
                     extra={"fields": {"key": key}})
