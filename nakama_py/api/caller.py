@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 
 from aiohttp import web
 
@@ -41,11 +42,17 @@ def basic_username(header: str) -> str | None:
     return username if colon else None
 
 
+def same_key(given: str, expected: str) -> bool:
+    """A constant-time comparison of a key a client sent with the configured one (bytes: compare_digest
+    refuses non-ASCII text), so response times tell an attacker nothing about how much of it matched."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def require_server_key(request: web.Request) -> None:
     """Routes authenticated by the server key as the Basic username (password ignored)."""
     values = request.headers.getall("Authorization", [])
     if len(values) != 1:
         raise unauthenticated("Server key required")
     username = basic_username(values[0])
-    if username is None or username != request.app[STATE].config.socket.server_key:
+    if username is None or not same_key(username, request.app[STATE].config.socket.server_key):
         raise unauthenticated("Server key invalid")
