@@ -76,6 +76,15 @@ class SessionConfig(_Section):
     single_match: bool = False
     single_party: bool = False
     single_session: bool = False
+    # nakama-py: bcrypt cost of stored account passwords (Nakama's is 13; each step doubles the work).
+    bcrypt_cost: int = Field(13, ge=10, le=16)
+    # nakama-py: failed sign-ins (a wrong password, an unknown email, username or custom ID) tolerated
+    # per account and per client address inside the lockout window, Nakama's login attempt limits;
+    # reaching it locks for the window. 0 turns a limit off.
+    login_max_attempts_account: int = Field(5, ge=0)
+    login_lockout_account_sec: int = Field(60, ge=1)
+    login_max_attempts_ip: int = Field(10, ge=0)
+    login_lockout_ip_sec: int = Field(600, ge=1)
 
     @model_validator(mode="after")
     def _keys_differ(self) -> SessionConfig:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.errors import unauthenticated
+from nakama_py.runtime.client_address import client_address
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.middleware import USER_ID
 
@@ -40,6 +41,14 @@ def basic_username(header: str) -> str | None:
         return None
     username, colon, _ = decoded.partition(":")
     return username if colon else None
+
+
+def client_ip(request: web.Request, proxy_count: int) -> str | None:
+    """The caller's address as Nakama takes it (X-Forwarded-For past ``socket.proxy_count`` proxies)."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    pair = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) and len(peer) >= 2 else None
+    return client_address(request.headers.get("X-Forwarded-For"), pair, proxy_count)[0]
 
 
 def same_key(given: str, expected: str) -> bool:

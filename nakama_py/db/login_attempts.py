@@ -1,0 +1,58 @@
+"""SQL for failed sign-ins (table nakama_py_login_attempt). Every time is the database's clock, so
+processes and nodes with drifting clocks agree on when a lockout starts and ends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import NamedTuple
+
+from nakama_py.db.pool import Database
+
+# Rows nobody failed with for this long are deleted, a bounded batch per recorded failure: the table
+# only grows through failures, so it stays about as large as the failures of the last window.
+STALE_BATCH = 100
+
+
+class LockoutRow(NamedTuple):
+    scope: str
+    # whole seconds until the lockout ends; 0 or less when it is not locked
+    locked_for_sec: int
+
+
+async def lockouts(db: Database, account: str | None, ip: str | None) -> list[LockoutRow]:
+    """The rows held for this account and this address (either may be None)."""
+    return await db.fetch_as(
+        LockoutRow._make,
+        "SELECT scope, coalesce(ceil(extract(epoch FROM locked_until - now()))::int, 0)"
+        " FROM nakama_py_login_attempt"
+        " WHERE (scope = 'account' AND key = %(account)s) OR (scope = 'ip' AND key = %(ip)s)",
+        {"account": account, "ip": ip})
+
+
+async def record_failure(db: Database, scope: str, key: str, max_attempts: int, window: timedelta,
+                         keep: timedelta) -> bool:
+    """Count a failure inside the sliding window; lock for the window when it reaches the threshold.
+    True when this failure locked the key."""
+    locked = await db.fetchval(
+        "INSERT INTO nakama_py_login_attempt AS a (scope, key, attempts, locked_until)"
+        " VALUES (%(scope)s, %(key)s, ARRAY[now()],"
+        "         CASE WHEN %(max)s <= 1 THEN now() + %(window)s END)"
+        " ON CONFLICT (scope, key) DO UPDATE SET"
+        "  attempts = ARRAY(SELECT t FROM unnest(a.attempts) t WHERE t > now() - %(window)s"
+        "                   ORDER BY t DESC LIMIT %(max)s - 1) || now(),"
+        "  locked_until = CASE WHEN (SELECT count(*) FROM unnest(a.attempts) t WHERE t > now() - %(window)s)"
+        "                           + 1 >= %(max)s THEN now() + %(window)s ELSE a.locked_until END,"
+        "  update_time = now()"
+        " RETURNING locked_until IS NOT NULL AND locked_until > now()",
+        {"scope": scope, "key": key, "max": max_attempts, "window": window})
+    await db.execute(
+        "DELETE FROM nakama_py_login_attempt WHERE (scope, key) IN ("
+        " SELECT scope, key FROM nakama_py_login_attempt WHERE update_time < now() - %(keep)s"
+        " LIMIT %(batch)s)",
+        {"keep": keep, "batch": STALE_BATCH})
+    return bool(locked)
+
+
+async def reset_account(db: Database, account: str) -> None:
+    await db.execute("DELETE FROM nakama_py_login_attempt WHERE scope = 'account' AND key = %(account)s",
+                     {"account": account})
