@@ -97,7 +97,8 @@ async def test_a_success_clears_the_accounts_failures(limited: Client) -> None:
     email, _, password = await new_email_account(limited, address)
     for _ in range(2):
         for _ in range(4):
-            assert (await sign_in(limited, "email", {"email": email, "password": "wrong-password"}, new_address()))[0] == 401
+            status, _ = await sign_in(limited, "email", {"email": email, "password": "wrong-password"}, new_address())
+            assert status == 401
         assert (await sign_in(limited, "email", {"email": email, "password": password}, new_address()))[0] == 200
 
 
@@ -107,7 +108,8 @@ async def test_username_and_email_count_against_one_account(limited: Client) -> 
         await sign_in(limited, "email", {"email": email, "password": "wrong-password"}, new_address())
     for _ in range(2):
         response = await limited.post(f"/v2/account/authenticate/email?create=false&username={username}",
-                                      json={"password": "wrong-password"}, headers=basic() | {"X-Forwarded-For": new_address()})
+                                      json={"password": "wrong-password"},
+                                      headers=basic() | {"X-Forwarded-For": new_address()})
         assert response.status == 401
     response = await limited.post(f"/v2/account/authenticate/email?create=false&username={username}",
                                   json={"password": password}, headers=basic() | {"X-Forwarded-For": new_address()})
