@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from nakama_py.app import build_app
+from nakama_py.config import ConfigError, load_config
 from nakama_py.state import build_state
 from tests.conftest import ConfigFactory
 from tests.support.auth import Client, basic
@@ -159,3 +160,19 @@ async def test_device_sign_ins_are_not_limited_as_in_nakama(limited: Client) -> 
         status, _ = await sign_in(limited, "device", {"id": f"device-{uuid.uuid4().hex}"}, address)
         assert status == 404
     assert (await sign_in(limited, "device", {"id": f"device-{uuid.uuid4().hex}"}, address, create=True))[0] == 200
+
+
+async def test_bcrypt_cost_is_the_configured_one(make_config: ConfigFactory, database_url: str) -> None:
+    state = await build_state(make_config("--session.bcrypt_cost", "11"), database_url)
+    try:
+        result = await state.accounts.authenticate_email(f"{uuid.uuid4().hex[:12]}@example.com", "a-password")
+        stored = await state.db.fetchval("SELECT password FROM users WHERE id = %(id)s", {"id": result.user_id})
+        assert bytes(stored).startswith(b"$2a$11$")
+    finally:
+        await state.close()
+
+
+def test_bcrypt_cost_below_nakamas_floor_is_refused() -> None:
+    with pytest.raises(ConfigError, match="session.bcrypt_cost"):
+        load_config(flags={"session.bcrypt_cost": ["4"]}, environ={})
+    assert load_config(environ={}).session.bcrypt_cost == 13

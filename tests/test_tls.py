@@ -49,8 +49,9 @@ def wait_tls_healthy(server: ServerProcess, context: ssl.SSLContext, timeout: fl
 @pytest.fixture
 def tls_server(tmp_path: Path, database_url: str) -> Iterator[tuple[ServerProcess, Path]]:
     cert, key = self_signed(tmp_path)
+    # Two worker processes: each forked worker wraps its own listener in TLS.
     server = start_server(tmp_path, database_url, "--socket.ssl_certificate", str(cert),
-                          "--socket.ssl_private_key", str(key), wait=False)
+                          "--socket.ssl_private_key", str(key), "--socket.workers", "2", wait=False)
     try:
         wait_tls_healthy(server, ssl.create_default_context(cafile=str(cert)))
     except Exception:
@@ -71,10 +72,11 @@ async def test_http_and_wss_over_tls_with_aiohttp(tls_server: tuple[ServerProces
             token = (await response.json())["token"]
         async with session.get(f"{base}/v2/account", headers=bearer(token), ssl=trusted) as response:
             assert response.status == 200
-        socket = await session.ws_connect(f"wss://127.0.0.1:{server.port}/ws?token={token}", ssl=trusted)
-        await socket.send_json({"cid": "1", "ping": {}})
-        assert await socket.receive_json(timeout=10) == {"cid": "1", "pong": {}}
-        await socket.close()
+        for _ in range(4):  # new connections, spread over both workers by the kernel
+            socket = await session.ws_connect(f"wss://127.0.0.1:{server.port}/ws?token={token}", ssl=trusted)
+            await socket.send_json({"cid": "1", "ping": {}})
+            assert await socket.receive_json(timeout=10) == {"cid": "1", "pong": {}}
+            await socket.close()
         # A client that does not trust the certificate is refused by its own TLS check.
         with pytest.raises(aiohttp.ClientConnectorCertificateError):
             await session.get(f"{base}/healthcheck")
