@@ -173,6 +173,6 @@ async def test_bcrypt_cost_is_the_configured_one(make_config: ConfigFactory, dat
 
 
 def test_bcrypt_cost_below_nakamas_floor_is_refused() -> None:
-    with pytest.raises(ConfigError, match="session.bcrypt_cost"):
+    with pytest.raises(ConfigError, match=r"session\.bcrypt_cost"):
         load_config(flags={"session.bcrypt_cost": ["4"]}, environ={})
     assert load_config(environ={}).session.bcrypt_cost == 13
