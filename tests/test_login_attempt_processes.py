@@ -1,5 +1,6 @@
-"""Login attempt limits hold across servers: failures on one node count on the other, and a lock set
-through one is enforced by both (the state is in the shared database, on the database's clock)."""
+"""Login attempt limits hold across servers: failures on one node count on the other (the database
+counts them), a lock set through one is enforced by the other (the cluster bus tells it), and a node
+started while a lock holds enforces it too (it loads the active locks at start)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,13 @@ async def test_failures_on_two_nodes_lock_the_account_and_address_on_both(tmp_pa
                                      "create=true") == (429, TRY_AGAIN_LATER)
                 assert (await sign_in(session, url, "custom", {"id": f"y-{uuid.uuid4().hex}"}, "192.0.2.51",
                                       "create=true"))[0] == 200
+
+            late = start_server(tmp_path / "node-c", database_url, "--name", "node-c")
+            nodes.append(late)
+            assert await sign_in(session, late.url, "email", {"email": email, "password": password},
+                                 "192.0.2.98") == (429, TRY_AGAIN_LATER)
+            assert await sign_in(session, late.url, "custom", {"id": f"z-{uuid.uuid4().hex}"}, "192.0.2.50",
+                                 "create=true") == (429, TRY_AGAIN_LATER)
     finally:
         for node in nodes:
             assert node.stop() == 0

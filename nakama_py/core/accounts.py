@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from nakama_py.cluster.bus import ClusterBus
 from nakama_py.config import Config
 from nakama_py.core import account_rules as rules
 from nakama_py.core.account_links import AccountLinks
@@ -56,14 +57,15 @@ def _valid_ids(user_ids: Sequence[str]) -> list[str]:
 
 class AccountService:
     def __init__(self, db: Database, sessions: SessionService, config: Config,
-                 verifier: SocialVerifier | None = None, online: OnlineUsers | None = None) -> None:
+                 verifier: SocialVerifier | None = None, online: OnlineUsers | None = None,
+                 bus: ClusterBus | None = None) -> None:
         self.db = db
         self.online = online or OnlineUsers()
         self.sessions = sessions
         self.config = config
         self.authenticator = Authenticator(db, config.social, verifier or OfflineSocialVerifier(),
                                            config.session.bcrypt_cost)
-        self.login_attempts = LoginAttempts(db, config.session)
+        self.login_attempts = LoginAttempts(db, config.session, bus)
         self.links = AccountLinks(db, config.session.bcrypt_cost)
         self._delete_handlers: list[DeleteHandler] = []
         self._deleted_handlers: list[DeletedHandler] = []

@@ -67,7 +67,7 @@ async def _unknown_account(attempt: Attempt | None, *, checked: bool = False) ->
     otherwise the failure counts against the address."""
     if attempt is not None:
         if not checked:
-            await attempt.check()
+            attempt.check()
         await attempt.failed()
     raise AccountNotFound()
 
@@ -95,7 +95,7 @@ class Authenticator:
     async def _sign_in(self, lookup: Lookup, find_or_create: FindOrCreate, username: str, generated: bool,
                        create: bool, attempt: Attempt | None = None) -> Identity:
         if attempt is not None:
-            await attempt.check()  # before any lookup: a locked address learns nothing
+            attempt.check()  # before any lookup: a locked address learns nothing
         if not create:
             identity = await self._lookup(lookup)
             if identity is None:
@@ -179,7 +179,7 @@ class Authenticator:
     async def _password_matches(self, identity: Identity, password: str, attempt: Attempt | None) -> None:
         """The password check of an existing account, inside the account's login attempt limits."""
         if attempt is not None:
-            await attempt.check(identity.user_id)
+            attempt.check(identity.user_id)
         _admit(identity)
         # No password and a wrong one answer alike, so a client cannot tell them apart.
         if not await check_password(password, identity.password):

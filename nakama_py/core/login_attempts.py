@@ -1,9 +1,16 @@
-"""Nakama's login attempt limits, shared by every process and node through the database.
+"""Nakama's login attempt limits, for every process and node of the cluster.
 
 As Nakama's login attempt cache: a failed sign-in counts against the account (when one was found)
 and against the client address; ``login_max_attempts_*`` failures inside the window lock the key
 for the window, and a locked key answers RESOURCE_EXHAUSTED "Try again later." before any password
 is checked. A successful sign-in clears the account's failures (not the address's).
+
+Where the state lives: failures are counted in the database (``nakama_py_login_attempt``, on the
+database's clock), so failures through any process add up. The lock a failure sets is published on
+the cluster bus and every process keeps the locks in memory: checking costs a successful sign-in no
+query. A process (re)loads the active locks from the database when it starts and whenever its bus
+reconnects (messages sent meanwhile are lost), and also learns a lock from its own failures, which
+the database answers with the key's lock.
 
 A player cannot be locked out for good: a lock ends one window after the failure that set it, and
 refused attempts are not counted, so they neither lengthen it nor start a new one; one address can
@@ -16,17 +23,27 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from datetime import timedelta
 
+import orjson
+
+from nakama_py.cluster.bus import ClusterBus
 from nakama_py.config import SessionConfig
 from nakama_py.db import login_attempts as sql
 from nakama_py.db.errors import DatabaseError
 from nakama_py.db.pool import Database
-from nakama_py.errors import Code, NakamaError, internal
+from nakama_py.errors import Code, NakamaError
 
 log = logging.getLogger("nakama_py.accounts")
 
 TRY_AGAIN_LATER = "Try again later."
+TOPIC = "login_lock"
+# Locks held in memory at most (an attacker rotating addresses makes many); past it the ones ending
+# first are dropped after the expired ones. A dropped lock still holds at the attacker's next failure.
+MAX_LOCKS = 100_000
+
+Key = tuple[str, str]  # (scope, key): ("account", user ID) or ("ip", address)
 
 
 def limited_address(ip: str | None) -> str | None:
@@ -42,68 +59,121 @@ def limited_address(ip: str | None) -> str | None:
 
 
 class Attempt:
-    """One sign-in's view of the limits: checked before the password, told how it ended."""
+    """One client sign-in's view of the limits: checked before the password, told how it ended."""
 
-    __slots__ = ("_account", "_account_tracked", "_ip", "_limits")
+    __slots__ = ("_account", "_ip", "_limits")
 
     def __init__(self, limits: LoginAttempts, ip: str | None) -> None:
         self._limits = limits
         self._ip = ip
         self._account: str | None = None
-        self._account_tracked = False
 
-    async def check(self, account: str | None = None) -> None:
+    def check(self, account: str | None = None) -> None:
         """Refuse when the address, or the account (a user ID) once known, is locked."""
         self._account = account
         limits = self._limits
-        account_key = account if limits.account_on else None
-        ip_key = self._ip if limits.ip_on else None
-        if account_key is None and ip_key is None:
-            return
-        try:
-            rows = await sql.lockouts(limits.db, account_key, ip_key)
-        except DatabaseError:
-            log.exception("error reading login attempts")
-            raise internal("Error finding user account.") from None
-        self._account_tracked = any(row.scope == "account" for row in rows)
-        if any(row.locked_for_sec > 0 for row in rows):
+        if (self._ip is not None and limits.ip_on and limits.locked(("ip", self._ip))) or (
+                account is not None and limits.account_on and limits.locked(("account", account))):
             raise NakamaError(TRY_AGAIN_LATER, Code.RESOURCE_EXHAUSTED)
 
     async def failed(self) -> None:
         limits = self._limits
         config = limits.config
-        try:
-            if self._account is not None and limits.account_on and await sql.record_failure(
-                    limits.db, "account", self._account, config.login_max_attempts_account,
-                    limits.account_window, limits.keep):
-                log.info("account locked after failed sign-ins", extra={"fields": {
-                    "user_id": self._account, "seconds": config.login_lockout_account_sec}})
-            if self._ip is not None and limits.ip_on and await sql.record_failure(
-                    limits.db, "ip", self._ip, config.login_max_attempts_ip, limits.ip_window, limits.keep):
-                log.info("client address locked after failed sign-ins", extra={"fields": {
-                    "client_ip": self._ip, "seconds": config.login_lockout_ip_sec}})
-        except DatabaseError:
-            # The caller is refused anyway; a failure not counted is not worth a 500.
-            log.exception("error recording a failed sign-in")
+        if self._account is not None and limits.account_on:
+            await limits.record(("account", self._account), config.login_max_attempts_account, limits.account_window)
+        if self._ip is not None and limits.ip_on:
+            await limits.record(("ip", self._ip), config.login_max_attempts_ip, limits.ip_window)
 
     async def succeeded(self) -> None:
-        if self._account is None or not self._account_tracked:
-            return
-        try:
-            await sql.reset_account(self._limits.db, self._account)
-        except DatabaseError:
-            log.exception("error clearing failed sign-ins")
+        if self._account is not None and self._limits.account_on:
+            await self._limits.reset(self._account)
 
 
 class LoginAttempts:
-    def __init__(self, db: Database, config: SessionConfig) -> None:
+    """``bus``: how the other processes hear of locks (None: a process alone)."""
+
+    def __init__(self, db: Database, config: SessionConfig, bus: ClusterBus | None = None) -> None:
         self.db = db
         self.config = config
+        self.bus = bus
         self.account_on = config.login_max_attempts_account > 0
         self.ip_on = config.login_max_attempts_ip > 0
         self.account_window = timedelta(seconds=config.login_lockout_account_sec)
         self.ip_window = timedelta(seconds=config.login_lockout_ip_sec)
         self.keep = max(self.account_window, self.ip_window)
+        self._locks: dict[Key, float] = {}  # key -> monotonic time its lock ends
+        if bus is not None:
+            bus.subscribe(TOPIC, self._on_message, resync=self.reload)
 
     def attempt(self, client_ip: str | None) -> Attempt:
         return Attempt(self, limited_address(client_ip))
+
+    # --- the in-memory locks -----------------------------------------------------------------
+
+    def locked(self, key: Key) -> bool:
+        until = self._locks.get(key)
+        if until is None:
+            return False
+        if until > time.monotonic():
+            return True
+        del self._locks[key]
+        return False
+
+    def _lock(self, key: Key, remaining_sec: float) -> None:
+        if remaining_sec <= 0:
+            return
+        now = time.monotonic()
+        if key not in self._locks and len(self._locks) >= MAX_LOCKS:
+            for stale in [k for k, until in self._locks.items() if until <= now]:
+                del self._locks[stale]
+            while len(self._locks) >= MAX_LOCKS:
+                del self._locks[min(self._locks, key=self._locks.__getitem__)]
+        self._locks[key] = max(self._locks.get(key, 0.0), now + remaining_sec)
+
+    def _on_message(self, payload: bytes) -> None:
+        try:
+            message = orjson.loads(payload)
+            scope, key, remaining = str(message["s"]), str(message["k"]), float(message["t"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("ignored a malformed login lock message")
+            return
+        self._lock((scope, key), remaining)
+
+    async def reload(self) -> None:
+        """The locks active now, from the database (start, and every bus reconnection)."""
+        rows = await sql.active_locks(self.db, MAX_LOCKS)
+        self._locks.clear()
+        for row in rows:
+            self._lock((row.scope, row.key), row.remaining_sec)
+
+    # --- counting (the database) -------------------------------------------------------------
+
+    async def record(self, key: Key, max_attempts: int, window: timedelta) -> None:
+        scope, value = key
+        try:
+            remaining = await sql.record_failure(self.db, scope, value, max_attempts, window, self.keep)
+        except DatabaseError:
+            # The caller is refused anyway; a failure not counted is not worth a 500.
+            log.exception("error recording a failed sign-in")
+            return
+        if remaining <= 0:
+            return
+        newly = not self.locked(key)
+        self._lock(key, remaining)
+        if not newly:
+            return
+        log.info("sign-ins locked after failures", extra={"fields": {
+            "scope": scope, "user_id" if scope == "account" else "client_ip": value,
+            "seconds": round(remaining)}})
+        if self.bus is not None:
+            try:
+                await self.bus.publish(TOPIC, orjson.dumps({"s": scope, "k": value, "t": remaining}))
+            except ConnectionError:
+                # The others learn it at their next reload or at their own next failure for the key.
+                log.warning("could not publish a login lock", extra={"fields": {"scope": scope}})
+
+    async def reset(self, account: str) -> None:
+        try:
+            await sql.reset_account(self.db, account)
+        except DatabaseError:
+            log.exception("error clearing failed sign-ins")

@@ -13,27 +13,27 @@ from nakama_py.db.pool import Database
 STALE_BATCH = 100
 
 
-class LockoutRow(NamedTuple):
+class LockRow(NamedTuple):
     scope: str
-    # whole seconds until the lockout ends; 0 or less when it is not locked
-    locked_for_sec: int
+    key: str
+    # seconds until the lock ends, by the database's clock
+    remaining_sec: float
 
 
-async def lockouts(db: Database, account: str | None, ip: str | None) -> list[LockoutRow]:
-    """The rows held for this account and this address (either may be None)."""
+async def active_locks(db: Database, limit: int) -> list[LockRow]:
+    """Every key locked now (the newest first, at most ``limit``)."""
     return await db.fetch_as(
-        LockoutRow._make,
-        "SELECT scope, coalesce(ceil(extract(epoch FROM locked_until - now()))::int, 0)"
-        " FROM nakama_py_login_attempt"
-        " WHERE (scope = 'account' AND key = %(account)s) OR (scope = 'ip' AND key = %(ip)s)",
-        {"account": account, "ip": ip})
+        LockRow._make,
+        "SELECT scope, key, extract(epoch FROM locked_until - now())::float8 FROM nakama_py_login_attempt"
+        " WHERE locked_until > now() ORDER BY locked_until DESC LIMIT %(limit)s",
+        {"limit": limit})
 
 
 async def record_failure(db: Database, scope: str, key: str, max_attempts: int, window: timedelta,
-                         keep: timedelta) -> bool:
+                         keep: timedelta) -> float:
     """Count a failure inside the sliding window; lock for the window when it reaches the threshold.
-    True when this failure locked the key."""
-    locked = await db.fetchval(
+    The seconds the key stays locked (0 when it is not)."""
+    remaining = await db.fetchval(
         "INSERT INTO nakama_py_login_attempt AS a (scope, key, attempts, locked_until)"
         " VALUES (%(scope)s, %(key)s, ARRAY[now()],"
         "         CASE WHEN %(max)s <= 1 THEN now() + %(window)s END)"
@@ -43,14 +43,14 @@ async def record_failure(db: Database, scope: str, key: str, max_attempts: int, 
         "  locked_until = CASE WHEN (SELECT count(*) FROM unnest(a.attempts) t WHERE t > now() - %(window)s)"
         "                           + 1 >= %(max)s THEN now() + %(window)s ELSE a.locked_until END,"
         "  update_time = now()"
-        " RETURNING locked_until IS NOT NULL AND locked_until > now()",
+        " RETURNING greatest(coalesce(extract(epoch FROM locked_until - now())::float8, 0), 0)",
         {"scope": scope, "key": key, "max": max_attempts, "window": window})
     await db.execute(
         "DELETE FROM nakama_py_login_attempt WHERE (scope, key) IN ("
         " SELECT scope, key FROM nakama_py_login_attempt WHERE update_time < now() - %(keep)s"
         " LIMIT %(batch)s)",
         {"keep": keep, "batch": STALE_BATCH})
-    return bool(locked)
+    return float(remaining or 0)
 
 
 async def reset_account(db: Database, account: str) -> None:
