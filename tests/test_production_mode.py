@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nakama_py.config import DEFAULT_SECRETS, load_config
+from nakama_py.config import DEFAULT_SECRETS, PRODUCTION_DEFAULTS, load_config
 from tests.support.ports import free_port
 from tests.support.server import REPO, start_server
 
@@ -19,6 +19,7 @@ STRONG = {
     "runtime.http_key": "h" * 16,
     "console.password": "p" * 16,
     "console.signing_key": "c" * 32,
+    "console.username": "operator",
 }
 
 
@@ -36,7 +37,7 @@ def serve(tmp_path: Path, database_url: str, *args: str) -> subprocess.Completed
 
 
 def test_weak_secrets_names_defaults_and_short_values() -> None:
-    assert [p.split(" ")[0] for p in load_config(environ={}).weak_secrets()] == list(DEFAULT_SECRETS)
+    assert [p.split(" ")[0] for p in load_config(environ={}).weak_secrets()] == list(PRODUCTION_DEFAULTS)
     flags = {key: [value] for key, value in STRONG.items()}
     assert load_config(flags=flags, environ={}).weak_secrets() == []
     flags["socket.server_key"] = ["short"]
@@ -51,7 +52,7 @@ def test_production_flag_refuses_every_default_secret_in_one_message(tmp_path: P
     output = result.stdout + result.stderr
     lines = [line for line in output.splitlines() if "production mode" in line]
     assert len(lines) == 1, output
-    for key in DEFAULT_SECRETS:
+    for key in PRODUCTION_DEFAULTS:
         assert f"{key} is the published default" in lines[0]
     assert "server ready" not in output
 
