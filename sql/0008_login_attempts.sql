@@ -3,8 +3,8 @@
 
 -- +migrate Up
 CREATE TABLE IF NOT EXISTS nakama_py_login_attempt (
-    -- scope: 'account' (key: the user ID) or 'ip' (key: the client address)
-    scope        TEXT          NOT NULL CHECK (scope IN ('account', 'ip')),
+    -- scope: 'account' (key: the user ID), 'console' (key: a console user name) or 'ip' (the client address)
+    scope        TEXT          NOT NULL CHECK (scope IN ('account', 'console', 'ip')),
     key          TEXT          NOT NULL,
     -- the failures inside the window (at most the threshold's worth), database clock
     attempts     TIMESTAMPTZ[] NOT NULL,

@@ -53,6 +53,18 @@ async def test_failures_on_two_nodes_lock_the_account_and_address_on_both(tmp_pa
                 assert (await sign_in(session, url, "custom", {"id": f"y-{uuid.uuid4().hex}"}, "192.0.2.51",
                                       "create=true"))[0] == 200
 
+            # The consoles of both nodes share one limit for an operator name (Nakama's console limits).
+            consoles = [f"http://127.0.0.1:{node.args[node.args.index('--console.port') + 1]}" for node in nodes]
+            operator = f"op_{uuid.uuid4().hex[:8]}"
+            for index in range(5):
+                async with session.post(f"{consoles[index % 2]}/signin", allow_redirects=False,
+                                        data={"username": operator, "password": "guess-guess"}) as response:
+                    assert response.status == 401
+            for console in consoles:
+                async with session.post(f"{console}/signin", allow_redirects=False,
+                                        data={"username": operator, "password": "guess-guess"}) as response:
+                    assert response.status == 429 and int(response.headers["Retry-After"]) > 0
+
             late = start_server(tmp_path / "node-c", database_url, "--name", "node-c")
             nodes.append(late)
             assert await sign_in(session, late.url, "email", {"email": email, "password": password},

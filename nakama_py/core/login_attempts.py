@@ -43,7 +43,7 @@ TOPIC = "login_lock"
 # first are dropped after the expired ones. A dropped lock still holds at the attacker's next failure.
 MAX_LOCKS = 100_000
 
-Key = tuple[str, str]  # (scope, key): ("account", user ID) or ("ip", address)
+Key = tuple[str, str]  # (scope, key): ("account", user ID), ("console", console user name) or ("ip", address)
 
 
 def limited_address(ip: str | None) -> str | None:
@@ -61,32 +61,42 @@ def limited_address(ip: str | None) -> str | None:
 class Attempt:
     """One client sign-in's view of the limits: checked before the password, told how it ended."""
 
-    __slots__ = ("_account", "_ip", "_limits")
+    __slots__ = ("_account", "_ip", "_limits", "_scope")
 
-    def __init__(self, limits: LoginAttempts, ip: str | None) -> None:
+    def __init__(self, limits: LoginAttempts, ip: str | None, scope: str) -> None:
         self._limits = limits
         self._ip = ip
+        self._scope = scope
         self._account: str | None = None
+
+    def locked_for(self, account: str | None = None) -> float:
+        """Seconds until the address, or the account once known, may sign in again; 0: now."""
+        self._account = account
+        limits = self._limits
+        wait = 0.0
+        if self._ip is not None and limits.ip_on:
+            wait = limits.locked_for(("ip", self._ip))
+        if account is not None and limits.account_on:
+            wait = max(wait, limits.locked_for((self._scope, account)))
+        return wait
 
     def check(self, account: str | None = None) -> None:
         """Refuse when the address, or the account (a user ID) once known, is locked."""
-        self._account = account
-        limits = self._limits
-        if (self._ip is not None and limits.ip_on and limits.locked(("ip", self._ip))) or (
-                account is not None and limits.account_on and limits.locked(("account", account))):
+        if self.locked_for(account) > 0:
             raise NakamaError(TRY_AGAIN_LATER, Code.RESOURCE_EXHAUSTED)
 
     async def failed(self) -> None:
         limits = self._limits
         config = limits.config
         if self._account is not None and limits.account_on:
-            await limits.record(("account", self._account), config.login_max_attempts_account, limits.account_window)
+            await limits.record((self._scope, self._account), config.login_max_attempts_account,
+                                limits.account_window)
         if self._ip is not None and limits.ip_on:
             await limits.record(("ip", self._ip), config.login_max_attempts_ip, limits.ip_window)
 
     async def succeeded(self) -> None:
         if self._account is not None and self._limits.account_on:
-            await self._limits.reset(self._account)
+            await self._limits.reset((self._scope, self._account))
 
 
 class LoginAttempts:
@@ -106,18 +116,24 @@ class LoginAttempts:
             bus.subscribe(TOPIC, self._on_message, resync=self.reload)
 
     def attempt(self, client_ip: str | None) -> Attempt:
-        return Attempt(self, limited_address(client_ip))
+        """A player's sign-in (accounts are user IDs)."""
+        return Attempt(self, limited_address(client_ip), "account")
+
+    def console_attempt(self, client_ip: str | None) -> Attempt:
+        """An operator's console sign-in (accounts are console user names), as Nakama's console."""
+        return Attempt(self, limited_address(client_ip), "console")
 
     # --- the in-memory locks -----------------------------------------------------------------
 
-    def locked(self, key: Key) -> bool:
+    def locked_for(self, key: Key) -> float:
         until = self._locks.get(key)
         if until is None:
-            return False
-        if until > time.monotonic():
-            return True
+            return 0.0
+        wait = until - time.monotonic()
+        if wait > 0:
+            return wait
         del self._locks[key]
-        return False
+        return 0.0
 
     def _lock(self, key: Key, remaining_sec: float) -> None:
         if remaining_sec <= 0:
@@ -158,12 +174,12 @@ class LoginAttempts:
             return
         if remaining <= 0:
             return
-        newly = not self.locked(key)
+        newly = self.locked_for(key) == 0
         self._lock(key, remaining)
         if not newly:
             return
         log.info("sign-ins locked after failures", extra={"fields": {
-            "scope": scope, "user_id" if scope == "account" else "client_ip": value,
+            "scope": scope, {"account": "user_id", "console": "username"}.get(scope, "client_ip"): value,
             "seconds": round(remaining)}})
         if self.bus is not None:
             try:
@@ -172,8 +188,8 @@ class LoginAttempts:
                 # The others learn it at their next reload or at their own next failure for the key.
                 log.warning("could not publish a login lock", extra={"fields": {"scope": scope}})
 
-    async def reset(self, account: str) -> None:
+    async def reset(self, key: Key) -> None:
         try:
-            await sql.reset_account(self.db, account)
+            await sql.reset_account(self.db, *key)
         except DatabaseError:
             log.exception("error clearing failed sign-ins")

@@ -53,6 +53,6 @@ async def record_failure(db: Database, scope: str, key: str, max_attempts: int, 
     return float(remaining or 0)
 
 
-async def reset_account(db: Database, account: str) -> None:
-    await db.execute("DELETE FROM nakama_py_login_attempt WHERE scope = 'account' AND key = %(account)s",
-                     {"account": account})
+async def reset_account(db: Database, scope: str, account: str) -> None:
+    await db.execute("DELETE FROM nakama_py_login_attempt WHERE scope = %(scope)s AND key = %(account)s",
+                     {"scope": scope, "account": account})
