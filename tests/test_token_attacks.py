@@ -87,10 +87,18 @@ async def test_refresh_token_is_not_a_session_token_and_back(client: Client) -> 
     await refused_everywhere(client, forge(claims, key=REFRESH_KEY))
     response = await client.post("/v2/account/session/refresh", headers=basic(), json={"token": issued["token"]})
     assert (response.status, await response.json()) == (401, REFRESH_INVALID)
+    refresh_claims = claims_of(issued["refresh_token"])
+    none_header = base64url_encode(b'{"alg":"none","typ":"JWT"}').decode()
+    for forged in (forge(refresh_claims, alg="HS512", key=REFRESH_KEY, digest=hashlib.sha512),
+                   forge(refresh_claims, key=SESSION_KEY),
+                   forge({**refresh_claims, "uid": str(uuid.uuid4())}, signature=b"x" * 32),
+                   f"{none_header}.{base64url_encode(json.dumps(refresh_claims).encode()).decode()}.",
+                   forge({**refresh_claims, "exp": int(time.time())}, key=REFRESH_KEY)):
+        response = await client.post("/v2/account/session/refresh", headers=basic(), json={"token": forged})
+        assert (response.status, await response.json()) == (401, REFRESH_INVALID)
     response = await client.post("/v2/account/session/refresh", headers=basic(),
-                                 json={"token": forge(claims_of(issued["refresh_token"]), alg="HS512",
-                                                      key=REFRESH_KEY, digest=hashlib.sha512)})
-    assert (response.status, await response.json()) == (401, REFRESH_INVALID)
+                                 json={"token": forge(refresh_claims, key=REFRESH_KEY)})
+    assert response.status == 200  # the same claims, rightly signed: the refusals above are about the change
 
 
 async def test_tampered_claims_are_refused(client: Client) -> None:
