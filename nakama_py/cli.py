@@ -79,7 +79,7 @@ def cmd_serve(args: list[str]) -> int:
         else:
             rest.append(arg)
     config = _config(rest)
-    setup_logging(config.logger)
+    setup_logging(config.logger, secrets=config.secret_values())
     from nakama_py.server import ReportedStartupError, StartupError, serve
 
     try:

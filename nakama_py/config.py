@@ -346,6 +346,16 @@ class Config(_Section):
                 problems.append(f"{path} is shorter than {minimum} characters")
         return problems
 
+    def secret_values(self) -> list[str]:
+        """The configured secrets other than their published defaults, for the logs to mask."""
+        values = []
+        for path in MIN_SECRET_LENGTH:
+            section, key = path.split(".")
+            value = getattr(getattr(self, section), key)
+            if value != DEFAULT_SECRETS.get(path):
+                values.append(value)
+        return values
+
     def unsupported_sections(self) -> list[str]:
         return [name for name in UNSUPPORTED_SECTIONS if getattr(self, name)]
 

@@ -24,8 +24,15 @@ async def echo(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: s
     return payload
 
 
+async def careless(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:
+    # A module that logs what it was sent: tokens and keys in it are masked all the same.
+    logger.info("careless got %s", payload)
+    raise RuntimeError("careless failed on " + payload)
+
+
 def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, initializer: Initializer) -> None:
     initializer.register_rpc("echo", echo)
+    initializer.register_rpc("careless", careless)
 '''
 
 
@@ -75,6 +82,11 @@ async def test_a_debug_log_of_a_full_run_holds_no_secret(tmp_path: Path, databas
                                     ({}, bearer(second["token"])), ({"http_key": seen[-1]}, {})):
                 async with http.post("/v2/rpc/echo", params=params, headers=headers, json='"hello"') as response:
                     assert response.status in (200, 401)
+            leaked = {"token": second["token"], "refresh": second["refresh_token"], "http_key": http_key,
+                      "server_key": server_key, "console": keys["console.password"]}
+            async with http.post("/v2/rpc/careless", params={"http_key": http_key, "unwrap": ""},
+                                 data=str(leaked).encode()) as response:
+                assert response.status >= 400
             async with http.ws_connect(f"/ws?token={second['token']}") as socket:
                 await socket.send_json({"cid": "1", "rpc": {"id": "echo", "payload": "{}"}})
                 assert (await socket.receive_json(timeout=10))["cid"] == "1"
@@ -105,6 +117,7 @@ async def test_a_debug_log_of_a_full_run_holds_no_secret(tmp_path: Path, databas
     finally:
         assert server.stop() == 0
     log = server.log()
+    assert "careless got" in log and "<redacted token>" in log and "<redacted>" in log
     assert "server ready" in log and '"level": "debug"' in log.replace('"level":"debug"', '"level": "debug"')
     for value in seen:
         assert value not in log, f"a secret reached the log: {value[:12]}..."
