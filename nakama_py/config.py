@@ -271,6 +271,8 @@ class Config(_Section):
     data_dir: str = ""
     shutdown_grace_sec: int = Field(0, ge=0)
     config: list[str] = []
+    # nakama-py: refuse to start while a secret is at its published default or too short.
+    production: bool = False
     logger: LoggerConfig = LoggerConfig()
     session: SessionConfig = SessionConfig()
     socket: SocketConfig = SocketConfig()
@@ -281,8 +283,6 @@ class Config(_Section):
     metrics: MetricsConfig = MetricsConfig()
     social: SocialConfig = SocialConfig()
     cluster: ClusterConfig = ClusterConfig()
-    # nakama-py: refuse to start while a secret is at its published default or too short.
-    production: bool = False
     matchmaker: dict[str, Any] = {}
     tracker: dict[str, Any] = {}
     iap: dict[str, Any] = {}
