@@ -233,7 +233,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     router = Router(bus, tracker, sockets)
     online = OnlineUsers()
     online.install(tracker)  # online: a live socket anywhere in the cluster (the tracker's replica)
-    accounts = AccountService(db, sessions, config, online=online)
+    accounts = AccountService(db, sessions, config, online=online, bus=bus)
     follows = StatusFollows()
     status = StatusService(accounts, tracker, follows)
     notifications = NotificationService(db, router)
