@@ -88,10 +88,21 @@ async def test_matches_across_processes(tmp_path: Path, database_url: str) -> No
             assert (await rpc(on_b, "match_signal", {"match_id": match_id, "data": "hi"})).startswith("hi tick=")
             sizes = await listed(http, other, bob, authoritative="true", min_size="2")
             assert match_id in sizes
+            # A label update on A reaches B's listing within match.label_update_interval_ms (1 s).
+            await on_b.ws.send_json({"match_data_send": {"match_id": match_id, "op_code": "97",
+                                                         "data": base64.b64encode(b'{"mode": "final"}').decode()}})
+            deadline = time.monotonic() + 3
+            while match_id not in await listed(http, other, bob, query="+label.mode:final"):
+                assert time.monotonic() < deadline, "B's listing never saw the new label"
+                await asyncio.sleep(0.1)
 
             # A relayed match spans both processes.
             relayed = (await on_a.request({"match_create": {}}))["match"]["match_id"]
             await on_b.request({"match_join": {"match_id": relayed}})
+            while True:  # A relays to the members it knows: wait until Bob's join has reached A
+                event = await on_a.pushed_with("match_presence_event")
+                if event["match_id"] == relayed and bob.user_id in [p["user_id"] for p in event.get("joins", [])]:
+                    break
             await on_a.ws.send_json({"match_data_send": {"match_id": relayed, "op_code": "9",
                                                          "data": base64.b64encode(b"relay").decode()}})
             assert await data_with(on_b, 9) == "relay"
