@@ -72,6 +72,7 @@ log = logging.getLogger("nakama_py.server")
 MAINTENANCE_INTERVAL_SEC = 300.0
 REPLICA_GAUGE_INTERVAL_SEC = 1.0
 CLUSTER_GAUGE_INTERVAL_SEC = 1.0
+MATCHMAKER_JOB = "nakama-py:matchmaker"  # the leader job name (a module's job names are its own)
 
 
 @dataclass
@@ -96,13 +97,12 @@ class ServerState:
     tournaments: TournamentService
     replicas: ReplicaSet
     disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
+    matchmaker: MatchmakerService  # multiplayer (issue 15)
     matches: MatchService     # issue 15: relayed and authoritative matches (core/matches)
     match_listings: MatchListings
-    matchmaker: MatchmakerService  # multiplayer (issue 15)
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
-    jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
-    matchmaker_leader: LeaderJobs | None = None  # the matchmaker's intervals, on one process at a time
+    jobs: LeaderJobs | None = None  # single-process jobs: the matchmaker's intervals and the runtime's jobs
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -115,8 +115,6 @@ class ServerState:
         if self.jobs is not None:
             await self.jobs.stop()
         self.matchmaker.stop()
-        if self.matchmaker_leader is not None:
-            await self.matchmaker_leader.stop()
         await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
@@ -208,10 +206,11 @@ async def install_runtime(state: ServerState) -> None:
         state.tournaments.reset_hook = runtime.run_tournament_reset
     if runtime.handles_matchmaker_matched:
         state.matchmaker.matched_hook = runtime.run_matchmaker_matched
-    if runtime.jobs:
-        state.jobs = LeaderJobs(state.db.session_conninfo, [
-            LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
-        state.jobs.start()
+    # One dedicated connection holds every single-process job: the matchmaker's and the modules'.
+    matchmaker = LeaderJob(MATCHMAKER_JOB, float(config.matchmaker.interval_sec), state.matchmaker.lead)
+    state.jobs = LeaderJobs(state.db.session_conninfo, [matchmaker, *(
+        LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs)])
+    state.jobs.start()
 
 
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
@@ -244,12 +243,12 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     channels.direct_messages = friends  # a DM to someone who blocks the sender is refused
     events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
     tournaments = TournamentService(db, leaderboards)
+    matchmaker = MatchmakerService(config.matchmaker, bus, router, token_key=config.session.encryption_key)
     state_metrics = metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix)
     match_registry = MatchRegistry(config.match, bus, tracker, router, on_tick_late=state_metrics.match_tick_late,
                                    on_count=state_metrics.match_count)
     matches = MatchService(match_registry, tracker, router, config.session.encryption_key,
                            single_match=config.session.single_match)
-    matchmaker = MatchmakerService(config.matchmaker, bus, router, token_key=config.session.encryption_key)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
                          **ChannelHandlers(channels).handlers(), **MatchHandlers(matches).handlers(),
@@ -275,9 +274,9 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         tournaments=tournaments,
         replicas=replicas,
         disconnects=Disconnects(tracker, router),
+        matchmaker=matchmaker,
         matches=matches,
         match_listings=MatchListings(match_registry.index, tracker),
-        matchmaker=matchmaker,
         node=config.name,
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
@@ -294,9 +293,6 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
         state.spawn(matchmaker.sweep(), "matchmaker-sweep")
-        state.matchmaker_leader = LeaderJobs(db.session_conninfo, [
-            LeaderJob("matchmaker", float(config.matchmaker.interval_sec), matchmaker.lead)])
-        state.matchmaker_leader.start()
         if replicas.replicas:
             state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches

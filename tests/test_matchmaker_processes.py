@@ -5,12 +5,14 @@ when the leader is killed another process takes over, without the dead process's
 from __future__ import annotations
 
 import asyncio
+import secrets
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from nakama_py.cluster.membership import EXPIRY_SEC
 from nakama_py.core import match_tokens
@@ -32,9 +34,13 @@ def add(query: str, strings: dict[str, str], count: int = 2) -> dict[str, Any]:
                                "string_properties": strings}}
 
 
-async def test_tickets_on_two_processes_match_and_removals_hold(tmp_path: Path, database_url: str) -> None:
-    first = start_server(tmp_path / "a", database_url, *ARGS, "--name", "node-a")
-    second = start_server(tmp_path / "b", database_url, *ARGS, "--name", "node-b")
+@pytest.mark.parametrize("bus", ["postgresql", "nats"])
+async def test_tickets_on_two_processes_match_and_removals_hold(tmp_path: Path, database_url: str, bus: str) -> None:
+    # The machine's NATS (shared/services.md), under a prefix of this test's own.
+    nats = ("--cluster.nats_url", "nats://127.0.0.1:4222", "--cluster.nats_prefix", f"mm{secrets.token_hex(4)}")
+    args = (*ARGS, *(nats if bus == "nats" else ()))
+    first = start_server(tmp_path / "a", database_url, *args, "--name", "node-a")
+    second = start_server(tmp_path / "b", database_url, *args, "--name", "node-b")
     alice, bob, carol, dave = (create_user_in(database_url) for _ in range(4))
     try:
         async with aiohttp.ClientSession() as http:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,23 @@ async def test_a_closed_socket_takes_its_tickets_along(mm_client: Client, mm_sta
     await b.request(add("+properties.game:solo", {"game": "solo"}))
     assert await b.nothing_pushed("matchmaker_matched", wait=2.5)
     assert len(mm_state.matchmaker.pool) == 1
+
+
+async def test_matchmaker_stats_count_the_pool_and_the_latest_completions(
+        mm_client: Client, mm_state: ServerState) -> None:
+    alice, a = await player(mm_client, mm_state)
+    _, b = await player(mm_client, mm_state)
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    empty = await (await mm_client.get("/v2/matchmaker/stats", headers=headers)).json()
+    assert empty == {}  # nothing waiting, nothing matched: every field is its zero value
+    await a.request(add("+properties.stats:yes", {"stats": "yes"}))
+    waiting = await (await mm_client.get("/v2/matchmaker/stats", headers=headers)).json()
+    assert waiting["ticket_count"] == 1 and waiting["oldest_ticket_create_time"].endswith("Z")
+    await b.request(add("+properties.stats:yes", {"stats": "yes"}))
+    await a.pushed_with("matchmaker_matched", timeout=5)
+    done = await (await mm_client.get("/v2/matchmaker/stats", headers=headers)).json()
+    assert "ticket_count" not in done and len(done["completions"]) == 2
+    for completion in done["completions"]:
+        created, completed = (datetime.fromisoformat(completion[k]) for k in ("create_time", "complete_time"))
+        assert created <= completed
+    assert (await mm_client.get("/v2/matchmaker/stats")).status == 401

@@ -107,17 +107,17 @@ class TournamentEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class MatchEntry:
-    name: str
-    handler: Any                # an object with the match_* callbacks, or a class/factory making one per match
+class MatchmakerMatchedEntry:
+    fn: MatchmakerMatchedFunction  # (ctx, logger, nk, entries) -> match id or None
     logger: RuntimeLogger
     module: str
     origin: Origin
 
 
 @dataclass(frozen=True, slots=True)
-class MatchmakerMatchedEntry:
-    fn: MatchmakerMatchedFunction  # (ctx, logger, nk, entries) -> match id or None
+class MatchEntry:
+    name: str
+    handler: Any                # an object with the match_* callbacks, or a class/factory making one per match
     logger: RuntimeLogger
     module: str
     origin: Origin
@@ -139,5 +139,5 @@ class Registry:
     rt_after: dict[str, HookEntry] = field(default_factory=dict)
     session_start: list[HookEntry] = field(default_factory=list)
     session_end: list[HookEntry] = field(default_factory=list)
-    matches: dict[str, MatchEntry] = field(default_factory=dict)  # match handlers by name
     matchmaker_matched: MatchmakerMatchedEntry | None = None  # matchmaker (issue 15)
+    matches: dict[str, MatchEntry] = field(default_factory=dict)  # match handlers by name

@@ -215,3 +215,12 @@ def test_syntax_errors_are_value_errors_that_say_what_is_wrong() -> None:
         parse_query('a:"b')
     with pytest.raises(ValueError, match="invalid boost value"):
         parse_query("a:b^x")
+
+
+def test_constant_scores_and_required_terms_let_an_index_skip_scoring() -> None:
+    assert parse_query("+a:b +c:>1").constant_score == 2.0
+    assert parse_query("+a:b^3 -c:d").constant_score == 3.0
+    assert parse_query("*").constant_score == 1.0
+    assert parse_query("a:b c:d").constant_score is None  # optional clauses: the score varies
+    assert parse_query("+a:5").constant_score is None  # a number is a keyword or a numeric match
+    assert [(t.field, t.text) for t in parse_query("+a:b +c:>1 d:e -f:g +h:i*").required_terms] == [("a", "b")]

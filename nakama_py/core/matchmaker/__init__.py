@@ -16,7 +16,7 @@ from nakama_py.core.matchmaker.errors import (
     MatchmakerTooManyTickets,
 )
 from nakama_py.core.matchmaker.rules import check_counts, query_or_all
-from nakama_py.core.matchmaker.service import MatchedHook, MatchmakerService
+from nakama_py.core.matchmaker.service import MatchedHook, MatchmakerService, MatchmakerStats
 from nakama_py.core.matchmaker.types import MatchmakerEntry, MatchmakerPresence
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "MatchmakerPresence",
     "MatchmakerQueryInvalid",
     "MatchmakerService",
+    "MatchmakerStats",
     "MatchmakerTicketNotFound",
     "MatchmakerTooManyTickets",
     "check_counts",

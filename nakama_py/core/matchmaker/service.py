@@ -22,7 +22,9 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -52,8 +54,21 @@ TOKEN_EXPIRY_SEC = 30           # Nakama's matchmaker token lifetime
 SWEEP_INTERVAL_SEC = 2.0
 NEW_PROCESS_GRACE_SEC = 10.0    # a process first heard of this recently may not be in the membership yet
 
+STATS_COMPLETIONS = 10         # Nakama keeps the last 10 matched tickets' times
+TOMBSTONE_SEC = 300.0          # how long a removed ticket's id is refused if a late re-send brings it back
+
 # The runtime's matchmaker-matched function: a match id for the group, or None for a relayed match.
 MatchedHook = Callable[[list[MatchmakerEntry]], Awaitable[str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchmakerStats:
+    """``GET /v2/matchmaker/stats``: the pool now, and when the latest matched tickets were added and
+    matched (unix nanoseconds), newest last."""
+
+    ticket_count: int
+    oldest_ticket_create_time: int | None
+    completions: list[tuple[int, int]]
 
 
 class MatchmakerService:
@@ -68,6 +83,10 @@ class MatchmakerService:
         self._led_at: float | None = None     # when this process last ran an interval as the leader
         self._heard: dict[str, float] = {}
         self._replies: set[asyncio.Task[None]] = set()
+        self._completions: deque[tuple[int, int]] = deque(maxlen=STATS_COMPLETIONS)
+        # Removed and matched tickets (ids are never reused): an owner's re-send that crossed their removal
+        # on the bus must not bring them back, or a new leader could match them twice.
+        self._gone: dict[str, float] = {}
         self._stopped = False
         bus.subscribe(TOPIC, self._on_message, self._resync, echo=False)
 
@@ -120,6 +139,11 @@ class MatchmakerService:
     async def remove_all_party(self, party_id: str) -> None:
         await self._remove(self.pool.of_party(party_id))
 
+    def stats(self) -> MatchmakerStats:
+        """The cluster's pool as this process's replica holds it; completions as the leader reported them."""
+        oldest = min((t.created_at for t in self.pool.tickets.values()), default=None)
+        return MatchmakerStats(len(self.pool), oldest, list(self._completions))
+
     def stop(self) -> None:
         """No new tickets from here on (the server is stopping)."""
         self._stopped = True
@@ -127,7 +151,16 @@ class MatchmakerService:
     async def _remove(self, tickets: Sequence[str] | set[str]) -> None:
         removed = [t.ticket for t in self.pool.remove_many(list(tickets))]
         if removed:
+            self._forget(removed)
             await self._publish({"r": removed})
+
+    def _forget(self, tickets: Sequence[str]) -> None:
+        now = time.monotonic()
+        for ticket in tickets:
+            self._gone[ticket] = now
+
+    def _admit(self, tickets: list[Ticket]) -> list[Ticket]:
+        return [t for t in tickets if t.ticket not in self._gone]
 
     # --- the leader's interval ------------------------------------------------------------------
 
@@ -152,9 +185,12 @@ class MatchmakerService:
             self.pool.active.pop(ticket, None)
         if not result.groups:
             return 0
-        matched = [t.ticket for group in result.groups for t in group]
-        self.pool.remove_many(matched)
-        await self._publish({"r": matched})
+        matched = [t.ticket for group in result.groups for t in group]  # run_interval took them out of the pool
+        self._forget(matched)
+        completed = time.time_ns()
+        completions = [[t.created_at, completed] for group in result.groups for t in group for _ in t.presences]
+        self._completions.extend((created, done) for created, done in completions)
+        await self._publish({"r": matched, "c": completions[-STATS_COMPLETIONS:]})
         await asyncio.gather(*(self._deliver(group) for group in result.groups))
         return len(result.groups)
 
@@ -200,12 +236,14 @@ class MatchmakerService:
         self._heard[process] = time.monotonic()
         try:
             if "a" in message:
-                for item in message["a"]:
-                    self.pool.add(wire.decode(item))
+                for ticket in self._admit([wire.decode(item) for item in message["a"]]):
+                    self.pool.add(ticket)
             elif "r" in message:
                 self.pool.remove_many(message["r"])
+                self._forget(message["r"])
+                self._completions.extend((int(created), int(done)) for created, done in message.get("c", ()))
             elif "all" in message:
-                self._replace_owner(process, [wire.decode(item) for item in message["all"]])
+                self._replace_owner(process, self._admit([wire.decode(item) for item in message["all"]]))
             elif message.get("sync"):
                 task = asyncio.get_running_loop().create_task(self._publish_own())
                 self._replies.add(task)  # held until done: the loop keeps only weak references
@@ -245,6 +283,7 @@ class MatchmakerService:
             try:
                 alive = {info.process for info in self._bus.alive()}
                 now = time.monotonic()
+                self._gone = {t: at for t, at in self._gone.items() if now - at < TOMBSTONE_SEC}
                 for owner in self.pool.owners():
                     if owner == self._process or owner in alive:
                         continue
