@@ -126,3 +126,27 @@ async def test_matches_across_processes(tmp_path: Path, database_url: str) -> No
     finally:
         other.stop()
         host.stop()
+
+
+async def test_shutdown_terminates_matches_with_the_grace_period(tmp_path: Path, database_url: str) -> None:
+    server = start_server(tmp_path, database_url, "--runtime.path", str(MODULES), "--shutdown_grace_sec", "2")
+    user = create_user_in(database_url)
+    try:
+        async with aiohttp.ClientSession() as http:
+            socket = await connect(http, server, user)
+            match_id = await rpc(socket, "match_create", {"handler": "contract", "params": {"linger": True}})
+            await socket.request({"match_join": {"match_id": match_id, "metadata": PASSWORD}})
+            await data_with(socket, JOINED)
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            # match_terminate runs first, with the grace seconds, while the player is still connected.
+            assert await data_with(socket, 5) == "2"
+            message = await socket.ws.receive(15)
+            while message.type == aiohttp.WSMsgType.TEXT:
+                message = await socket.ws.receive(15)
+            assert message.type == aiohttp.WSMsgType.CLOSE and message.data == aiohttp.WSCloseCode.GOING_AWAY
+            assert time.monotonic() - started >= 2.0  # the lingering match held the sockets for its grace
+        assert server.process.wait(30) == 0
+        assert time.monotonic() - started < 15
+    finally:
+        server.stop()
