@@ -1,5 +1,5 @@
 """Matches across two server processes (two nodes on one database, the cluster bus between them):
-an authoritative match lives on the process that created it; players on the other process join it,
+on the PostgreSQL bus and on NATS, an authoritative match lives on the process that created it; players on the other process join it,
 send to it, receive from it, see it listed and signal it; a relayed match spans both; killing the
 host process ends its match for the players elsewhere with a presence event, and its listing goes."""
 
@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import secrets
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from nakama_py.cluster.membership import EXPIRY_SEC
 from nakama_py.core.matches.registry import SWEEP_INTERVAL_SEC
@@ -51,8 +53,11 @@ async def listed(http: aiohttp.ClientSession, server: ServerProcess, user: TestU
     return [m["match_id"] for m in body.get("matches", [])]
 
 
-async def test_matches_across_processes(tmp_path: Path, database_url: str) -> None:
-    args = ("--runtime.path", str(MODULES))
+@pytest.mark.parametrize("bus", ["postgresql", "nats"])
+async def test_matches_across_processes(tmp_path: Path, database_url: str, bus: str) -> None:
+    # The machine's NATS (shared/services.md), under a prefix of this test's own.
+    nats = ("--cluster.nats_url", "nats://127.0.0.1:4222", "--cluster.nats_prefix", f"mt{secrets.token_hex(4)}")
+    args = ("--runtime.path", str(MODULES), *(nats if bus == "nats" else ()))
     host = start_server(tmp_path / "a", database_url, *args, "--name", "node-a")
     other = start_server(tmp_path / "b", database_url, *args, "--name", "node-b")
     alice, bob = create_user_in(database_url), create_user_in(database_url)
