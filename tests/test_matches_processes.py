@@ -1,7 +1,8 @@
-"""Matches across two server processes (two nodes on one database, the cluster bus between them):
-on the PostgreSQL bus and on NATS, an authoritative match lives on the process that created it; players on the other process join it,
-send to it, receive from it, see it listed and signal it; a relayed match spans both; killing the
-host process ends its match for the players elsewhere with a presence event, and its listing goes."""
+"""Matches across two server processes (two nodes on one database, the PostgreSQL or the NATS bus
+between them): an authoritative match lives on the process that created it; players on the other
+process join it, send to it, receive from it, see it listed and signal it; a relayed match spans
+both; killing the host process ends its match for the players elsewhere with a presence event, and
+its listing goes. Shutdown runs match_terminate with the grace period before the sockets close."""
 
 from __future__ import annotations
 
