@@ -157,6 +157,8 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
             ready.set()
         await stop.wait()
         log.info("shutting down", extra={"fields": {"pid": os.getpid()}})
+        # As Nakama: matches first (match_terminate with the grace period), while their players' sockets are open.
+        await state.matches.registry.stop(config.shutdown_grace_sec)
     finally:
         if console_runner is not None:
             await console_runner.cleanup()
