@@ -41,6 +41,7 @@ def build_app(state: ServerState) -> web.Application:
         app.add_routes(routes)
 
     async def close_sockets(app: web.Application) -> None:
+        await app[STATE].parties.close_all()  # members on other processes are told party_close
         await app[STATE].realtime.shutdown()
 
     app.on_shutdown.append(close_sockets)

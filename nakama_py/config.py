@@ -239,8 +239,16 @@ class ClusterConfig(_Section):
     nats_prefix: str = Field("nakama", pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
+class PartyConfig(_Section):
+    # Nakama batches party label index updates at this interval; nakama-py indexes at once, so it is
+    # accepted and checked only.
+    label_update_interval_ms: int = Field(1000, ge=1)
+    # How often parties with no members and no activity since the previous check are closed (0: never).
+    idle_check_interval_ms: int = Field(30000, ge=0)
+
+
 # Nakama sections nakama-py does not implement: accepted (so a Nakama file loads) and reported.
-UNSUPPORTED_SECTIONS = ("matchmaker", "tracker", "iap", "google_auth", "satori", "match", "party",
+UNSUPPORTED_SECTIONS = ("matchmaker", "tracker", "iap", "google_auth", "satori", "match",
                         "storage", "mfa", "limit")
 
 
@@ -265,7 +273,7 @@ class Config(_Section):
     google_auth: dict[str, Any] = {}
     satori: dict[str, Any] = {}
     match: dict[str, Any] = {}
-    party: dict[str, Any] = {}
+    party: PartyConfig = PartyConfig()
     storage: dict[str, Any] = {}
     mfa: dict[str, Any] = {}
     limit: dict[str, Any] = {}

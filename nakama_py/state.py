@@ -32,6 +32,7 @@ from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.online import OnlineUsers
+from nakama_py.core.parties import PartyService
 from nakama_py.core.router import Router
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
@@ -46,6 +47,7 @@ from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_channel import ChannelHandlers
+from nakama_py.realtime.handlers_party import PartyHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
 from nakama_py.realtime.handlers_status import StatusHandlers
 from nakama_py.realtime.pipeline import Pipeline
@@ -89,6 +91,7 @@ class ServerState:
     tournaments: TournamentService
     replicas: ReplicaSet
     disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
+    parties: PartyService  # issue 15: parties live on their creator's process
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
@@ -222,9 +225,10 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     channels.direct_messages = friends  # a DM to someone who blocks the sender is refused
     events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
     tournaments = TournamentService(db, leaderboards)
+    parties = PartyService(bus, tracker, router, config.party, single_party=config.session.single_party)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
-                         **ChannelHandlers(channels).handlers()})
+                         **ChannelHandlers(channels).handlers(), **PartyHandlers(parties).handlers()})
     state = ServerState(
         config=config,
         db=db,
@@ -246,6 +250,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         tournaments=tournaments,
         replicas=replicas,
         disconnects=Disconnects(tracker, router),
+        parties=parties,
         node=config.name,
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
@@ -256,6 +261,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         await replicas.start()
         await bus.start()
         state.spawn(tracker.sweep(), "presence-sweep")
+        state.spawn(parties.run(), "party-outbox")
+        state.spawn(parties.sweep(), "party-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
         if replicas.replicas:

@@ -127,6 +127,10 @@ class Tracker:
     def streams_of(self, session_id: str) -> list[Stream]:
         return list(self._by_session.get(session_id, {}))
 
+    def streams_of_mode(self, mode: int) -> list[Stream]:
+        """Every stream of this mode with members, on any process (parties: ``core/parties.py``)."""
+        return [stream for stream in self._by_stream if stream.mode == mode]
+
     def session_count(self) -> int:
         return len(self._by_session)
 
