@@ -417,7 +417,7 @@ class PartyService:
         alive = {info.process for info in self._bus.alive()}
         now = time.monotonic()
         seen = set()
-        for stream in self._tracker.streams_of_mode(StreamMode.PARTY):
+        for stream in self._tracker.streams(StreamMode.PARTY):
             if stream.label == self.process:
                 continue
             local = [p for p in self._tracker.members(stream) if p.process == self.process]

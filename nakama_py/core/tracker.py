@@ -108,6 +108,10 @@ class Tracker:
         members = self._by_stream.get(stream, {}).values()
         return [p for p in members if include_hidden or not p.meta.hidden]
 
+    def streams(self, mode: int) -> list[Stream]:
+        """Every stream of this mode with members (matches: relayed for listing, authoritative for the sweep)."""
+        return [stream for stream in self._by_stream if stream.mode == mode]
+
     def online(self, user_ids: Iterable[str]) -> set[str]:
         """The users with a live socket anywhere in the cluster (each socket is on its user's
         notification stream), for the ``online`` flag of users, friends and group members."""
@@ -126,10 +130,6 @@ class Tracker:
 
     def streams_of(self, session_id: str) -> list[Stream]:
         return list(self._by_session.get(session_id, {}))
-
-    def streams_of_mode(self, mode: int) -> list[Stream]:
-        """Every stream of this mode with members, on any process (parties: ``core/parties.py``)."""
-        return [stream for stream in self._by_stream if stream.mode == mode]
 
     def session_count(self) -> int:
         return len(self._by_session)
