@@ -247,8 +247,18 @@ class PartyConfig(_Section):
     idle_check_interval_ms: int = Field(30000, ge=0)
 
 
+class MatchmakerConfig(_Section):
+    """Nakama's matchmaker keys and defaults."""
+
+    max_tickets: int = Field(3, ge=1)      # concurrent tickets per session or party
+    interval_sec: int = Field(15, ge=1)    # how often groups are formed
+    max_intervals: int = Field(2, ge=1)    # intervals at max count before min count will do
+    rev_precision: bool = False            # both tickets' queries must accept each other
+    rev_threshold: int = Field(1, ge=0)    # intervals of processing time after which rev_precision relaxes
+
+
 # Nakama sections nakama-py does not implement: accepted (so a Nakama file loads) and reported.
-UNSUPPORTED_SECTIONS = ("matchmaker", "tracker", "iap", "google_auth", "satori", "match",
+UNSUPPORTED_SECTIONS = ("tracker", "iap", "google_auth", "satori", "match",
                         "storage", "mfa", "limit")
 
 
@@ -267,7 +277,7 @@ class Config(_Section):
     metrics: MetricsConfig = MetricsConfig()
     social: SocialConfig = SocialConfig()
     cluster: ClusterConfig = ClusterConfig()
-    matchmaker: dict[str, Any] = {}
+    matchmaker: MatchmakerConfig = MatchmakerConfig()
     tracker: dict[str, Any] = {}
     iap: dict[str, Any] = {}
     google_auth: dict[str, Any] = {}
