@@ -23,13 +23,21 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import orjson
 
 from nakama_py.cluster.bus import ClusterBus
 from nakama_py.config import PartyConfig
 from nakama_py.core import party as rules
+from nakama_py.core.matchmaker import (
+    MatchmakerError,
+    MatchmakerNotAvailable,
+    MatchmakerPresence,
+    MatchmakerService,
+    check_counts,
+    query_or_all,
+)
 from nakama_py.core.party import Party, PartyError, make_presence, party_stream, user_presence
 from nakama_py.core.presence import Presence, PresenceMeta, Stream, StreamMode, notification_stream
 from nakama_py.core.process_calls import CallFailed, ProcessCalls
@@ -52,19 +60,6 @@ class Caller(NamedTuple):
     user_id: str
     session_id: str
     username: str
-
-
-class PartyMatchmaker(Protocol):
-    """The matchmaker as parties use it (``core/matchmaker``): tickets owned by a party."""
-
-    async def add(self, presences: list[Presence], session_id: str = "", party_id: str = "", query: str = "*",
-                  min_count: int = 2, max_count: int = 2, count_multiple: int = 1,
-                  string_properties: dict[str, str] | None = None,
-                  numeric_properties: dict[str, float] | None = None) -> tuple[str, int]: ...
-
-    async def remove_party(self, party_id: str, ticket: str) -> None: ...
-
-    async def remove_all_party(self, party_id: str) -> None: ...
 
 
 class MatchmakerQuery(NamedTuple):
@@ -97,21 +92,10 @@ def check_presence(presence: rt.UserPresence | None) -> rt.UserPresence:
 def check_matchmaker_query(query: str, min_count: int, max_count: int, count_multiple: int | None,
                            string_properties: dict[str, str],
                            numeric_properties: dict[str, float]) -> MatchmakerQuery:
-    """Nakama's checks of a party's matchmaker ticket, in its order and words."""
-    if min_count < 2:
-        raise invalid_argument("Invalid minimum count, must be >= 2")
-    if max_count < min_count:
-        raise invalid_argument("Invalid maximum count, must be >= minimum count")
-    multiple = 1
-    if count_multiple is not None:
-        multiple = count_multiple
-        if multiple < 1:
-            raise invalid_argument("Invalid count multiple, must be >= 1")
-        if min_count % multiple:
-            raise invalid_argument("Invalid count multiple for minimum count, must divide")
-        if max_count % multiple:
-            raise invalid_argument("Invalid count multiple for maximum count, must divide")
-    return MatchmakerQuery(query or "*", min_count, max_count, multiple, string_properties, numeric_properties)
+    """A party's ticket request, checked by the matchmaker's rules (the same as a solo ticket's)."""
+    multiple = check_counts(min_count, max_count, count_multiple)
+    return MatchmakerQuery(query_or_all(query), min_count, max_count, multiple, string_properties,
+                           numeric_properties)
 
 
 def check_label(label: str) -> None:
@@ -147,7 +131,7 @@ class PartyService:
         self._bus = bus
         self._single_party = single_party
         self.process = bus.process
-        self.matchmaker: PartyMatchmaker | None = None  # the matchmaker service installs itself here
+        self.matchmaker: MatchmakerService | None = None  # set where the matchmaker is built (state.py)
         self._parties: dict[str, Party] = {}             # party uuid -> the parties of this process
         self._calls = ProcessCalls(bus, "party")
         self._calls.serve(self._serve)
@@ -272,10 +256,17 @@ class PartyService:
         elif op == "requests":
             return {"r": [_wanted_args(user_presence(p)) for p in party.join_requests(caller, process)]}
         elif op == "mm_add":
-            return {"r": await self._matchmaker_add(party, caller, process, MatchmakerQuery(*request["ticket"]))}
+            try:
+                return {"r": await self._matchmaker_add(party, caller, process,
+                                                        MatchmakerQuery(*request["ticket"]))}
+            except MatchmakerError as exc:  # told to the client as a refusal of the party call
+                raise PartyError(exc.message) from None
         elif op == "mm_remove":
             party.check_leader(caller, process)
-            await self._matchmaker().remove_party(party.id, request["ticket"])
+            try:
+                await self._matchmaker().remove_party(party.id, request["ticket"])
+            except MatchmakerError as exc:
+                raise PartyError(exc.message) from None
         elif op == "data":
             recipients, envelope = party.data(caller, process, int(request["op_code"]),
                                               base64.b64decode(request["data"]))
@@ -325,8 +316,10 @@ class PartyService:
 
     async def _matchmaker_add(self, party: Party, caller: str, process: str, ticket: MatchmakerQuery) -> str:
         members, others = party.matchmaker_members(caller, process)
+        presences = [MatchmakerPresence(m.user_id, m.session_id, m.meta.username, self._node_of(m.process))
+                     for m in members]
         ticket_id, _ = await self._matchmaker().add(
-            members, session_id="", party_id=party.id, query=ticket.query, min_count=ticket.min_count,
+            presences, session_id="", party_id=party.id, query=ticket.query, min_count=ticket.min_count,
             max_count=ticket.max_count, count_multiple=ticket.count_multiple,
             string_properties=ticket.string_properties, numeric_properties=ticket.numeric_properties)
         if others:
@@ -336,10 +329,14 @@ class PartyService:
             await self._router.send_to_presences(others, message)
         return ticket_id
 
-    def _matchmaker(self) -> PartyMatchmaker:
+    def _matchmaker(self) -> MatchmakerService:
         if self.matchmaker is None:
-            raise NakamaError("matchmaker not available", Code.UNAVAILABLE)
+            raise MatchmakerNotAvailable()
         return self.matchmaker
+
+    def _node_of(self, process: str) -> str:
+        """The node name of a process (Nakama's presence ``node``)."""
+        return next((info.node for info in self._bus.alive() if info.process == process), self._bus.node)
 
     def _on_presence(self, stream: Stream, joins: list[Presence], leaves: list[Presence]) -> None:
         """The tracker's joins and leaves (from any process) of the parties of this process."""
