@@ -14,6 +14,7 @@ from nakama_py.api import (
     health,
     leaderboards,
     notifications,
+    parties,
     rpc,
     sessions,
     storage,
@@ -26,7 +27,8 @@ from nakama_py.wire.middleware import build_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
                 leaderboards.ROUTES, notifications.ROUTES, channels.ROUTES, realtime_socket.ROUTES,
-                users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES, tournaments.ROUTES]
+                users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES, tournaments.ROUTES,
+                parties.ROUTES]
 
 
 def build_app(state: ServerState) -> web.Application:

@@ -173,7 +173,7 @@ async def install_runtime(state: ServerState) -> None:
         notifications=state.notifications, leaderboards=state.leaderboards, streams=state.streams,
         multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
         metrics=state.metrics, friends=state.friends, groups=state.groups, tournaments=state.tournaments,
-        events=state.events, channels=state.channels, disconnects=state.disconnects)
+        events=state.events, channels=state.channels, disconnects=state.disconnects, parties=state.parties)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
     state.runtime = runtime

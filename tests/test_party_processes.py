@@ -43,6 +43,10 @@ async def test_a_party_on_one_process_with_members_on_another(tmp_path: Path, da
             party_id = created["party_id"]
             assert ".node-a-" in party_id  # the creator's process holds it
 
+            # Listed from B: a listing asks every process.
+            async with http.get(f"{second.url}/v2/party", headers=bob.auth) as response:
+                assert [p["party_id"] for p in (await response.json())["parties"]] == [party_id]
+
             # A closed party: Bob on B asks, the leader on A hears and accepts (A puts B's session on the stream).
             assert await member.request({"party_join": {"party_id": party_id}}) == {}
             request = await leader.pushed_with("party_join_request")

@@ -39,8 +39,18 @@ from nakama_py.core.matchmaker import (
     query_or_all,
 )
 from nakama_py.core.party import Party, PartyError, make_presence, party_stream, user_presence
+from nakama_py.core.party_listing import (
+    ListCursor,
+    PartyListError,
+    PartyListing,
+    decode_cursor,
+    encode_cursor,
+    matching,
+    ordered,
+)
 from nakama_py.core.presence import Presence, PresenceMeta, Stream, StreamMode, notification_stream
 from nakama_py.core.process_calls import CallFailed, ProcessCalls
+from nakama_py.core.query import QuerySyntaxError, parse_query
 from nakama_py.core.router import Router
 from nakama_py.core.tracker import Tracker
 from nakama_py.errors import Code, NakamaError, invalid_argument
@@ -49,6 +59,8 @@ from nakama_py.proto import realtime_pb2 as rt
 log = logging.getLogger("nakama_py.realtime")
 
 SWEEP_INTERVAL_SEC = 2.0
+# A listing asks every process; one that does not answer within this is left out of it.
+LIST_TIMEOUT_SEC = 1.0
 # A party stream first seen this recently may belong to a process not yet in this one's membership view.
 NEW_HOST_GRACE_SEC = 10.0
 OUTBOX_SIZE = 10_000
@@ -217,6 +229,30 @@ class PartyService:
         check_label(label)
         await self._call(stream, "update", caller=caller.session_id, label=label, open=open, hidden=hidden)
 
+    async def list_parties(self, limit: int, *, open: bool | None = None, show_hidden: bool = False, query: str = "",
+                   cursor: str = "") -> tuple[list[PartyListing], str]:
+        """Parties of every process that match; the next page's cursor ("" on the last page).
+        ``PartyListError`` for a bad query or cursor."""
+        if limit == 0:
+            return [], ""
+        query = query or "*"
+        offset = decode_cursor(cursor, query, open, limit).offset if cursor else 0
+        try:
+            parse_query(query)
+        except QuerySyntaxError as exc:
+            raise PartyListError(f"error parsing query string: {exc}") from None
+        request = {"op": "list", "query": query, "open": open, "hidden": show_hidden, "from": self.process}
+        processes = {info.process for info in self._bus.alive()} | {self.process}
+        replies = await asyncio.gather(*(self._calls.call(p, request, timeout=LIST_TIMEOUT_SEC) for p in processes),
+                                       return_exceptions=True)
+        found: list[PartyListing] = []
+        for reply in replies:
+            if isinstance(reply, dict):
+                found.extend(PartyListing(*item) for item in reply["r"])
+        page = ordered(found)[offset:offset + limit + 1]
+        next_cursor = encode_cursor(ListCursor(query, open, offset + limit, limit)) if len(page) > limit else ""
+        return page[:limit], next_cursor
+
     async def _call(self, stream: Stream, op: str, **args: Any) -> Any:
         """Run ``op`` on the party's process; its refusals come back as ``PartyError``."""
         try:
@@ -235,6 +271,9 @@ class PartyService:
     # --- the party's process ---------------------------------------------------------------------
 
     async def _serve(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request["op"] == "list":
+            found = matching(self._parties.values(), parse_query(request["query"]), request["open"], request["hidden"])
+            return {"r": [list(listing) for listing in found]}
         party = self._parties.get(request["party"])
         if party is None:
             raise PartyError(rules.NOT_FOUND)

@@ -49,7 +49,7 @@ class ProcessCalls:
     def serve(self, handler: CallHandler) -> None:
         self._handler = handler
 
-    async def call(self, process: str, request: Request) -> Reply:
+    async def call(self, process: str, request: Request, *, timeout: float | None = None) -> Reply:
         """The reply of ``process``'s handler to ``request`` (JSON-able values only)."""
         if process == self.process:
             return await self._handle(request)
@@ -59,7 +59,7 @@ class ProcessCalls:
         try:
             await self._bus.publish(self._prefix + process,
                                     orjson.dumps({"id": call_id, "from": self.process, "req": request}))
-            reply = await asyncio.wait_for(future, self._timeout)
+            reply = await asyncio.wait_for(future, timeout or self._timeout)
         except (TimeoutError, BusUnavailable) as exc:
             raise CallFailed(f"no reply from process {process}") from exc
         finally:

@@ -24,6 +24,7 @@ from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
+from nakama_py.core.parties import PartyService
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.streams import StreamService
@@ -41,6 +42,7 @@ from nakama_py.runtime.nk.friends import FriendCalls
 from nakama_py.runtime.nk.groups import GroupCalls
 from nakama_py.runtime.nk.leaderboards import LeaderboardCalls
 from nakama_py.runtime.nk.notifications import NotificationCalls
+from nakama_py.runtime.nk.parties import PartyCalls
 from nakama_py.runtime.nk.sessions import SessionCalls
 from nakama_py.runtime.nk.sql import SqlCalls, SqlDatabase
 from nakama_py.runtime.nk.storage import StorageCalls
@@ -52,7 +54,7 @@ from nakama_py.runtime.nk.wallets import WalletCalls
 
 class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
                    SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls, ChannelCalls,
-                   SessionCalls):
+                   SessionCalls, PartyCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,
@@ -60,7 +62,7 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
                  leaderboards: LeaderboardService, multi_updater: MultiUpdater, sql: SqlDatabase,
                  metrics: Metrics, streams: StreamService, friends: FriendService, groups: GroupService,
                  tournaments: TournamentService, events: EventQueue, channels: ChannelService,
-                 disconnects: Disconnects) -> None:
+                 disconnects: Disconnects, parties: PartyService) -> None:
         self._info = info
         self._accounts = accounts
         self._sessions = sessions
@@ -78,6 +80,7 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
         self._events = events
         self._channels = channels
         self._disconnects = disconnects
+        self._parties = parties
         self._cache = LocalCache()
         self._ran_once: set[str] = set()
 
