@@ -29,6 +29,7 @@ from nakama_py.core.events import EventQueue
 from nakama_py.core.friends import FriendService
 from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.matchmaker import MatchmakerService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.online import OnlineUsers
@@ -47,6 +48,7 @@ from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_channel import ChannelHandlers
+from nakama_py.realtime.handlers_matchmaker import MatchmakerHandlers
 from nakama_py.realtime.handlers_party import PartyHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
 from nakama_py.realtime.handlers_status import StatusHandlers
@@ -92,9 +94,11 @@ class ServerState:
     replicas: ReplicaSet
     disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
     parties: PartyService  # issue 15: parties live on their creator's process
+    matchmaker: MatchmakerService  # multiplayer (issue 15)
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
+    matchmaker_leader: LeaderJobs | None = None  # the matchmaker's intervals, on one process at a time
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -104,6 +108,9 @@ class ServerState:
         await self.events.stop(float(self.config.shutdown_grace_sec or 30))  # social (issue 16)
         if self.jobs is not None:
             await self.jobs.stop()
+        self.matchmaker.stop()
+        if self.matchmaker_leader is not None:
+            await self.matchmaker_leader.stop()
         await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
@@ -189,6 +196,8 @@ async def install_runtime(state: ServerState) -> None:
         state.tournaments.end_hook = runtime.run_tournament_end
     if runtime.handles_tournament_resets:
         state.tournaments.reset_hook = runtime.run_tournament_reset
+    if runtime.handles_matchmaker_matched:
+        state.matchmaker.matched_hook = runtime.run_matchmaker_matched
     if runtime.jobs:
         state.jobs = LeaderJobs(state.db.session_conninfo, [
             LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
@@ -226,9 +235,12 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
     tournaments = TournamentService(db, leaderboards)
     parties = PartyService(bus, tracker, router, config.party, single_party=config.session.single_party)
+    matchmaker = MatchmakerService(config.matchmaker, bus, router, token_key=config.session.encryption_key)
+    parties.matchmaker = matchmaker  # party tickets (party_matchmaker_add)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
-                         **ChannelHandlers(channels).handlers(), **PartyHandlers(parties).handlers()})
+                         **ChannelHandlers(channels).handlers(), **PartyHandlers(parties).handlers(),
+                         **MatchmakerHandlers(matchmaker, config.name).handlers()})
     state = ServerState(
         config=config,
         db=db,
@@ -251,10 +263,12 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         replicas=replicas,
         disconnects=Disconnects(tracker, router),
         parties=parties,
+        matchmaker=matchmaker,
         node=config.name,
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
+    state.realtime.on_close(lambda session: matchmaker.remove_all_session(session.id))  # as Nakama's session end
     # social (issue 16): a deleted user leaves their groups (friendships go by the tables' cascade, as in Nakama)
     state.accounts.on_delete(groups.forget_user)
     try:
@@ -265,6 +279,10 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(parties.sweep(), "party-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
+        state.spawn(matchmaker.sweep(), "matchmaker-sweep")
+        state.matchmaker_leader = LeaderJobs(db.session_conninfo, [
+            LeaderJob("matchmaker", float(config.matchmaker.interval_sec), matchmaker.lead)])
+        state.matchmaker_leader.start()
         if replicas.replicas:
             state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches

@@ -118,7 +118,7 @@ def test_matchmaker_keys_have_nakamas_defaults_and_bounds(tmp_path: Path) -> Non
         1, True, 5)
     assert config.unsupported_sections() == []
     nakama_yml.write_text("matchmaker:\n  interval_sec: 0\n")
-    with pytest.raises(ConfigError, match="matchmaker.interval_sec"):
+    with pytest.raises(ConfigError, match=r"matchmaker\.interval_sec"):
         load_config([str(nakama_yml)], environ={})
 
 

@@ -26,6 +26,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
                     "enable_ranks", "prev_reset", "next_reset"),
     "LeaderboardRecord": ("leaderboard_id", "owner_id", "username", "score", "subscore", "num_score",
                           "max_num_score", "metadata", "create_time", "update_time", "expiry_time", "rank"),
+    "MatchmakerEntry": ("ticket", "presence", "properties", "party_id", "create_time"),
+    "MatchmakerPresence": ("user_id", "session_id", "username", "node"),
     "MultiUpdateResult": ("storage_acks", "wallet_results", "notifications"),
     "Notification": ("id", "user_id", "subject", "content", "code", "sender_id", "create_time", "persistent"),
     "NotificationSend": ("user_id", "subject", "content", "code", "sender_id", "persistent"),

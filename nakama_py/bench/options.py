@@ -34,6 +34,9 @@ SCENARIOS = {s.name: s for s in (
              "--members sockets in one chat room (over --url and --extra-url nodes), --rate messages/s in all: "
              "deliveries/s and delivery latency"),
     Scenario("socket-rpc", "socket", False, "--connections sockets calling --rpc (echo) over /ws in a closed loop"),
+    Scenario("socket-matchmaker", "socket", False,
+             "2 x --groups sockets (over --url and --extra-url nodes) add 2-player tickets: time from the first "
+             "ticket to every matchmaker_matched (run the server with a short matchmaker.interval_sec)"),
 )}
 
 DEFAULT_RECORDS = {"leaderboard": 10_000, "leaderboard-rest": 10_000, "mix": 10_000, "reset-under-load": 100_000}
@@ -92,6 +95,7 @@ class Options:
     urls: list[str] = field(default_factory=list)  # --url then every --extra-url (socket scenarios)
     members: int = 100
     server_pid: int = 0
+    groups: int = 1000
 
     @property
     def open_loop(self) -> bool:
@@ -137,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--extra-url", action="append", default=[],
                         help="socket scenarios: more servers (nodes) to spread the sockets over (repeatable)")
     parser.add_argument("--members", type=_positive_int, default=100, help="socket-fanout: room members (default 100)")
+    parser.add_argument("--groups", type=_positive_int, default=1000,
+                        help="socket-matchmaker: 2-player groups to form (default 1000)")
     parser.add_argument("--server-pid", type=_positive_int, default=0,
                         help="socket-idle: the server process on this machine whose memory to read")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
@@ -172,4 +178,4 @@ def parse_options(argv: list[str]) -> Options:
         records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
-        members=args.members, server_pid=args.server_pid)
+        members=args.members, server_pid=args.server_pid, groups=args.groups)

@@ -20,6 +20,7 @@ from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
     EventEntry,
     HookEntry,
+    MatchmakerMatchedEntry,
     Origin,
     Registry,
     ResetEntry,
@@ -103,6 +104,7 @@ EVENT_PARAMS = ("ctx", "logger", "nk", "event")
 RT_MESSAGES = {field.message_type.name.lower(): field.name
                for field in Envelope.DESCRIPTOR.oneofs_by_name["message"].fields if field.message_type is not None}
 TOURNAMENT_PARAMS = ("ctx", "logger", "nk", "tournament", "end", "reset")
+MATCHMAKER_MATCHED_PARAMS = ("ctx", "logger", "nk", "entries")
 
 
 class Initializer:
@@ -263,3 +265,19 @@ class Initializer:
         check_function(origin, "register_tournament_reset", fn, TOURNAMENT_PARAMS)
         self._registry.tournament_resets.append(TournamentEntry(fn, self._logger(hook="tournament_reset"), self._module,
                                                            origin))
+
+    # --- matchmaker (issue 15) -----------------------------------------------------------------
+
+    def register_matchmaker_matched(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, entries: list[MatchmakerEntry]) -> str | None`` when the
+        matchmaker forms a group: return a match id (e.g. from ``nk.match_create``) to send the players
+        to it, or None (or "") for a relayed match token. A raised error is logged and the group gets a
+        token. One function per server (as in Nakama); it runs on the matchmaker's leader process."""
+        origin = self._origin("register_matchmaker_matched")
+        check_function(origin, "register_matchmaker_matched", fn, MATCHMAKER_MATCHED_PARAMS)
+        taken = self._registry.matchmaker_matched
+        if taken is not None:
+            raise RegistrationError(origin, f"register_matchmaker_matched: a function is already registered at "
+                                            f"{taken.origin}")
+        self._registry.matchmaker_matched = MatchmakerMatchedEntry(
+            fn, self._logger(hook="matchmaker_matched"), self._module, origin)

@@ -26,6 +26,7 @@ from nakama_py.core.events import Event
 from nakama_py.core.friends import Friend, FriendOfFriend
 from nakama_py.core.group_types import Group, GroupUser, UserGroup
 from nakama_py.core.leaderboard_types import LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
+from nakama_py.core.matchmaker import MatchmakerEntry, MatchmakerPresence
 from nakama_py.core.multi_update import MultiUpdateResult
 from nakama_py.core.notifications import Notification, NotificationSend
 from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, StorageObjectId, StorageWrite
@@ -85,6 +86,8 @@ __all__ = [
     "GroupUser",
     "Leaderboard",
     "LeaderboardRecord",
+    "MatchmakerEntry",
+    "MatchmakerPresence",
     "MultiUpdateResult",
     "Notification",
     "NotificationSend",
