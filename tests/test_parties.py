@@ -4,6 +4,7 @@ Nakama's errors."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -30,6 +31,15 @@ async def connect(client: Client, state: ServerState) -> tuple[TestUser, JsonSoc
 def error(reply: dict[str, Any]) -> tuple[int, str]:
     assert "error" in reply, reply
     return reply["error"]["code"], reply["error"]["message"]
+
+
+async def no_tickets(state: ServerState, party_id: str) -> None:
+    """Wait (2 s at most) for the party's tickets to be gone: removals go out after the reply."""
+    for _ in range(40):
+        if not state.matchmaker.pool.of_party(party_id):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"party {party_id} still has tickets")
 
 
 def presence(user: TestUser, party: dict[str, Any]) -> dict[str, Any]:
@@ -326,3 +336,63 @@ async def test_single_party_leaves_the_previous_party(single_party_client: tuple
     assert [p["user_id"] for p in event["leaves"]] == [bob.user_id]
     assert error(await member.request({"party_data_send": {"party_id": first["party_id"], "op_code": 1}})) == (
         BAD_INPUT, "Error sending party data: party member not found")
+
+
+async def test_party_tickets_reach_every_member_and_go_with_membership_changes(client: Client,
+                                                                               state: ServerState) -> None:
+    alice, leader = await connect(client, state)
+    bob, member = await connect(client, state)
+    _, third = await connect(client, state)
+    joined = await open_party_with_member(leader, member)
+    party_id = joined["party_id"]
+
+    async def add() -> str:
+        reply = await leader.request({"party_matchmaker_add": {"party_id": party_id, "min_count": 3,
+                                                               "max_count": 3, "query": "*"}})
+        ticket: str = reply["party_matchmaker_ticket"]["ticket"]
+        assert reply["party_matchmaker_ticket"]["party_id"] == party_id
+        assert (await member.pushed_with("party_matchmaker_ticket")) == {"party_id": party_id, "ticket": ticket}
+        return ticket
+
+    ticket = await add()
+    entry = state.matchmaker.pool.get(ticket)
+    assert entry is not None and entry.party_id == party_id and entry.session_id == ""
+    assert {p.user_id for p in entry.presences} == {alice.user_id, bob.user_id}
+    assert error(await leader.request({"party_matchmaker_remove": {"party_id": party_id, "ticket": "nope"}})) == (
+        BAD_INPUT, "Error closing party: matchmaker ticket not found")
+    assert await leader.request({"party_matchmaker_remove": {"party_id": party_id, "ticket": ticket}}) == {}
+    assert state.matchmaker.pool.get(ticket) is None
+
+    # A member joining, or the leader leaving, ends the party's matchmaking.
+    ticket = await add()
+    await third.request({"party_join": {"party_id": party_id}})
+    await third.pushed_with("party")
+    await no_tickets(state, party_id)
+    ticket = await add()
+    await leader.request({"party_leave": {"party_id": party_id}})
+    assert (await member.pushed_with("party_leader"))["presence"]["user_id"] == bob.user_id
+    await no_tickets(state, party_id)
+
+
+async def test_a_party_matchmakes_with_a_solo_player(client: Client, state: ServerState) -> None:
+    _, leader = await connect(client, state)
+    _, member = await connect(client, state)
+    _, solo = await connect(client, state)
+    joined = await open_party_with_member(leader, member)
+    party_id = joined["party_id"]
+    assert "matchmaker_ticket" in await solo.request({"matchmaker_add": {"min_count": 3, "max_count": 3,
+                                                                         "query": "*"}})
+    ticket = (await leader.request({"party_matchmaker_add": {"party_id": party_id, "min_count": 3, "max_count": 3,
+                                                             "query": "*"}}))["party_matchmaker_ticket"]["ticket"]
+    assert await state.matchmaker.process() == 1
+    matched = [await socket.pushed_with("matchmaker_matched") for socket in (leader, member, solo)]
+    assert {m["token"] for m in matched} == {matched[0]["token"]} and len(matched[0]["users"]) == 3
+    assert matched[0]["ticket"] == matched[1]["ticket"] == ticket
+    assert matched[0]["self"]["party_id"] == matched[1]["self"]["party_id"] == party_id
+    assert "party_id" not in matched[2]["self"]
+
+    # Closing the party drops a ticket it still has.
+    await leader.request({"party_matchmaker_add": {"party_id": party_id, "min_count": 4, "max_count": 4}})
+    assert state.matchmaker.pool.of_party(party_id)
+    await leader.request({"party_close": {"party_id": party_id}})
+    await no_tickets(state, party_id)
