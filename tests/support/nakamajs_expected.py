@@ -32,7 +32,6 @@ _MULTIPLAYER_FILES = {
                              "should create authoritative match, and join with metadata",
                              "should create authoritative match, list matches without querying"],
     "socket-matchmaker.test.js": ["should add to matchmaker and match authoritative"],
-    "socket-party.test.js": ["should create closed party and have member join and then join match"],
 }
 
 EXPECTED_FAILURES: dict[str, str] = {
