@@ -3,6 +3,7 @@ over labels, the open filter, hidden parties, pages and Nakama's errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -30,8 +31,31 @@ MODULE = """
         found, cursor = await nk.party_list(**args)
         return json.dumps({"parties": found, "cursor": cursor})
 
+    AFTER = []
+
+    async def only_duos(ctx, logger, nk, message):
+        # A game that lists duo parties only, whatever the client asks.
+        message["query"] = "+label.mode:duo"
+        return message
+
+    async def sized(ctx, logger, nk, envelope):
+        if envelope["party_create"].get("label") == '{"mode":"solo"}':
+            return None
+        envelope["party_create"]["max_size"] = 2
+        return envelope
+
+    async def created(ctx, logger, nk, reply, envelope):
+        AFTER.append(reply["party"]["party_id"])
+
+    async def after_list(ctx, logger, nk, reply, message):
+        AFTER.append(len(reply["parties"]))
+
+    async def after_log(ctx, logger, nk, payload):
+        return json.dumps(AFTER)
+
     def init_module(ctx, logger, nk, initializer):
         initializer.register_rpc("parties", parties)
+        initializer.register_rpc("after_log", after_log)
 """
 
 
@@ -114,3 +138,38 @@ async def test_a_closed_party_leaves_the_list(listing: tuple[Client, ServerState
     assert [p["party_id"] for p in (await call(client, "GET", "/v2/party", user))[1]["parties"]] == [party_id]
     assert await socket.request({"party_close": {"party_id": party_id}}) == {}
     assert (await call(client, "GET", "/v2/party", user))[1] == {}
+
+
+async def test_runtime_hooks_on_parties(make_config: Callable[..., Config], database_url: str, tmp_path: Path,
+                                        aiohttp_client: Callable[..., Any]) -> None:
+    module = MODULE.replace('initializer.register_rpc("parties", parties)',
+                            'initializer.register_rpc("parties", parties)\n'
+                            '        initializer.register_rt_before("PartyCreate", sized)\n'
+                            '        initializer.register_rt_after("PartyCreate", created)\n'
+                            '        initializer.register_before("ListParties", only_duos)\n'
+                            '        initializer.register_after("ListParties", after_list)')
+    write_module(tmp_path / "modules", "party_hooks.py", module)
+    state = await build_state(make_config("--runtime.path", str(tmp_path / "modules")), database_url)
+    try:
+        client: Client = await aiohttp_client(build_app(state))
+        user = await create_user(state)
+        socket = JsonSocket(await client.ws_connect(f"/ws?token={user.token}"))
+        # The before hook changed the max size; the after hook saw the reply.
+        reply = await socket.request({"party_create": {"open": True, "max_size": 8, "label": '{"mode":"duo"}'}})
+        duo = reply["party"]["party_id"]
+        assert reply["party"]["max_size"] == 2
+        await socket.request({"party_create": {"open": True, "max_size": 8, "label": '{"mode":"trio"}'}})
+        status, body = await call(client, "GET", "/v2/party", user)  # the before hook asks for duos only
+        assert status == 200 and [p["party_id"] for p in body["parties"]] == [duo]
+        status, body = await call(client, "POST", "/v2/rpc/after_log", user, json.dumps(""))
+        assert json.loads(body["payload"])[0] == duo and json.loads(body["payload"])[-1] == 1
+        # A before hook's None refuses the message and closes the socket, as in Nakama: the parties it led end.
+        refused = await socket.request({"party_create": {"open": True, "max_size": 8, "label": '{"mode":"solo"}'}})
+        assert refused["error"]["message"] == "Requested resource was not found."
+        for _ in range(40):
+            if state.parties.count() == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert state.parties.count() == 0
+    finally:
+        await state.close()
