@@ -77,6 +77,7 @@ async def test_create_replies_with_the_party_and_a_presence_event(client: Client
     alice, socket = await connect(client, state)
     reply = await socket.request({"party_create": {"open": True, "max_size": 4, "label": '{"mode":"duo"}'}})
     party = reply["party"]
+    assert socket.pushed == []  # the reply comes before the presence event the create causes
     assert party["party_id"].endswith("." + state.bus.process)
     assert party["open"] is True and party["max_size"] == 4 and party["label"] == '{"mode":"duo"}'
     assert party["leader"] == party["self"] == party["presences"][0]
@@ -115,6 +116,7 @@ async def test_open_party_join_and_the_max_size(client: Client, state: ServerSta
     _, third = await connect(client, state)
     party = await create(leader, True, max_size=2)
     assert await member.request({"party_join": {"party_id": party["party_id"]}}) == {}
+    assert member.pushed == []  # the reply first, then the party and the presence event
     joined = await member.pushed_with("party")
     assert joined["party_id"] == party["party_id"]
     assert joined["self"]["user_id"] == bob.user_id and joined["leader"]["user_id"] == alice.user_id

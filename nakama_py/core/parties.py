@@ -171,9 +171,7 @@ class PartyService:
         creator = make_presence(stream, caller.user_id, caller.session_id, self.process, caller.username)
         party = Party.create(stream, creator, open=open, hidden=hidden, max_size=max_size, label=label)
         self._parties[stream.subject] = party
-        await self._tracker.track(caller.session_id, caller.user_id, stream, PresenceMeta(caller.username))
-        if self._single_party:
-            await self._leave_other_parties(caller.session_id, stream)
+        self._later(self._track, caller, stream)
         return party.party_message(creator)
 
     async def join(self, caller: Caller, party_id: str) -> None:
@@ -181,9 +179,14 @@ class PartyService:
         joined = await self._call(stream, "join", presence=_presence_args(
             make_presence(stream, caller.user_id, caller.session_id, self.process, caller.username)))
         if joined:  # an open party: this process puts its session on the stream
-            await self._tracker.track(caller.session_id, caller.user_id, stream, PresenceMeta(caller.username))
-            if self._single_party:
-                await self._leave_other_parties(caller.session_id, stream)
+            self._later(self._track, caller, stream)
+
+    async def _track(self, caller: Caller, stream: Stream) -> None:
+        """The caller's session on the party stream, after its reply: as in Nakama, a client hears the
+        reply to its create or join before the presence events and party messages it causes."""
+        await self._tracker.track(caller.session_id, caller.user_id, stream, PresenceMeta(caller.username))
+        if self._single_party:
+            await self._leave_other_parties(caller.session_id, stream)
 
     async def leave(self, caller: Caller, party_id: str) -> None:
         await self._tracker.untrack(caller.session_id, parse_party_id(party_id))
