@@ -105,9 +105,10 @@ async def test_malformed_ids_and_presences(client: Client, state: ServerState) -
     party = await create(socket, True)
     assert error(await socket.request({"party_promote": {"party_id": party["party_id"]}})) == (
         BAD_INPUT, "Invalid presence")
-    assert error(await socket.request({"party_join": {"party_id": "4a6b2bd4-3b46-4a7c-8f77-0e8f4c6c2a11."
-                                                                  + state.bus.process}})) == (
-        BAD_INPUT, "Error joining party: party not found")
+    for process in (state.bus.process, ""):
+        assert error(await socket.request({"party_join": {"party_id": "4a6b2bd4-3b46-4a7c-8f77-0e8f4c6c2a11."
+                                                                      + process}})) == (
+            BAD_INPUT, "Error joining party: party not found")
 
 
 async def test_open_party_join_and_the_max_size(client: Client, state: ServerState) -> None:

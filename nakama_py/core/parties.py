@@ -154,11 +154,6 @@ class PartyService:
     def count(self) -> int:
         return len(self._parties)
 
-    def get(self, party_id: str) -> Party | None:
-        """A party of this process (None for another process's)."""
-        stream = parse_party_id(party_id)
-        return self._parties.get(stream.subject) if stream.label == self.process else None
-
     # --- calls from sockets (on the socket's process) --------------------------------------------
 
     async def create(self, caller: Caller, *, open: bool, max_size: int, label: str = "",
@@ -184,6 +179,8 @@ class PartyService:
     async def _track(self, caller: Caller, stream: Stream) -> None:
         """The caller's session on the party stream, after its reply: as in Nakama, a client hears the
         reply to its create or join before the presence events and party messages it causes."""
+        if self._tracker.get(caller.session_id, notification_stream(caller.user_id)) is None:
+            return  # the socket closed meanwhile: no presence for a gone session
         await self._tracker.track(caller.session_id, caller.user_id, stream, PresenceMeta(caller.username))
         if self._single_party:
             await self._leave_other_parties(caller.session_id, stream)
@@ -258,6 +255,8 @@ class PartyService:
 
     async def _call(self, stream: Stream, op: str, **args: Any) -> Any:
         """Run ``op`` on the party's process; its refusals come back as ``PartyError``."""
+        if not stream.label:
+            raise PartyError(rules.NOT_FOUND)
         try:
             reply = await self._calls.call(stream.label, {"op": op, "party": stream.subject, "from": self.process,
                                                           **args})
