@@ -13,6 +13,7 @@ from nakama_py.api import (
     groups,
     health,
     leaderboards,
+    matches,
     notifications,
     parties,
     rpc,
@@ -28,7 +29,7 @@ from nakama_py.wire.middleware import build_middleware
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
                 leaderboards.ROUTES, notifications.ROUTES, channels.ROUTES, realtime_socket.ROUTES,
                 users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES, tournaments.ROUTES,
-                parties.ROUTES]
+                matches.ROUTES, parties.ROUTES]
 
 
 def build_app(state: ServerState) -> web.Application:

@@ -29,6 +29,9 @@ from nakama_py.core.events import EventQueue
 from nakama_py.core.friends import FriendService
 from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.matches.listing import MatchListings
+from nakama_py.core.matches.registry import MatchRegistry
+from nakama_py.core.matches.service import MatchService
 from nakama_py.core.matchmaker import MatchmakerService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
@@ -48,6 +51,7 @@ from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_channel import ChannelHandlers
+from nakama_py.realtime.handlers_match import MatchHandlers
 from nakama_py.realtime.handlers_matchmaker import MatchmakerHandlers
 from nakama_py.realtime.handlers_party import PartyHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
@@ -58,6 +62,7 @@ from nakama_py.realtime.service import Realtime
 from nakama_py.realtime.session import SocketSession
 from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.context import RuntimeInfo
+from nakama_py.runtime.match_handlers import MatchFactories
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.rt_hooks import RuntimeRtHooks
 from nakama_py.runtime.service import LoadedRuntime, load_runtime
@@ -69,6 +74,7 @@ log = logging.getLogger("nakama_py.server")
 MAINTENANCE_INTERVAL_SEC = 300.0
 REPLICA_GAUGE_INTERVAL_SEC = 1.0
 CLUSTER_GAUGE_INTERVAL_SEC = 1.0
+MATCHMAKER_JOB = "nakama-py:matchmaker"  # the leader job name (a module's job names are its own)
 
 
 @dataclass
@@ -95,10 +101,11 @@ class ServerState:
     disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
     parties: PartyService  # issue 15: parties live on their creator's process
     matchmaker: MatchmakerService  # multiplayer (issue 15)
+    matches: MatchService     # issue 15: relayed and authoritative matches (core/matches)
+    match_listings: MatchListings
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
-    jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
-    matchmaker_leader: LeaderJobs | None = None  # the matchmaker's intervals, on one process at a time
+    jobs: LeaderJobs | None = None  # single-process jobs: the matchmaker's intervals and the runtime's jobs
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -106,11 +113,11 @@ class ServerState:
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
         await self.events.stop(float(self.config.shutdown_grace_sec or 30))  # social (issue 16)
+        # Matches first, as Nakama: match_terminate with the grace period, then what still runs is stopped.
+        await self.matches.registry.stop(self.config.shutdown_grace_sec)
         if self.jobs is not None:
             await self.jobs.stop()
         self.matchmaker.stop()
-        if self.matchmaker_leader is not None:
-            await self.matchmaker_leader.stop()
         await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
@@ -180,10 +187,14 @@ async def install_runtime(state: ServerState) -> None:
         notifications=state.notifications, leaderboards=state.leaderboards, streams=state.streams,
         multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
         metrics=state.metrics, friends=state.friends, groups=state.groups, tournaments=state.tournaments,
-        events=state.events, channels=state.channels, disconnects=state.disconnects, parties=state.parties)
+        events=state.events, channels=state.channels, disconnects=state.disconnects,
+        match_registry=state.matches.registry, match_listings=state.match_listings, parties=state.parties)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
     state.runtime = runtime
+    if runtime.registry.matches:
+        state.matches.registry.factory = MatchFactories(
+            {name: (entry.handler, entry.logger) for name, entry in runtime.registry.matches.items()}, info, nk)
     if runtime.hooks is not None:
         state.hooks = runtime.hooks
     if runtime.rt_hooks is not None:
@@ -198,10 +209,11 @@ async def install_runtime(state: ServerState) -> None:
         state.tournaments.reset_hook = runtime.run_tournament_reset
     if runtime.handles_matchmaker_matched:
         state.matchmaker.matched_hook = runtime.run_matchmaker_matched
-    if runtime.jobs:
-        state.jobs = LeaderJobs(state.db.session_conninfo, [
-            LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
-        state.jobs.start()
+    # One dedicated connection holds every single-process job: the matchmaker's and the modules'.
+    matchmaker = LeaderJob(MATCHMAKER_JOB, float(config.matchmaker.interval_sec), state.matchmaker.lead)
+    state.jobs = LeaderJobs(state.db.session_conninfo, [matchmaker, *(
+        LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs)])
+    state.jobs.start()
 
 
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
@@ -237,15 +249,21 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     parties = PartyService(bus, tracker, router, config.party, single_party=config.session.single_party)
     matchmaker = MatchmakerService(config.matchmaker, bus, router, token_key=config.session.encryption_key)
     parties.matchmaker = matchmaker  # party tickets (party_matchmaker_add)
+    state_metrics = metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix)
+    match_registry = MatchRegistry(config.match, bus, tracker, router, on_tick_late=state_metrics.match_tick_late,
+                                   on_count=state_metrics.match_count)
+    matches = MatchService(match_registry, tracker, router, config.session.encryption_key,
+                           single_match=config.session.single_match)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
-                         **ChannelHandlers(channels).handlers(), **PartyHandlers(parties).handlers(),
+                         **ChannelHandlers(channels).handlers(), **MatchHandlers(matches).handlers(),
+                         **PartyHandlers(parties).handlers(),
                          **MatchmakerHandlers(matchmaker, config.name).handlers()})
     state = ServerState(
         config=config,
         db=db,
         bus=bus,
-        metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
+        metrics=state_metrics,
         sessions=sessions,
         accounts=accounts,
         storage=StorageService(db, config.session.encryption_key, replicas),
@@ -264,6 +282,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         disconnects=Disconnects(tracker, router),
         parties=parties,
         matchmaker=matchmaker,
+        matches=matches,
+        match_listings=MatchListings(match_registry.index, tracker),
         node=config.name,
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
@@ -277,12 +297,11 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(tracker.sweep(), "presence-sweep")
         state.spawn(parties.run(), "party-outbox")
         state.spawn(parties.sweep(), "party-sweep")
+        state.spawn(match_registry.index.run(), "match-index")
+        state.spawn(match_registry.sweep(), "match-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
         state.spawn(matchmaker.sweep(), "matchmaker-sweep")
-        state.matchmaker_leader = LeaderJobs(db.session_conninfo, [
-            LeaderJob("matchmaker", float(config.matchmaker.interval_sec), matchmaker.lead)])
-        state.matchmaker_leader.start()
         if replicas.replicas:
             state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches

@@ -3,9 +3,10 @@ presences (from any process), and each stream kind has its envelope and its audi
 
 - chat channels: ``channel_presence_event`` to the channel's members on this process;
 - status: ``status_presence_event`` to the sockets here that follow the user;
-- runtime streams (custom modes): ``stream_presence_event`` to the stream's members here.
-- parties: ``party_presence_event`` to the party's members here;
-Notification streams are hidden and matches are left to their own handlers.
+- matches (relayed and authoritative): ``match_presence_event`` to the match's members here;
+- runtime streams (custom modes): ``stream_presence_event`` to the stream's members here;
+- parties: ``party_presence_event`` to the party's members here.
+Notification streams are hidden.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from nakama_py.core.tracker import Tracker
 from nakama_py.proto.realtime_pb2 import (
     ChannelPresenceEvent,
     Envelope,
+    MatchPresenceEvent,
     PartyPresenceEvent,
     StatusPresenceEvent,
     StreamPresenceEvent,
@@ -25,6 +27,7 @@ from nakama_py.proto.realtime_pb2 import (
 from nakama_py.realtime.registry import SessionRegistry
 
 CHANNEL_MODES = {StreamMode.CHANNEL, StreamMode.GROUP, StreamMode.DM}
+MATCH_MODES = {StreamMode.MATCH_RELAYED, StreamMode.MATCH_AUTHORITATIVE}
 BUILT_IN_MODES = set(StreamMode)
 
 
@@ -41,7 +44,8 @@ class PresenceEvents:
 
     def on_event(self, stream: Stream, joins: list[Presence], leaves: list[Presence]) -> None:
         envelope = Envelope()
-        event: ChannelPresenceEvent | StatusPresenceEvent | StreamPresenceEvent | PartyPresenceEvent
+        event: (ChannelPresenceEvent | StatusPresenceEvent | StreamPresenceEvent | MatchPresenceEvent
+               | PartyPresenceEvent)
         if stream.mode in CHANNEL_MODES:
             audience = self._local_members(stream)
             channel = envelope.channel_presence_event
@@ -49,6 +53,11 @@ class PresenceEvents:
             for name, value in channel_fields(stream).items():
                 setattr(channel, name, value)
             event = channel
+        elif stream.mode in MATCH_MODES:
+            audience = self._local_members(stream)
+            match = envelope.match_presence_event
+            match.match_id = f"{stream.subject}.{stream.label}"
+            event = match
         elif stream.mode == StreamMode.PARTY:
             audience = self._local_members(stream)
             party = envelope.party_presence_event

@@ -16,10 +16,13 @@ from typing import Any
 
 from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.runtime.logger import RuntimeLogger
+from nakama_py.runtime.match_handlers import CALLBACKS as MATCH_CALLBACKS
+from nakama_py.runtime.match_handlers import is_factory
 from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
     EventEntry,
     HookEntry,
+    MatchEntry,
     MatchmakerMatchedEntry,
     Origin,
     Registry,
@@ -240,6 +243,36 @@ class Initializer:
                                             f"{taken.origin}")
         self._registry.jobs[name] = TaskEntry(name, fn, self._logger(job=name), self._module, origin,
                                               float(interval_sec))
+
+    def register_match(self, name: str, handler: Any) -> None:
+        """A match handler ``nk.match_create(name, params)`` starts: an object with Nakama's seven
+        callbacks as methods (``def`` or ``async def``; see runtime/match_handlers.py and docs/runtime.md),
+        or a class (any callable without ``match_init``) called once per match for a fresh instance."""
+        what = f"register_match({name!r})"
+        origin = self._origin(what)
+        if not isinstance(name, str) or not name:
+            raise RegistrationError(origin, f"{what}: the name must be a non-empty string")
+        taken = self._registry.matches.get(name)
+        if taken is not None:
+            raise RegistrationError(origin, f"{what}: a match handler named {name!r} is already registered at "
+                                            f"{taken.origin}")
+        # A factory function's instances are checked when a match starts.
+        checked = {} if is_factory(handler) and not inspect.isclass(handler) else MATCH_CALLBACKS
+        for callback, params in checked.items():
+            fn = getattr(handler, callback, None)
+            if fn is None or not callable(fn):
+                raise RegistrationError(origin, f"{what}: the handler has no {callback}({', '.join(params)}) method")
+            try:
+                signature = inspect.signature(fn)
+                # A class's methods are unbound here: self comes first.
+                signature.bind(*(("self",) if inspect.isclass(handler) else ()), *params)
+            except TypeError:
+                raise RegistrationError(origin, f"{what}: {callback} must take ({', '.join(params)}), "
+                                                f"but its signature is {_parameters(fn)}") from None
+            except ValueError:
+                continue
+        self._registry.matches[name] = MatchEntry(name, handler, self._logger(match_handler=name), self._module,
+                                                  origin)
 
     # --- social (issue 16) ---------------------------------------------------------------------
 

@@ -114,6 +114,15 @@ class MatchmakerMatchedEntry:
     origin: Origin
 
 
+@dataclass(frozen=True, slots=True)
+class MatchEntry:
+    name: str
+    handler: Any                # an object with the match_* callbacks, or a class/factory making one per match
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
 @dataclass
 class Registry:
     rpcs: dict[str, RpcEntry] = field(default_factory=dict)
@@ -131,3 +140,4 @@ class Registry:
     session_start: list[HookEntry] = field(default_factory=list)
     session_end: list[HookEntry] = field(default_factory=list)
     matchmaker_matched: MatchmakerMatchedEntry | None = None  # matchmaker (issue 15)
+    matches: dict[str, MatchEntry] = field(default_factory=dict)  # match handlers by name

@@ -31,7 +31,6 @@ _MULTIPLAYER_FILES = {
                              "should join a match, then do not send data to excluded presences",
                              "should create authoritative match, and join with metadata",
                              "should create authoritative match, list matches without querying"],
-    "socket-matchmaker.test.js": ["should add to matchmaker and match authoritative"],
 }
 
 EXPECTED_FAILURES: dict[str, str] = {

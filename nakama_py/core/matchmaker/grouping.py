@@ -25,7 +25,7 @@ _Accepts = Callable[[Ticket, Ticket], bool]
 
 @dataclass
 class IntervalResult:
-    groups: list[list[Ticket]] = field(default_factory=list)   # each: the tickets of one match
+    groups: list[list[Ticket]] = field(default_factory=list)   # each: the tickets of one match (out of the pool)
     expired: list[str] = field(default_factory=list)            # tickets that stop searching
 
 
@@ -56,6 +56,8 @@ def run_interval(pool: TicketPool, config: MatchmakerConfig) -> IntervalResult:
         if group is not None:
             result.groups.append(group)
             selected.update(t.ticket for t in group)
+            # Out of the pool at once, as Nakama drops them from its index: later searches skip them for free.
+            pool.remove_many([t.ticket for t in group])
     return result
 
 

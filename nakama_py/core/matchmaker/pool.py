@@ -60,7 +60,10 @@ class TicketPool:
         if ticket.party_id:
             self._by_party.setdefault(ticket.party_id, set()).add(ticket.ticket)
         for key in _keywords(ticket):
-            self._postings.setdefault(key, SortedDict())[ticket.order] = ticket
+            posting = self._postings.get(key)
+            if posting is None:
+                posting = self._postings[key] = SortedDict()
+            posting[ticket.order] = ticket
 
     def remove(self, ticket_id: str) -> Ticket | None:
         ticket = self.tickets.pop(ticket_id, None)
@@ -98,12 +101,18 @@ class TicketPool:
             if smallest is None or len(posting) < len(smallest):
                 smallest = posting
         source = self._ordered if smallest is None else smallest
-        return iter(source.values())  # nothing changes the pool while one interval searches it
+        return iter(source.values())  # nothing changes the pool while one search reads it
+
+
+# A ticket's own id and party are looked up by the pool's other indexes, not by queries.
+_UNINDEXED = frozenset({"ticket", "party_id"})
 
 
 def _keywords(ticket: Ticket) -> set[_Key]:
     keys: set[_Key] = set()
     for name, value in ticket.doc.items():
+        if name in _UNINDEXED:
+            continue
         for item in value if isinstance(value, tuple) else (value,):
             if isinstance(item, str):
                 keys.add((name, item))

@@ -152,8 +152,7 @@ class MatchmakerService:
             self.pool.active.pop(ticket, None)
         if not result.groups:
             return 0
-        matched = [t.ticket for group in result.groups for t in group]
-        self.pool.remove_many(matched)
+        matched = [t.ticket for group in result.groups for t in group]  # run_interval took them out of the pool
         await self._publish({"r": matched})
         await asyncio.gather(*(self._deliver(group) for group in result.groups))
         return len(result.groups)
