@@ -16,6 +16,8 @@ from nakama_py.errors import Code, NakamaError
 from nakama_py.proto import realtime_pb2 as rt
 
 MAX_SIZE_LIMIT = 256
+# An admitted session whose join never reaches the party (its socket closed first) frees its place after this.
+RESERVATION_SEC = 10.0
 LABEL_MAX_BYTES = 2048
 
 
@@ -71,7 +73,7 @@ class Party:
     label: str
     leader: Presence | None
     members: list[Presence] = field(default_factory=list)   # in join order
-    reserved: set[str] = field(default_factory=set)          # sessions accepted, not yet on the stream
+    reserved: dict[str, float] = field(default_factory=dict)  # admitted sessions not yet on the stream: since
     requests: list[Presence] = field(default_factory=list)   # join requests of a closed party
     expected_leader: Presence | None = None                  # the creator, whose own join needs no `party`
     stopped: bool = False
@@ -89,6 +91,10 @@ class Party:
         return party_id_of(self.stream)
 
     def size(self) -> int:
+        now = time.monotonic()
+        for session, since in list(self.reserved.items()):
+            if now - since > RESERVATION_SEC:
+                del self.reserved[session]
         return len(self.members) + len(self.reserved)
 
     def _member(self, session_id: str) -> Presence | None:
@@ -111,14 +117,14 @@ class Party:
     # --- joining ---------------------------------------------------------------------------------
 
     def join_request(self, presence: Presence) -> bool:
-        """True when the party is open and the presence is now a member (its process tracks it);
-        False when a closed party queued the request for the leader."""
+        """True when the party is open and admits the presence (its process then tracks it, and it is a
+        member once that join arrives); False when a closed party queued the request for the leader."""
         self._check_open_call()
         if self.size() >= self.max_size:
             raise PartyError(FULL)
         if self.open:
             if self._member(presence.session_id) is None:
-                self.members.append(presence)
+                self.reserved[presence.session_id] = time.monotonic()
             return True
         if len(self.requests) >= self.max_size:
             raise PartyError(REQUESTS_FULL)
@@ -138,29 +144,31 @@ class Party:
         if request is None:
             raise PartyError(NOT_REQUEST)
         self.requests.remove(request)
-        self.reserved.add(request.session_id)
+        self.reserved[request.session_id] = time.monotonic()
         return request
 
     def release(self, presence: Presence) -> None:
-        self.reserved.discard(presence.session_id)
+        self.reserved.pop(presence.session_id, None)
 
     def joined(self, presences: list[Presence]) -> list[Presence]:
-        """Presences arrived on the stream: those that must be sent the ``party`` message (not the creator,
-        who had it as the reply to the create)."""
+        """Presences arrived on the stream: the new members, who must be sent the ``party`` message (not the
+        creator, who had it as the reply to the create; nor a member the tracker reports again)."""
         if self.stopped:
             return []
         self.activity += 1
         told: list[Presence] = []
         for presence in presences:
-            self.reserved.discard(presence.session_id)
-            if self._member(presence.session_id) is None:
+            admitted = presence.session_id in self.reserved
+            self.reserved.pop(presence.session_id, None)
+            known = self._member(presence.session_id) is not None
+            if not known:
                 self.members.append(presence)
             if self.leader is None:
                 self.leader = presence
             if self.expected_leader is not None and presence.session_id == self.expected_leader.session_id:
                 self.expected_leader = None
-                continue
-            told.append(presence)
+            elif admitted or not known:
+                told.append(presence)
         return told
 
     def party_message(self, presence: Presence) -> rt.Envelope:
@@ -187,7 +195,7 @@ class Party:
         self.activity += 1
         gone = {p.session_id for p in presences}
         for session in gone:
-            self.reserved.discard(session)
+            self.reserved.pop(session, None)
         before = len(self.members)
         self.members = [m for m in self.members if m.session_id not in gone]
         if len(self.members) == before:

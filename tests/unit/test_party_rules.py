@@ -56,7 +56,7 @@ def test_an_accepted_request_holds_its_place_until_its_join_arrives() -> None:
     with refused(rules.FULL):
         closed.accept("session-0", "node-a-1234", wire(member(2)))
     told = closed.joined([member(1)])
-    assert told == [member(1)] and closed.size() == 2 and closed.reserved == set()
+    assert told == [member(1)] and closed.size() == 2 and closed.reserved == {}
     message = closed.party_message(member(1)).party
     assert [p.user_id for p in message.presences] == ["user-0", "user-1"] and message.leader.user_id == "user-0"
 
@@ -102,8 +102,23 @@ def test_remove_refuses_self_and_strangers_and_drops_requests() -> None:
 def test_data_goes_to_the_other_members_only() -> None:
     open_party = party(open=True)
     open_party.join_request(member(1))
+    with refused(rules.NOT_MEMBER):  # admitted, but not a member until its join reaches the party
+        open_party.data("session-1", "node-a-1234", 4, b"go")
+    assert open_party.joined([member(1)]) == [member(1)]
+    assert open_party.joined([member(1)]) == []  # a join reported again is not a new member
     recipients, envelope = open_party.data("session-1", "node-a-1234", 4, b"go")
     assert recipients == [member(0)]
     assert envelope.party_data.presence.user_id == "user-1" and envelope.party_data.data == b"go"
     with refused(rules.NOT_MEMBER):
         open_party.data("session-9", "node-a-1234", 4, b"go")
+
+
+def test_a_place_held_for_a_join_that_never_arrives_is_freed(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("nakama_py.core.party.time.monotonic", lambda: clock[0])
+    open_party = party(open=True, max_size=2)
+    assert open_party.join_request(member(1)) is True  # its socket closes before it is tracked
+    with refused(rules.FULL):
+        open_party.join_request(member(2))
+    clock[0] += rules.RESERVATION_SEC + 1
+    assert open_party.join_request(member(2)) is True
