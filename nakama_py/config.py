@@ -261,6 +261,14 @@ class ClusterConfig(_Section):
     nats_prefix: str = Field("nakama", pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
+class PartyConfig(_Section):
+    # Nakama batches party label index updates at this interval; nakama-py indexes at once, so it is
+    # accepted and checked only.
+    label_update_interval_ms: int = Field(1000, ge=1)
+    # How often parties with no members and no activity since the previous check are closed (0: never).
+    idle_check_interval_ms: int = Field(30000, ge=0)
+
+
 class MatchmakerConfig(_Section):
     """Nakama's matchmaker keys and defaults."""
 
@@ -285,7 +293,7 @@ class MatchConfig(_Section):
 
 
 # Nakama sections nakama-py does not implement: accepted (so a Nakama file loads) and reported.
-UNSUPPORTED_SECTIONS = ("tracker", "iap", "google_auth", "satori", "party",
+UNSUPPORTED_SECTIONS = ("tracker", "iap", "google_auth", "satori",
                         "storage", "mfa", "limit")
 
 
@@ -312,7 +320,7 @@ class Config(_Section):
     google_auth: dict[str, Any] = {}
     satori: dict[str, Any] = {}
     match: MatchConfig = MatchConfig()
-    party: dict[str, Any] = {}
+    party: PartyConfig = PartyConfig()
     storage: dict[str, Any] = {}
     mfa: dict[str, Any] = {}
     limit: dict[str, Any] = {}

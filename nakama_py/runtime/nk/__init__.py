@@ -26,6 +26,7 @@ from nakama_py.core.matches.listing import MatchListings
 from nakama_py.core.matches.registry import MatchRegistry
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
+from nakama_py.core.parties import PartyService
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.streams import StreamService
@@ -44,6 +45,7 @@ from nakama_py.runtime.nk.groups import GroupCalls
 from nakama_py.runtime.nk.leaderboards import LeaderboardCalls
 from nakama_py.runtime.nk.matches import MatchCalls
 from nakama_py.runtime.nk.notifications import NotificationCalls
+from nakama_py.runtime.nk.parties import PartyCalls
 from nakama_py.runtime.nk.sessions import SessionCalls
 from nakama_py.runtime.nk.sql import SqlCalls, SqlDatabase
 from nakama_py.runtime.nk.storage import StorageCalls
@@ -55,7 +57,7 @@ from nakama_py.runtime.nk.wallets import WalletCalls
 
 class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
                    SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls, ChannelCalls,
-                   SessionCalls, MatchCalls):
+                   SessionCalls, MatchCalls, PartyCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,
@@ -63,7 +65,8 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
                  leaderboards: LeaderboardService, multi_updater: MultiUpdater, sql: SqlDatabase,
                  metrics: Metrics, streams: StreamService, friends: FriendService, groups: GroupService,
                  tournaments: TournamentService, events: EventQueue, channels: ChannelService,
-                 disconnects: Disconnects, match_registry: MatchRegistry, match_listings: MatchListings) -> None:
+                 disconnects: Disconnects, match_registry: MatchRegistry, match_listings: MatchListings,
+                 parties: PartyService) -> None:
         self._info = info
         self._accounts = accounts
         self._sessions = sessions
@@ -83,6 +86,7 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
         self._disconnects = disconnects
         self._match_registry = match_registry
         self._match_listings = match_listings
+        self._parties = parties
         self._cache = LocalCache()
         self._ran_once: set[str] = set()
 
