@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="socket scenarios: more servers (nodes) to spread the sockets over (repeatable)")
     parser.add_argument("--members", type=_positive_int, default=100, help="socket-fanout: room members (default 100)")
     parser.add_argument("--server-pid", type=_positive_int, default=0,
-                        help="socket-idle: the server process on this machine whose memory to read")
+                        help="the server process on this machine (with its children) whose memory and CPU to read; "
+                             "by default found by --url's port when local")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
