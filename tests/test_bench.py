@@ -84,6 +84,17 @@ def test_account_reads_with_session_tokens(server: ServerProcess, capsys: pytest
     assert report["requests"] > 0 and report["ok"] == report["requests"]
 
 
+def test_the_servers_memory_and_cpu_are_read_by_its_port(server: ServerProcess,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "account", server, "bench-account", "--engine", "python")
+    seen = report["server"]
+    assert seen["processes"] >= 1 and seen["rss_mib"] > 10 and seen["pss_mib"] > 10
+    assert seen["cpu_cores"] > 0 and seen["cpu_us_per_request"] > 0
+    pinned = bench(capsys, "account", server, "bench-account", "--engine", "python",
+                   "--server-pid", str(server.process.pid))
+    assert pinned["server"]["processes"] == seen["processes"]
+
+
 @pytest.mark.parametrize("engine", ["python", "wrk"])
 def test_echo_on_each_engine(server: ServerProcess, capsys: pytest.CaptureFixture[str], engine: str,
                              request: pytest.FixtureRequest) -> None:

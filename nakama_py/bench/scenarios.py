@@ -158,6 +158,7 @@ class ServerWatch:
         last = server_probe.sample(self.pids)
         cpu = last.cpu_s - self.first.cpu_s
         return {"processes": len(self.pids), "rss_mib": round(last.rss_kib / 1024, 1),
+                "pss_mib": round(last.pss_kib / 1024, 1) if last.pss_kib else None,
                 "cpu_cores": round(cpu / max(time.monotonic() - self.at, 1e-9), 2),
                 "cpu_us_per_request": round(1e6 * cpu / requests) if requests else None}
 

@@ -19,7 +19,8 @@ LISTEN = "0A"
 
 @dataclass(frozen=True)
 class Sample:
-    rss_kib: int
+    rss_kib: int  # resident memory summed over the processes (pages shared after fork counted in each)
+    pss_kib: int  # proportional set size summed: shared pages split between their sharers (0 if unreadable)
     cpu_s: float  # user + system of every process, since each started
 
 
@@ -99,7 +100,7 @@ def server_tree(pid: int) -> list[int]:
 
 
 def sample(pids: list[int]) -> Sample:
-    rss = 0
+    rss = pss = 0
     cpu_ticks = 0
     for pid in pids:
         try:
@@ -107,9 +108,16 @@ def sample(pids: list[int]) -> Sample:
                 for line in handle:
                     if line.startswith("VmRSS:"):
                         rss += int(line.split()[1])
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as handle:
+                    for line in handle:
+                        if line.startswith("Pss:"):
+                            pss += int(line.split()[1])
+            except OSError:
+                pass
             with open(f"/proc/{pid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
             cpu_ticks += int(fields[11]) + int(fields[12])  # utime, stime
         except (OSError, IndexError, ValueError):
             continue
-    return Sample(rss, cpu_ticks / os.sysconf("SC_CLK_TCK"))
+    return Sample(rss, pss, cpu_ticks / os.sysconf("SC_CLK_TCK"))
