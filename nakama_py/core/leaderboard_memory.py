@@ -61,7 +61,7 @@ class MemoryReads:
         self.db = db
         self._row_record = row_record
         self._cursor = cursor
-        # (board, expiry, owner) -> (packed key the record had, the record with rank 0)
+        # (board, expiry, owner) -> (packed key the record had, the record with the rank it last showed)
         self._details: dict[tuple[str, int, int], tuple[int, LeaderboardRecord]] = {}
         self._memos: dict[tuple[str, int], Memo] = {}
 
@@ -104,7 +104,11 @@ class MemoryReads:
             owner = _owner_of(bucket, key)
             cached = details.get((board_id, expiry, owner))
             if cached is not None and cached[0] == key:
-                out.append(with_rank(cached[1], rank))
+                record = cached[1]
+                if record.rank != rank:  # kept with the rank last shown: usually the same again
+                    record = with_rank(record, rank)
+                    details[(board_id, expiry, owner)] = (key, record)
+                out.append(record)
             else:
                 missing[owner] = len(out)
                 out.append(None)
@@ -123,9 +127,9 @@ class MemoryReads:
                 if key != pack(bucket.desc, row.score, row.subscore, owner,
                                make_stamp(micros(row.create_time), row.num_score)):
                     raise Stale()
-                record = self._row_record(board_id, row, expiry, 0)
+                record = self._row_record(board_id, row, expiry, found[index][0])
                 details[(board_id, expiry, owner)] = (key, record)
-                out[index] = with_rank(record, found[index][0])
+                out[index] = record
         return [r for r in out if r is not None]
 
     def _evict(self, room: int) -> None:
