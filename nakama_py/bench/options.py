@@ -92,6 +92,7 @@ class Options:
     urls: list[str] = field(default_factory=list)  # --url then every --extra-url (socket scenarios)
     members: int = 100
     server_pid: int = 0
+    metrics_url: str = ""  # the server's Prometheus endpoint: GC pauses and loop stalls over the run
 
     @property
     def open_loop(self) -> bool:
@@ -140,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--server-pid", type=_positive_int, default=0,
                         help="the server process on this machine (with its children) whose memory and CPU to read; "
                              "by default found by --url's port when local")
+    parser.add_argument("--metrics-url", default="",
+                        help="the server's Prometheus endpoint (e.g. http://127.0.0.1:9100/): report its GC pauses,"
+                             " event-loop stalls and server-side latency over the measured window")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -173,4 +177,5 @@ def parse_options(argv: list[str]) -> Options:
         records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
-        members=args.members, server_pid=args.server_pid)
+        members=args.members, server_pid=args.server_pid,
+        metrics_url=args.metrics_url)
