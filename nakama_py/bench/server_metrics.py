@@ -10,7 +10,9 @@ import urllib.request
 from collections import defaultdict
 from typing import Any
 
-SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>[-+0-9.eEinfNa]+)$')
+# Label values may hold braces (route="/v2/rpc/{id}"): quoted strings are skipped whole.
+SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>(?:[^"}]|"(?:[^"\\]|\\.)*")*)\})?'
+                    r' (?P<value>[-+0-9.eEinfNa]+)$')
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 STALL_SEC = (0.01, 0.05, 0.1)
 
@@ -65,11 +67,14 @@ def _quantile(histogram: Histogram, q: float) -> float | None:
 def breakdown(before: dict[str, Histogram], after: dict[str, Histogram], window_s: float) -> dict[str, Any]:
     """GC pauses by generation, event-loop stalls and server-side latency over the window."""
     out: dict[str, Any] = {}
+    if any(key.split("/", 1)[0].endswith("_gc_pause_seconds") for key in after):
+        out["gc"] = "no collection in the window"  # replaced below by each generation that paused
     for key in sorted(after):
         name = key.split("/", 1)[0]
         if name.endswith("_gc_pause_seconds"):
             hist = _delta(before, after, key)
             if hist.get("count"):
+                out.pop("gc", None)
                 generation = key.split("/", 1)[1] if "/" in key else "?"
                 out[f"gc_gen{generation}"] = {
                     "pauses": round(hist["count"]), "total_ms": round(1000 * hist.get("sum", 0.0), 1),
