@@ -112,6 +112,17 @@ def test_echo_counts_a_wrong_http_key(server: ServerProcess, capsys: pytest.Capt
     assert report["mode"] == "open" and report["ok"] == report["requests"] > 0
 
 
+def test_a_records_sweep_runs_once_per_size(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["leaderboard-rest", "--url", server.url, "--duration", "1s", "--warmup", "0.2s", "--connections", "4",
+            "--processes", "1", "--user-prefix", "bench-sweep", "--records", "40,15", "--limit", "10", "--json",
+            "--quiet"]
+    assert main(argv) == 0
+    reports = [orjson.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r["cycle"]["records"] >= size for r, size in zip(reports, (15, 40), strict=True)] == [True, True]
+    assert all(r["requests"] > 0 and r["ok"] == r["requests"] for r in reports)
+    assert main(["echo", "--records", "10,20"]) == 2  # no cycle to grow
+
+
 @needs_racing
 def test_submit_counts_the_rate_limit(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
     # 3 users and the module's default 10 accepted submissions per user per minute: the rest are 429s
