@@ -26,12 +26,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client import multiprocess as prom_multiprocess
 
-# Pauses and stalls: what a request's tail latency is made of besides its own work.
-PAUSE_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
-LOOP_PROBE_SEC = 0.05
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _NAME_OK = re.compile(r"[^a-zA-Z0-9_]")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Pauses and stalls: what a request's tail latency is made of besides its own work.
+PAUSE_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+LOOP_PROBE_SEC = 0.05
 
 
 def enable_multiprocess(directory: Path) -> None:
@@ -89,15 +89,15 @@ class Metrics:
         self.cluster_processes = Gauge(f"{p}_cluster_processes",
                                        "Server processes of the cluster seen alive, this one included.",
                                        registry=reg, multiprocess_mode="livemax")
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+        self._lock = threading.Lock()
         self.gc_pauses = Histogram(f"{p}_gc_pause_seconds", "Garbage collector pauses, by generation.",
                                    ["generation"], buckets=PAUSE_BUCKETS, registry=reg)
         self.loop_lag = Histogram(f"{p}_event_loop_lag_seconds",
                                   "How late the event loop ran a timer: a stall every request in flight waited out.",
                                   buckets=PAUSE_BUCKETS, registry=reg)
         self._gc_started = 0.0
-        self._children: dict[tuple[Any, ...], Any] = {}
-        self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
-        self._lock = threading.Lock()
 
     # --- the measurement points --------------------------------------------
 
@@ -108,26 +108,6 @@ class Metrics:
             child = metric.labels(*labels)
             self._children[key] = child
         return child
-
-    def replica_seen(self, replica: str, in_rotation: bool, lag_sec: float) -> None:
-        self._child(self.replica_in_rotation, replica).set(1 if in_rotation else 0)
-        self._child(self.replica_lag, replica).set(lag_sec if lag_sec != float("inf") else -1)
-
-    def request_started(self, route: str) -> None:
-        self._child(self.api_in_flight, route).inc()
-
-    def request_finished(self, route: str, method: str, code: int, seconds: float) -> None:
-        self._child(self.api_in_flight, route).dec()
-        self._child(self.api_requests, route, method, str(code)).inc()
-        self._child(self.api_latency, route, method).observe(seconds)
-
-    def rpc_started(self, rpc_id: str) -> None:
-        self._child(self.rpc_in_flight, rpc_id).inc()
-
-    def rpc_finished(self, rpc_id: str, code: int, seconds: float) -> None:
-        self._child(self.rpc_in_flight, rpc_id).dec()
-        self._child(self.rpc_requests, rpc_id, str(code)).inc()
-        self._child(self.rpc_latency, rpc_id).observe(seconds)
 
     def watch_gc(self) -> None:
         """Time every collection (gc.callbacks); once per process."""
@@ -154,6 +134,26 @@ class Metrics:
             due = loop.time() + period
             await asyncio.sleep(period)
             observe(max(loop.time() - due, 0.0))
+
+    def replica_seen(self, replica: str, in_rotation: bool, lag_sec: float) -> None:
+        self._child(self.replica_in_rotation, replica).set(1 if in_rotation else 0)
+        self._child(self.replica_lag, replica).set(lag_sec if lag_sec != float("inf") else -1)
+
+    def request_started(self, route: str) -> None:
+        self._child(self.api_in_flight, route).inc()
+
+    def request_finished(self, route: str, method: str, code: int, seconds: float) -> None:
+        self._child(self.api_in_flight, route).dec()
+        self._child(self.api_requests, route, method, str(code)).inc()
+        self._child(self.api_latency, route, method).observe(seconds)
+
+    def rpc_started(self, rpc_id: str) -> None:
+        self._child(self.rpc_in_flight, rpc_id).inc()
+
+    def rpc_finished(self, rpc_id: str, code: int, seconds: float) -> None:
+        self._child(self.rpc_in_flight, rpc_id).dec()
+        self._child(self.rpc_requests, rpc_id, str(code)).inc()
+        self._child(self.rpc_latency, rpc_id).observe(seconds)
 
     def cluster_seen(self, processes: int) -> None:
         self.cluster_processes.set(processes)

@@ -102,7 +102,6 @@ class ServerState:
         if self.jobs is not None:
             await self.jobs.stop()
         await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
-        self.metrics.unwatch_gc()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -112,6 +111,7 @@ class ServerState:
         await self.bus.stop()
         await self.replicas.close()
         await self.db.close()
+        self.metrics.unwatch_gc()
 
     def spawn(self, coro: object, name: str) -> None:
         """Run a background loop for the life of the process."""
@@ -259,12 +259,12 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(tracker.sweep(), "presence-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
-        state.metrics.watch_gc()  # perf (issue 19): what the tails are made of
-        state.spawn(state.metrics.watch_loop(), "event-loop-lag")
         if replicas.replicas:
             state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
+        state.metrics.watch_gc()  # perf (issue 19): what the tails are made of
+        state.spawn(state.metrics.watch_loop(), "event-loop-lag")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
         # social (issue 16): tournament end/reset hooks, one claim per moment across processes

@@ -97,11 +97,11 @@ class Options:
     json: bool
     quiet: bool
     report: str = ""  # an HTML file to write the run's charts to
+    metrics_url: str = ""  # the server's Prometheus endpoint: GC pauses and loop stalls over the run
+    sweep: list[int] = field(default_factory=list)  # --records A,B,...: one run per size, smallest first
     urls: list[str] = field(default_factory=list)  # --url then every --extra-url (socket scenarios)
     members: int = 100
     server_pid: int = 0
-    metrics_url: str = ""  # the server's Prometheus endpoint: GC pauses and loop stalls over the run
-    sweep: list[int] = field(default_factory=list)  # --records A,B,...: one run per size, smallest first
 
     @property
     def open_loop(self) -> bool:
@@ -150,14 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="socket scenarios: more servers (nodes) to spread the sockets over (repeatable)")
     parser.add_argument("--members", type=_positive_int, default=100, help="socket-fanout: room members (default 100)")
     parser.add_argument("--server-pid", type=_positive_int, default=0,
-                        help="the server process on this machine (with its children) whose memory and CPU to read; "
-                             "by default found by --url's port when local")
-    parser.add_argument("--metrics-url", default="",
-                        help="the server's Prometheus endpoint (e.g. http://127.0.0.1:9100/): report its GC pauses,"
-                             " event-loop stalls and server-side latency over the measured window")
+                        help="socket-idle: the server process on this machine whose memory to read")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--metrics-url", default="",
+                        help="the server's Prometheus endpoint (e.g. http://127.0.0.1:9100/): report its GC pauses,"
+                             " event-loop stalls and server-side latency over the measured window")
     parser.add_argument("--report", metavar="FILE.html", default="",
                         help="also write a self-contained HTML page: throughput and latency over time, percentiles "
                              "(runs the Python engine, which times each request)")
@@ -189,8 +188,8 @@ def parse_options(argv: list[str]) -> Options:
     return Options(
         scenario=scenario, url=args.url, server_key=args.server_key, http_key=args.http_key,
         duration_s=duration, warmup_s=warmup, connections=args.connections, rate=rate, users=users,
+        metrics_url=args.metrics_url, sweep=sweep if len(sweep) > 1 else [],
         records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
-        members=args.members, server_pid=args.server_pid,
-        metrics_url=args.metrics_url, sweep=sweep if len(sweep) > 1 else [])
+        members=args.members, server_pid=args.server_pid)
