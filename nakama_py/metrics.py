@@ -83,6 +83,26 @@ class Metrics:
         self.cluster_processes = Gauge(f"{p}_cluster_processes",
                                        "Server processes of the cluster seen alive, this one included.",
                                        registry=reg, multiprocess_mode="livemax")
+        # Overload and faults (wire/admission.py, loop_watch.py): what a process refused or cut, how
+        # long its event loop was held, and what it holds (flat in a soak, growing in a leak).
+        self.api_shed = Counter(f"{p}_api_requests_shed", "HTTP requests refused past socket.max_inflight_requests.",
+                                registry=reg)
+        self.api_deadline = Counter(f"{p}_api_requests_deadline_exceeded",
+                                    "HTTP requests cancelled at socket.request_timeout_ms.", registry=reg)
+        self.loop_lag = Histogram(f"{p}_event_loop_lag_seconds", "How late the event loop ran a timer (sampled).",
+                                  buckets=LATENCY_BUCKETS, registry=reg)
+        self.loop_stalls = Counter(f"{p}_event_loop_stalls", "Event loop held past the stall threshold, by RPC.",
+                                   ["rpc"], registry=reg)
+        self.process_rss = Gauge(f"{p}_process_resident_memory_bytes", "Resident memory of the server processes.",
+                                 registry=reg, multiprocess_mode="livesum")
+        self.process_fds = Gauge(f"{p}_process_open_fds", "Open file descriptors of the server processes.",
+                                 registry=reg, multiprocess_mode="livesum")
+        self.asyncio_tasks = Gauge(f"{p}_asyncio_tasks", "asyncio tasks alive in the server processes.",
+                                   registry=reg, multiprocess_mode="livesum")
+        self.db_connections = Gauge(f"{p}_db_pool_connections", "Database connections held by the pools.",
+                                    registry=reg, multiprocess_mode="livesum")
+        self.db_waiting = Gauge(f"{p}_db_pool_waiting", "Requests waiting for a database connection.",
+                                registry=reg, multiprocess_mode="livesum")
         self._children: dict[tuple[Any, ...], Any] = {}
         self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()
@@ -116,6 +136,12 @@ class Metrics:
         self._child(self.rpc_in_flight, rpc_id).dec()
         self._child(self.rpc_requests, rpc_id, str(code)).inc()
         self._child(self.rpc_latency, rpc_id).observe(seconds)
+
+    def request_shed(self) -> None:
+        self.api_shed.inc()
+
+    def request_timed_out(self) -> None:
+        self.api_deadline.inc()
 
     def cluster_seen(self, processes: int) -> None:
         self.cluster_processes.set(processes)

@@ -45,6 +45,7 @@ from nakama_py.metrics import (
     multiprocess_exposition,
 )
 from nakama_py.runtime.loader import RuntimeLoadError
+from nakama_py.runtime.loop_watch import LoopWatch
 from nakama_py.state import ServerState, build_state
 
 log = logging.getLogger("nakama_py.server")
@@ -119,7 +120,9 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
                            shutdown_timeout=shutdown_wait(config))
     metrics_runner: web.AppRunner | None = None
     console_runner: web.AppRunner | None = None
+    watch = LoopWatch(state.metrics, samplers=[lambda: _pool_gauges(state)])
     try:
+        watch.start()
         await runner.setup()
         # Everything built so far lives as long as the process: keep the garbage collector off it,
         # and collect less often (request garbage is mostly freed by reference counting).
@@ -139,6 +142,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         await stop.wait()
         log.info("shutting down", extra={"fields": {"pid": os.getpid()}})
     finally:
+        watch.stop()
         if console_runner is not None:
             await console_runner.cleanup()
         await runner.cleanup()  # stops accepting, waits for in-flight requests
@@ -146,6 +150,12 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
             await metrics_runner.cleanup()
         await state.close()
         flush_logs()
+
+
+def _pool_gauges(state: ServerState) -> None:
+    stats = state.db.pool.get_stats()
+    state.metrics.db_connections.set(stats.get("pool_size", 0))
+    state.metrics.db_waiting.set(stats.get("requests_waiting", 0))
 
 
 async def _serve_console(state: ServerState, config: Config, role: str) -> web.AppRunner:

@@ -17,6 +17,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from nakama_py.db.address import LINK_TIMEOUTS
 from nakama_py.db.batching import StatementBatcher
 from nakama_py.db.errors import map_errors
 
@@ -29,6 +30,7 @@ Connection: TypeAlias = AsyncConnection[Any]
 # A row as the driver returns it, before a db module gives it a type; stays inside db/ (and tests).
 RawRow: TypeAlias = tuple[Any, ...]
 R = TypeVar("R")
+ACQUIRE_TIMEOUT_SEC = 3.0
 # Builds a typed row from the driver's values, e.g. ``SomeNamedTuple._make``.
 RowMaker = Callable[[Sequence[Any]], R]
 
@@ -45,7 +47,7 @@ class Database:
         self.conninfo = conninfo
         # Where a connection must keep its session (LISTEN, advisory locks): not through pgbouncer.
         self.session_conninfo = session_conninfo or conninfo
-        kwargs: dict[str, Any] = {"autocommit": True, "application_name": name}
+        kwargs: dict[str, Any] = {"autocommit": True, "application_name": name, **LINK_TIMEOUTS}
         if pgbouncer:
             # Transaction pooling hands each transaction any server connection, where a statement
             # psycopg prepared on another one does not exist (Debian's pgbouncer 1.18 cannot track them).
@@ -58,6 +60,9 @@ class Database:
             open=False,
             kwargs=kwargs,
             name=name,
+            # A request waits this long for a connection, then answers UNAVAILABLE: with the
+            # database gone the pool has none to give, and waiting longer only piles requests up.
+            timeout=ACQUIRE_TIMEOUT_SEC,
         )
         # One group in flight: on a busy machine bigger groups (fewer commits and round trips)
         # beat overlapping ones (racing mix p99 60-77 -> 50-59 ms with 2 -> 1).

@@ -1,0 +1,67 @@
+"""Admission control for HTTP requests: a bound on the requests one process serves at once, and a
+deadline on each of them.
+
+Past ``socket.max_inflight_requests`` a request is refused at once with UNAVAILABLE (HTTP 503) and
+``Retry-After``, rather than queued: under overload the requests that are accepted keep their
+latency, and the ones refused cost a parse and a short answer. A request still running after
+``socket.request_timeout_ms`` is cancelled and answered DEADLINE_EXCEEDED (HTTP 504), so a slow or
+cut database never piles up waiting requests (the database connections' own TCP timeouts, see
+db/address.py, bound the clean-up of a cancelled query).
+
+Health checks and the realtime socket are not counted: ``/healthcheck`` must answer while the
+process is saturated, and a socket's upgrade request lives as long as the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from nakama_py.errors import Code
+from nakama_py.metrics import Metrics
+from nakama_py.wire.response import error_response
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+EXEMPT_PATHS = frozenset({"/", "/healthcheck", "/ws"})
+OVERLOADED = "Server is overloaded, retry later."
+DEADLINE = "Request deadline exceeded."
+RETRY_AFTER_S = "1"
+
+
+def build_admission(metrics: Metrics, max_inflight: int, timeout_ms: int) -> Middleware:
+    """``max_inflight`` 0: no bound; ``timeout_ms`` 0: no deadline."""
+    timeout = timeout_ms / 1000 if timeout_ms > 0 else None
+    limit = max_inflight if max_inflight > 0 else None
+    inflight = 0
+
+    @web.middleware
+    async def admission(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal inflight
+        if request.path in EXEMPT_PATHS:
+            return await handler(request)
+        if limit is not None and inflight >= limit:
+            metrics.request_shed()
+            response = error_response(Code.UNAVAILABLE, OVERLOADED)
+            response.headers["Retry-After"] = RETRY_AFTER_S
+            return response
+        inflight += 1
+        try:
+            if timeout is None:
+                return await handler(request)
+            deadline = asyncio.timeout(timeout)
+            try:
+                async with deadline:
+                    return await handler(request)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise  # a timeout of the handler's own, not the deadline
+                metrics.request_timed_out()
+                return error_response(Code.DEADLINE_EXCEEDED, DEADLINE)
+        finally:
+            inflight -= 1
+
+    return admission
