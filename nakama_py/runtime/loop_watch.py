@@ -35,7 +35,7 @@ def rpc_on_stack(frame: FrameType | None) -> tuple[str, str]:
     rpc, where = "", ""
     while frame is not None:
         code = frame.f_code
-        if not where and not code.co_filename.startswith(PACKAGE_DIR) and "/asyncio/" not in code.co_filename:
+        if not where and not code.co_filename.startswith((PACKAGE_DIR, "<")) and "/asyncio/" not in code.co_filename:
             where = f"{code.co_filename}:{frame.f_lineno} in {code.co_name}"
         if code is CALL_RPC:
             rpc = str(frame.f_locals.get("rpc_id", ""))

@@ -3,6 +3,7 @@ given database session, and a kill -9 of everything."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -24,14 +25,15 @@ def children(pid: int) -> list[int]:
     return [int(part) for part in text.split()]
 
 
-def workers(server: ServerProcess, count: int, timeout: float = 60.0) -> list[int]:
-    """The supervisor's worker pids once ``count`` of them serve (each one has connected to the database)."""
+async def workers(server: ServerProcess, count: int, *, without: int = 0, timeout: float = 60.0) -> list[int]:
+    """The supervisor's worker pids once there are ``count`` of them (none of them ``without``, a worker
+    just killed, which stays a child until the supervisor reaps it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = children(server.process.pid)
-        if len(found) == count:
+        if len(found) == count and without not in found:
             return found
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     raise AssertionError(f"expected {count} workers, found {children(server.process.pid)}")
 
 
@@ -48,10 +50,13 @@ def process_waiting_on_lock(database_url: str) -> int | None:
     """The local process whose database connection waits on a row lock, found by the connection's
     client port (pg_stat_activity, then ss)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute("SELECT client_port FROM pg_stat_activity WHERE datname = current_database()"
-                           " AND wait_event_type = 'Lock' LIMIT 1").fetchone()
-    if row is None or row[0] is None:
-        return None
-    out = subprocess.run(["ss", "-Htnp", f"sport = :{row[0]}"], capture_output=True, text=True, check=False).stdout
-    match = re.search(r"pid=(\d+)", out)
-    return int(match.group(1)) if match else None
+        ports = [row[0] for row in conn.execute(
+            "SELECT client_port FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND client_port IS NOT NULL")]
+    for port in ports:
+        out = subprocess.run(["ss", "-Htnp", f"sport = :{port}"], capture_output=True, text=True,
+                             check=False).stdout
+        match = re.search(r"pid=(\d+)", out)
+        if match:
+            return int(match.group(1))
+    return None

@@ -9,8 +9,6 @@ import math
 import os
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -36,30 +34,25 @@ def payouts(db: str, cycle: int) -> int:
     return int(row[0]) if row else 0
 
 
-@contextmanager
-def winners_held(db: str, cycle: int, ranks: range) -> Iterator[psycopg.Connection]:
+def hold_winners(db: str, cycle: int, ranks: range) -> psycopg.Connection:
     """Locks the user rows of the cycle's winners at ``ranks`` (1-based): their payments wait, the
-    others go through, and the finalization stops midway. Yields the connection holding the locks."""
+    others go through, and the finalization stops midway. The connection holding the locks."""
     conn = psycopg.connect(db)
-    try:
-        ids = [row[0] for row in conn.execute(
-            "SELECT owner_id FROM leaderboard_record WHERE leaderboard_id = 'race_times'"
-            " AND expiry_time = to_timestamp(%s) ORDER BY score, subscore, update_time LIMIT 10",
-            ((cycle + 1) * CYCLE,))]
-        held = ids[ranks.start - 1:ranks.stop - 1]
-        assert held, f"cycle {cycle} has no winners to hold"
-        conn.execute("SELECT 1 FROM users WHERE id = ANY(%s) FOR UPDATE", (held,))
-        yield conn
-    finally:
-        conn.close()
+    ids = [row[0] for row in conn.execute(
+        "SELECT owner_id FROM leaderboard_record WHERE leaderboard_id = 'race_times'"
+        " AND expiry_time = to_timestamp(%s) ORDER BY score, subscore, update_time LIMIT 10",
+        ((cycle + 1) * CYCLE,))]
+    held = ids[ranks.start - 1:ranks.stop - 1]
+    assert held, f"cycle {cycle} has no winners to hold"
+    conn.execute("SELECT 1 FROM users WHERE id = ANY(%s) FOR UPDATE", (held,))
+    return conn
 
 
 async def stall_finalization(db: str, cycle: int) -> tuple[psycopg.Connection, float]:
     """At the end of ``cycle``, holds winners 5-10 so the reset hook's finalization pays ranks 1-4 and
     then waits; returns once it does (the lock holder, and when it was seen stuck)."""
     await until_cycle_end(cycle, CYCLE, settle=0.3)  # the hook starts after its 1 s settle time
-    holder = winners_held(db, cycle, range(5, 11))
-    conn = holder.__enter__()
+    conn = hold_winners(db, cycle, range(5, 11))
     deadline = time.monotonic() + 20
     while payouts(db, cycle) < 4 or process_waiting_on_lock(db) is None:
         assert time.monotonic() < deadline, f"the finalization of cycle {cycle} did not start"
@@ -90,11 +83,10 @@ async def test_a_worker_killed_mid_submit_and_mid_finalization(tmp_path: Path, o
         async with RacingLoad(lambda: server.url, players) as load:
             await asyncio.sleep(2)
             # Mid-submit: submissions are in flight on both workers all the time.
-            victim = workers(server, 2)[0]
+            victim = (await workers(server, 2))[0]
             os.kill(victim, signal.SIGKILL)
             killed = time.monotonic()
-            restarted = [pid for pid in workers(server, 2) if pid != victim]
-            assert len(restarted) == 2
+            await workers(server, 2, without=victim)  # the supervisor started another
             await asyncio.sleep(1)
             submit_recovery = (load.observed.first_ok_after(killed, "submit") or math.inf) - killed
 
@@ -102,11 +94,10 @@ async def test_a_worker_killed_mid_submit_and_mid_finalization(tmp_path: Path, o
             cycle = math.floor(time.time() / CYCLE)
             holder, _ = await stall_finalization(own_database, cycle)
             finalizing = process_waiting_on_lock(own_database)
-            assert finalizing in workers(server, 2), (finalizing, workers(server, 2))
+            assert finalizing is not None and finalizing in await workers(server, 2)
             os.kill(finalizing, signal.SIGKILL)
             holder.close()  # the locks go; the claim of the dead worker's reset is left to expire
-            killed = time.monotonic()
-            workers(server, 2)
+            await workers(server, 2, without=finalizing)
             await asyncio.sleep(3)
         await finish_and_check(own_database, server.url, load.observed, "worker kill -9",
                                submit_recovery_s=round(submit_recovery, 2))
