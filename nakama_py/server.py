@@ -122,7 +122,6 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
     console_runner: web.AppRunner | None = None
     watch = LoopWatch(state.metrics, samplers=[lambda: _pool_gauges(state)])
     try:
-        watch.start()
         await runner.setup()
         # Everything built so far lives as long as the process: keep the garbage collector off it,
         # and collect less often (request garbage is mostly freed by reference counting).
@@ -134,6 +133,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
             metrics_runner = await _serve_metrics(state.metrics, config)
         if console is not None:
             console_runner = await _serve_console(state, config, console)
+        watch.start()  # after start-up's own long steps (ranks warm-up, gc.freeze)
         log.info("server ready", extra={"fields": {
             "port": config.socket.port, "pid": os.getpid(), "version": __version__}})
         flush_logs()

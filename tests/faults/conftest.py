@@ -1,0 +1,16 @@
+"""Fixtures of the faults tier."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.faults.postgres import PrivatePostgres, private_postgres
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of this test's own, migrated, to restart and stop at will."""
+    with private_postgres() as postgres:
+        yield postgres
