@@ -34,9 +34,10 @@ def build_app(state: ServerState) -> web.Application:
     config = state.config
     app = web.Application(
         client_max_size=config.socket.max_request_size_bytes,
-        middlewares=[build_middleware(state.metrics, config.socket.response_headers),
-                     build_admission(state.metrics, config.socket.max_inflight_requests,
-                                     config.socket.request_timeout_ms)],
+        # Admission first: a request refused under overload costs as little as possible.
+        middlewares=[build_admission(state.metrics, config.socket.max_inflight_requests,
+                                     config.socket.request_timeout_ms),
+                     build_middleware(state.metrics, config.socket.response_headers)],
         handler_args={"max_field_size": 16384},
     )
     app[STATE] = state

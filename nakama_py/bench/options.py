@@ -92,6 +92,8 @@ class Options:
     urls: list[str] = field(default_factory=list)  # --url then every --extra-url (socket scenarios)
     members: int = 100
     server_pid: int = 0
+    sample_every_s: float = 0.0  # soak: sample the server's holdings this often (0: never)
+    metrics_url: str = ""
 
     @property
     def open_loop(self) -> bool:
@@ -138,7 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="socket scenarios: more servers (nodes) to spread the sockets over (repeatable)")
     parser.add_argument("--members", type=_positive_int, default=100, help="socket-fanout: room members (default 100)")
     parser.add_argument("--server-pid", type=_positive_int, default=0,
-                        help="socket-idle: the server process on this machine whose memory to read")
+                        help="socket-idle, --sample-every: the server process on this machine whose memory to read")
+    parser.add_argument("--sample-every", type=parse_duration, default=0.0,
+                        help="soak: sample the server every DURATION during the run: memory and open files of "
+                             "--server-pid and its workers (/proc), asyncio tasks and database connections "
+                             "from --metrics-url")
+    parser.add_argument("--metrics-url", default="",
+                        help="the server's Prometheus endpoint (metrics.prometheus_port), for --sample-every")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -172,4 +180,5 @@ def parse_options(argv: list[str]) -> Options:
         records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
-        members=args.members, server_pid=args.server_pid)
+        members=args.members, server_pid=args.server_pid, sample_every_s=args.sample_every,
+        metrics_url=args.metrics_url)

@@ -8,7 +8,8 @@ latency, and the ones refused cost a parse and a short answer. A request still r
 cut database never piles up waiting requests (the database connections' own TCP timeouts, see
 db/address.py, bound the clean-up of a cancelled query).
 
-Health checks and the realtime socket are not counted: ``/healthcheck`` must answer while the
+It is the outermost middleware, so a refusal skips the measurement point and common headers (it
+is counted by ``<prefix>_api_requests_shed``). Health checks and the realtime socket are not counted: ``/healthcheck`` must answer while the
 process is saturated, and a socket's upgrade request lives as long as the socket.
 """
 
@@ -22,6 +23,7 @@ from aiohttp.typedefs import Middleware
 
 from nakama_py.errors import Code
 from nakama_py.metrics import Metrics
+from nakama_py.wire import cors
 from nakama_py.wire.response import error_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,12 +43,13 @@ def build_admission(metrics: Metrics, max_inflight: int, timeout_ms: int) -> Mid
     @web.middleware
     async def admission(request: web.Request, handler: Handler) -> web.StreamResponse:
         nonlocal inflight
-        if request.path in EXEMPT_PATHS:
+        if request.path in EXEMPT_PATHS or request.method == "OPTIONS":  # preflights are answered at once
             return await handler(request)
         if limit is not None and inflight >= limit:
             metrics.request_shed()
             response = error_response(Code.UNAVAILABLE, OVERLOADED)
             response.headers["Retry-After"] = RETRY_AFTER_S
+            cors.decorate(request, response)  # a browser client must be able to read the refusal
             return response
         inflight += 1
         try:
@@ -59,8 +62,10 @@ def build_admission(metrics: Metrics, max_inflight: int, timeout_ms: int) -> Mid
             except TimeoutError:
                 if not deadline.expired():
                     raise  # a timeout of the handler's own, not the deadline
-                metrics.request_timed_out()
-                return error_response(Code.DEADLINE_EXCEEDED, DEADLINE)
+                metrics.request_timed_out()  # the inner middleware counted the request as cancelled
+                response = error_response(Code.DEADLINE_EXCEEDED, DEADLINE)
+                cors.decorate(request, response)
+                return response
         finally:
             inflight -= 1
 
