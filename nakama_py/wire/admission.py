@@ -8,9 +8,10 @@ latency, and the ones refused cost a parse and a short answer. A request still r
 cut database never piles up waiting requests (the database connections' own TCP timeouts, see
 db/address.py, bound the clean-up of a cancelled query).
 
-It is the outermost middleware, so a refusal skips the measurement point and common headers (it
-is counted by ``<prefix>_api_requests_shed``). Health checks and the realtime socket are not counted: ``/healthcheck`` must answer while the
-process is saturated, and a socket's upgrade request lives as long as the socket.
+It is the outermost middleware, so a refusal skips the measurement point and common headers (it is
+counted by ``<prefix>_api_requests_shed``). Health checks, preflights and the realtime socket are not
+counted: ``/healthcheck`` must answer while the process is saturated, and a socket's upgrade request
+lives as long as the socket.
 """
 
 from __future__ import annotations
