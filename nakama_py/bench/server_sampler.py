@@ -41,7 +41,11 @@ def proc_holdings(pid: int) -> dict[str, int]:
 
 def metrics_gauges(url: str) -> dict[str, float]:
     with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
+        return parse_gauges(response.read().decode())
+
+
+def parse_gauges(text: str) -> dict[str, float]:
+    """The soak's gauges in a Prometheus exposition, by our names."""
     found: dict[str, float] = {}
     for key, suffix in GAUGES.items():
         match = re.search(r"^\w*_" + suffix + r"(?:\{[^}]*\})? ([0-9.e+-]+)$", text, re.MULTILINE)
