@@ -36,7 +36,7 @@ def build_app(state: ServerState) -> web.Application:
         client_max_size=config.socket.max_request_size_bytes,
         # Admission first: a request refused under overload costs as little as possible.
         middlewares=[build_admission(state.metrics, config.socket.max_inflight_requests,
-                                     config.socket.request_timeout_ms),
+                                     config.socket.request_timeout_ms, config.socket.inflight_latency_target_ms),
                      build_middleware(state.metrics, config.socket.response_headers)],
         handler_args={"max_field_size": 16384},
     )

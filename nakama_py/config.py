@@ -106,6 +106,9 @@ class SocketConfig(_Section):
     # Retry-After instead of queued (wire/admission.py). Sized by Little's law: about 2,000 racing
     # requests/s per process within the mix's 50 ms p99 is 100 in flight. 0 turns the bound off.
     max_inflight_requests: int = Field(128, ge=0)
+    # nakama-py: the bound above is lowered while more than 5% of requests take longer than this, and
+    # raised back while they are faster (wire/concurrency_limit.py); the racing mix's p99 target. 0: fixed.
+    inflight_latency_target_ms: int = Field(50, ge=0)
     # nakama-py: an HTTP request still running after this is cancelled and answered
     # DEADLINE_EXCEEDED (504); below nakama-js's 7 s client timeout so the client sees why. 0: none.
     request_timeout_ms: int = Field(5000, ge=0)

@@ -87,6 +87,8 @@ class Metrics:
         # long its event loop was held, and what it holds (flat in a soak, growing in a leak).
         self.api_shed = Counter(f"{p}_api_requests_shed", "HTTP requests refused past socket.max_inflight_requests.",
                                 registry=reg)
+        self.api_inflight_limit = Gauge(f"{p}_api_inflight_limit", "The in-flight bound past which requests are shed.",
+                                        registry=reg, multiprocess_mode="livesum")
         self.api_deadline = Counter(f"{p}_api_requests_deadline_exceeded",
                                     "HTTP requests cancelled at socket.request_timeout_ms.", registry=reg)
         self.loop_lag = Histogram(f"{p}_event_loop_lag_seconds", "How late the event loop ran a timer (sampled).",
