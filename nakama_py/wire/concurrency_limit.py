@@ -5,7 +5,8 @@ A fixed bound is right only for the machine it was sized on: where requests are 
 any latency target. So the bound starts at ``socket.max_inflight_requests`` and, every 100 ms: when
 more than 5% of the requests that finished took longer than ``socket.inflight_latency_target_ms``,
 it is lowered by 10%; when it was reached and requests were fast, it is raised by 5% (at least one),
-never above the configured bound nor below 1/32 of it. This is additive-increase/multiplicative-
+never above the configured bound nor below a quarter of it (a busy machine still serves a
+fair number at once). This is additive-increase/multiplicative-
 decrease on latency, the way TCP's congestion control and concurrency limiters (Netflix's
 concurrency-limits) find a throughput they can sustain without a queue.
 """
@@ -36,7 +37,7 @@ class AdaptiveLimit:
 
     def __init__(self, ceiling: int, target_ms: int, metrics: Metrics) -> None:
         self.ceiling = ceiling
-        self.floor = max(2, ceiling // 32)
+        self.floor = max(2, ceiling // 4)
         self.limit = float(ceiling)
         self.current = ceiling  # the bound now: requests in flight past it are refused
         self.target_s = target_ms / 1000 if target_ms > 0 else None

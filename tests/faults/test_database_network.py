@@ -22,7 +22,8 @@ DEADLINE_MS = 2000  # socket.request_timeout_ms for this server
 CUT_S = 8.0
 RECOVERY_BOUND_S = 15.0  # a dead connection is found by tcp_user_timeout/keepalives (db/address.py) within ~11 s
 # A slow link slows the requests it serves: the in-flight bound adapts down and sheds the excess.
-ALLOWED_FAILURES = {"504 Request deadline exceeded.", "503 Database unavailable.", "503 Server is overloaded, retry later."}
+ALLOWED_FAILURES = {"504 Request deadline exceeded.", "503 Database unavailable.",
+                    "503 Server is overloaded, retry later."}
 
 
 async def accepted_again(base: str, token: str, bound_s: float) -> float:
