@@ -25,6 +25,7 @@ from nakama_py.api import (
 )
 from nakama_py.realtime import socket as realtime_socket
 from nakama_py.state import STATE, ServerState
+from nakama_py.wire.admission import build_admission
 from nakama_py.wire.middleware import build_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
@@ -37,7 +38,10 @@ def build_app(state: ServerState) -> web.Application:
     config = state.config
     app = web.Application(
         client_max_size=config.socket.max_request_size_bytes,
-        middlewares=[build_middleware(state.metrics, config.socket.response_headers)],
+        # Admission first: a request refused under overload costs as little as possible.
+        middlewares=[build_admission(state.metrics, config.socket.max_inflight_requests,
+                                     config.socket.request_timeout_ms, config.socket.inflight_latency_target_ms),
+                     build_middleware(state.metrics, config.socket.response_headers)],
         handler_args={"max_field_size": 16384},
     )
     app[STATE] = state

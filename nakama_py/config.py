@@ -124,6 +124,16 @@ class SocketConfig(_Section):
     # message is answered with an error instead of being processed. 0 turns the limit off.
     message_rate_per_sec: float = Field(1000.0, ge=0)
     message_burst: int = Field(2000, ge=1)
+    # nakama-py: HTTP requests one process serves at once; past it a request is answered 503 with
+    # Retry-After instead of queued (wire/admission.py). Sized by Little's law: about 2,000 racing
+    # requests/s per process within the mix's 50 ms p99 is 100 in flight. 0 turns the bound off.
+    max_inflight_requests: int = Field(128, ge=0)
+    # nakama-py: the bound above is lowered while more than 5% of requests take longer than this, and
+    # raised back while they are faster (wire/concurrency_limit.py); the racing mix's p99 target. 0: fixed.
+    inflight_latency_target_ms: int = Field(50, ge=0)
+    # nakama-py: an HTTP request still running after this is cancelled and answered
+    # DEADLINE_EXCEEDED (504); below nakama-js's 7 s client timeout so the client sees why. 0: none.
+    request_timeout_ms: int = Field(5000, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> SocketConfig:

@@ -13,7 +13,6 @@ serves the sum on ``metrics.prometheus_port``.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import re
@@ -32,7 +31,6 @@ _NAME_OK = re.compile(r"[^a-zA-Z0-9_]")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Pauses and stalls: what a request's tail latency is made of besides its own work.
 PAUSE_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
-LOOP_PROBE_SEC = 0.05
 
 
 def enable_multiprocess(directory: Path) -> None:
@@ -96,14 +94,33 @@ class Metrics:
         self.match_tick_lateness = Histogram(f"{p}_match_tick_lateness_seconds",
                                              "How late each authoritative match tick started.",
                                              buckets=TICK_LATENESS_BUCKETS, registry=reg)
+        # Overload and faults (wire/admission.py, loop_watch.py): what a process refused or cut, how
+        # long its event loop was held, and what it holds (flat in a soak, growing in a leak).
+        self.api_shed = Counter(f"{p}_api_requests_shed", "HTTP requests refused past socket.max_inflight_requests.",
+                                registry=reg)
+        self.api_inflight_limit = Gauge(f"{p}_api_inflight_limit", "The in-flight bound past which requests are shed.",
+                                        registry=reg, multiprocess_mode="livesum")
+        self.api_deadline = Counter(f"{p}_api_requests_deadline_exceeded",
+                                    "HTTP requests cancelled at socket.request_timeout_ms.", registry=reg)
+        self.loop_lag = Histogram(f"{p}_event_loop_lag_seconds", "How late the event loop ran a timer (sampled).",
+                                  buckets=LATENCY_BUCKETS, registry=reg)
+        self.loop_stalls = Counter(f"{p}_event_loop_stalls", "Event loop held past the stall threshold, by RPC.",
+                                   ["rpc"], registry=reg)
+        self.process_rss = Gauge(f"{p}_process_resident_memory_bytes", "Resident memory of the server processes.",
+                                 registry=reg, multiprocess_mode="livesum")
+        self.process_fds = Gauge(f"{p}_process_open_fds", "Open file descriptors of the server processes.",
+                                 registry=reg, multiprocess_mode="livesum")
+        self.asyncio_tasks = Gauge(f"{p}_asyncio_tasks", "asyncio tasks alive in the server processes.",
+                                   registry=reg, multiprocess_mode="livesum")
+        self.db_connections = Gauge(f"{p}_db_pool_connections", "Database connections held by the pools.",
+                                    registry=reg, multiprocess_mode="livesum")
+        self.db_waiting = Gauge(f"{p}_db_pool_waiting", "Requests waiting for a database connection.",
+                                registry=reg, multiprocess_mode="livesum")
         self._children: dict[tuple[Any, ...], Any] = {}
         self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()
         self.gc_pauses = Histogram(f"{p}_gc_pause_seconds", "Garbage collector pauses, by generation.",
                                    ["generation"], buckets=PAUSE_BUCKETS, registry=reg)
-        self.loop_lag = Histogram(f"{p}_event_loop_lag_seconds",
-                                  "How late the event loop ran a timer: a stall every request in flight waited out.",
-                                  buckets=PAUSE_BUCKETS, registry=reg)
         self._gc_started = 0.0
 
     # --- the measurement points --------------------------------------------
@@ -133,15 +150,6 @@ class Metrics:
                 time.perf_counter() - self._gc_started)
             self._gc_started = 0.0
 
-    async def watch_loop(self, period: float = LOOP_PROBE_SEC) -> None:
-        """Forever: sleep ``period`` and record how much later than due the loop woke us."""
-        loop = asyncio.get_running_loop()
-        observe = self.loop_lag.observe
-        while True:
-            due = loop.time() + period
-            await asyncio.sleep(period)
-            observe(max(loop.time() - due, 0.0))
-
     def replica_seen(self, replica: str, in_rotation: bool, lag_sec: float) -> None:
         self._child(self.replica_in_rotation, replica).set(1 if in_rotation else 0)
         self._child(self.replica_lag, replica).set(lag_sec if lag_sec != float("inf") else -1)
@@ -161,6 +169,12 @@ class Metrics:
         self._child(self.rpc_in_flight, rpc_id).dec()
         self._child(self.rpc_requests, rpc_id, str(code)).inc()
         self._child(self.rpc_latency, rpc_id).observe(seconds)
+
+    def request_shed(self) -> None:
+        self.api_shed.inc()
+
+    def request_timed_out(self) -> None:
+        self.api_deadline.inc()
 
     def cluster_seen(self, processes: int) -> None:
         self.cluster_processes.set(processes)

@@ -46,6 +46,7 @@ from nakama_py.metrics import (
     multiprocess_exposition,
 )
 from nakama_py.runtime.loader import RuntimeLoadError
+from nakama_py.runtime.loop_watch import LoopWatch
 from nakama_py.state import ServerState, build_state
 
 log = logging.getLogger("nakama_py.server")
@@ -138,6 +139,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
                            shutdown_timeout=shutdown_wait(config))
     metrics_runner: web.AppRunner | None = None
     console_runner: web.AppRunner | None = None
+    watch = LoopWatch(state.metrics, samplers=[lambda: _pool_gauges(state)])
     try:
         await runner.setup()
         # Everything built so far lives as long as the process: keep the garbage collector off it,
@@ -150,6 +152,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
             metrics_runner = await _serve_metrics(state.metrics, config)
         if console is not None:
             console_runner = await _serve_console(state, config, console)
+        watch.start()  # after start-up's own long steps (ranks warm-up, gc.freeze)
         log.info("server ready", extra={"fields": {
             "port": config.socket.port, "pid": os.getpid(), "version": __version__}})
         flush_logs()
@@ -160,6 +163,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         # As Nakama: matches first (match_terminate with the grace period), while their players' sockets are open.
         await state.matches.registry.stop(config.shutdown_grace_sec)
     finally:
+        watch.stop()
         if console_runner is not None:
             await console_runner.cleanup()
         await runner.cleanup()  # stops accepting, waits for in-flight requests
@@ -167,6 +171,12 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
             await metrics_runner.cleanup()
         await state.close()
         flush_logs()
+
+
+def _pool_gauges(state: ServerState) -> None:
+    stats = state.db.pool.get_stats()
+    state.metrics.db_connections.set(stats.get("pool_size", 0))
+    state.metrics.db_waiting.set(stats.get("requests_waiting", 0))
 
 
 async def _serve_console(state: ServerState, config: Config, role: str) -> web.AppRunner:

@@ -308,7 +308,6 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
         state.metrics.watch_gc()  # perf (issue 19): what the tails are made of
-        state.spawn(state.metrics.watch_loop(), "event-loop-lag")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
         # social (issue 16): tournament end/reset hooks, one claim per moment across processes

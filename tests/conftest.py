@@ -21,7 +21,7 @@ from nakama_py.state import ServerState, build_state
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.users import TestUser, create_user
 
-TIERS = ("unit", "integration", "slow")
+TIERS = ("unit", "integration", "slow", "faults")
 # A test whose body or fixtures use one of these starts processes (servers, node, browsers, the bench).
 PROCESS_MARKS = re.compile(r"start_server|run_client|subprocess|Popen|create_subprocess|multiprocessing|run_jest|"
                            r"ProcessPool|\bos\.fork\b|launch_browser|chromium")
@@ -123,6 +123,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     marker wins; otherwise a test that starts processes is ``slow``, one that uses a database
     fixture is ``integration``, and the rest is ``unit`` (and may not do I/O: see below)."""
     for item in items:
+        if "tests/faults/" in item.nodeid:  # kills, outages and overload under load: a tier of its own
+            item.add_marker(pytest.mark.faults)
         if any(item.get_closest_marker(tier) for tier in TIERS):
             continue
         if isinstance(item, pytest.Function) and _starts_processes(item):

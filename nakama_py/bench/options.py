@@ -112,6 +112,7 @@ class Options:
     matches: int = 50
     players: int = 8
     tick_rate: int = 10
+    sample_every_s: float = 0.0  # soak: sample the server's holdings this often (0: never)
 
     @property
     def open_loop(self) -> bool:
@@ -168,14 +169,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tick-rate", type=_positive_int, default=10,
                         help="socket-matches: the matches' tick rate, and each player's inputs per second (default 10)")
     parser.add_argument("--server-pid", type=_positive_int, default=0,
-                        help="socket-idle, socket-matches: the server process on this machine whose memory or "
-                             "CPU time to read")
+                        help="the server process on this machine whose memory or CPU time to read (socket-idle, "
+                             "socket-matches, --sample-every; HTTP scenarios find it by --url's port when local)")
+    parser.add_argument("--sample-every", type=parse_duration, default=0.0,
+                        help="soak: sample the server every DURATION during the run: memory and open files of "
+                             "--server-pid and its workers (/proc), asyncio tasks and database connections "
+                             "from --metrics-url")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--metrics-url", default="",
                         help="the server's Prometheus endpoint (e.g. http://127.0.0.1:9100/): report its GC pauses,"
-                             " event-loop stalls and server-side latency over the measured window")
+                             " event-loop stalls and server-side latency over the measured window; with"
+                             " --sample-every, the asyncio tasks and database connections it samples")
     parser.add_argument("--report", metavar="FILE.html", default="",
                         help="also write a self-contained HTML page: throughput and latency over time, percentiles "
                              "(runs the Python engine, which times each request)")
@@ -212,4 +218,4 @@ def parse_options(argv: list[str]) -> Options:
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
         members=args.members, server_pid=args.server_pid, groups=args.groups, matches=args.matches,
-        players=args.players, tick_rate=args.tick_rate)
+        players=args.players, tick_rate=args.tick_rate, sample_every_s=args.sample_every)

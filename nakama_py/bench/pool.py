@@ -14,6 +14,10 @@ import orjson
 from nakama_py.bench.http1 import ProtocolError, ResponseParser
 from nakama_py.bench.target import Target
 
+# Setup requests a server refused with 503 (overloaded) are sent again after its Retry-After.
+SHED_RETRIES = 30
+SHED_RETRY_S = 1.0
+
 
 class RequestFailed(Exception):
     """A request got no HTTP response (connection refused or lost, timeout) after its retries."""
@@ -102,20 +106,27 @@ class HttpPool:
 
     async def request(self, data: bytes, retries: int = 2) -> Response:
         conn = await self._slots.get()
+        attempt = shed = 0
         try:
-            for attempt in range(retries + 1):
+            while True:
                 try:
                     if conn is None or conn.closed:
                         conn = await self._connect()
-                    return await asyncio.wait_for(conn.send(data), self.timeout)
+                    response = await asyncio.wait_for(conn.send(data), self.timeout)
                 except (OSError, ConnectionError, ProtocolError, TimeoutError) as exc:
                     if conn is not None:
                         conn.close()
                     conn = None
                     if attempt == retries:
                         raise RequestFailed(f"{self.target.url}: {type(exc).__name__}: {exc}") from exc
-                    await asyncio.sleep(0.05 * (attempt + 1))
-            raise AssertionError("unreachable")
+                    attempt += 1
+                    await asyncio.sleep(0.05 * attempt)
+                    continue
+                if response.status != 503 or shed == SHED_RETRIES:
+                    return response
+                # A server shedding load (socket.max_inflight_requests) says Retry-After: 1.
+                shed += 1
+                await asyncio.sleep(SHED_RETRY_S)
         finally:
             self._slots.put_nowait(conn)
 

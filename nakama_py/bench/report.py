@@ -102,8 +102,14 @@ class Report:
                 else f"closed loop, {self.connections} connections")
         lines = [f"nakama-py bench {self.scenario}  {self.url}" + (f"  [{self.label}]" if self.label else ""),
                  f"  {loop}, engine {result.engine}, warm-up {self.warmup_s:g}s, measured {result.wall_s:.1f}s"]
-        for key, value in {**self.setup, **_flat(self.details)}.items():
+        samples = self.details.get("server_samples") or []
+        details = {k: v for k, v in self.details.items() if k != "server_samples"}
+        for key, value in {**self.setup, **_flat(details)}.items():
             lines.append(f"  {key:24} {value}")
+        if samples:
+            keys = [k for k in samples[0] if k != "t_s"]
+            lines.append("  server samples           " + "  ".join(["t_s", *keys]))
+            lines += ["    " + "  ".join(f"{sample.get(k, '')}" for k in ["t_s", *keys]) for sample in samples]
         lines.append("")
         lines.append(_row("", "req/s", "requests", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"))
         lines.append(_latency_row("all", result.requests_per_s, result.counts, result.latency))

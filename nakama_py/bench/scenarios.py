@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nakama_py.bench import server_metrics, server_probe
+from nakama_py.bench.admission import shedding
 from nakama_py.bench.cycle import CycleState, fill_cycle
 from nakama_py.bench.engine import LoadPlan, run_load
 from nakama_py.bench.options import Options
 from nakama_py.bench.pool import HttpPool
 from nakama_py.bench.report import Report
 from nakama_py.bench.results import LoadResult
+from nakama_py.bench.server_sampler import ServerSampler
 from nakama_py.bench.target import Target
 from nakama_py.bench.traffic import TrafficSpec
 from nakama_py.bench.users import (
@@ -119,9 +121,10 @@ def run_timed(options: Options, prepared: Prepared, engine: str) -> LoadResult:
         plan = WrkPlan(prepared.target, prepared.traffic, [s.token for s in prepared.users], options.connections,
                        options.processes, options.warmup_s, options.duration_s, options.timeout_s)
         return run_wrk(plan, fresh_tokens if prepared.users else None)
+    # An open loop keeps each request's timing: the accepted requests' latency is reported apart.
     return run_load(LoadPlan(prepared.target, prepared.traffic, prepared.users, options.connections,
                              options.rate or 0.0, options.processes, options.warmup_s, options.duration_s,
-                             options.timeout_s, keep_samples=bool(options.report)))
+                             options.timeout_s, keep_samples=bool(options.report) or options.open_loop))
 
 
 async def _refresh(prepared: Prepared, sessions: Sequence[UserSession], run_s: float) -> list[UserSession]:
@@ -191,8 +194,11 @@ def run_scenario(options: Options, log: Log) -> Report:
     engine, note = choose_engine(options, prepared)
     log(f"running {options.scenario.name}: warm-up {options.warmup_s:g}s, measured {options.duration_s:g}s ({engine})")
     watch = ServerWatch(options, target)
+    sampler = ServerSampler(options.sample_every_s, server_pid=options.server_pid, metrics_url=options.metrics_url,
+                            log=log) if options.sample_every_s > 0 else None
     watch.start()
-    result = run_timed(options, prepared, engine)
+    with sampler if sampler is not None else contextlib.nullcontext():
+        result = run_timed(options, prepared, engine)
     server = watch.finish(result.counts.answered)
     report = Report(
         scenario=options.scenario.name, url=target.url, mode="open" if options.open_loop else "closed",
@@ -203,6 +209,10 @@ def run_scenario(options: Options, log: Log) -> Report:
         report.details["cycle"] = {"cycle": prepared.cycle.cycle, "records": prepared.cycle.total,
                                    "read_limit": options.limit}
     report.details.update(server)
+    if options.open_loop and result.samples is not None:
+        report.details["admission"] = shedding(result.samples)
+    if sampler is not None:
+        report.details["server_samples"] = sampler.samples
     if options.scenario.name == "echo":
         report.details["rpc"] = {"id": options.rpc, "auth": options.rpc_auth}
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 DEFAULT_DATABASE = "nakama"
@@ -63,3 +64,16 @@ def describe(conninfo: str) -> str:
     userinfo, _, tail = rest.rpartition("@")
     user = userinfo.split(":", 1)[0]
     return f"{scheme}://{user}@{tail}"
+
+
+# libpq's TCP settings on every connection of ours (pool and dedicated): a cut or silent network
+# fails a connection within seconds instead of the kernel's minutes, so a cancelled query, a
+# rollback or a LISTEN session on a dead link is given up quickly and replaced.
+LINK_TIMEOUTS: dict[str, Any] = {
+    "connect_timeout": 5,        # seconds to open a connection
+    "keepalives": 1,
+    "keepalives_idle": 5,        # an idle connection is probed after 5 s ...
+    "keepalives_interval": 2,    # ... every 2 s ...
+    "keepalives_count": 3,       # ... and dropped after 3 unanswered probes
+    "tcp_user_timeout": 5000,    # ms sent data may stay unacknowledged
+}

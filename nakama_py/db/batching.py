@@ -74,8 +74,15 @@ class StatementBatcher:
             group.sort()
             try:
                 rows = await self._together(group)
+            except DatabaseUnavailable as exc:
+                # No database: running each statement alone would wait for a connection once per
+                # statement, one after the other (a queue growing while the outage lasts).
+                for pending in group:
+                    if not pending.result.done():
+                        pending.result.set_exception(exc)
+                return
             except Exception as exc:
-                if not isinstance(exc, (DatabaseError, DatabaseUnavailable)):
+                if not isinstance(exc, DatabaseError):
                     log.warning("write group failed; running its statements one by one", exc_info=True)
                 for pending in group:
                     await self._alone(pending)

@@ -10,6 +10,7 @@ refuses) and answers with Nakama's message; a lost database becomes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 import psycopg
@@ -79,9 +80,13 @@ def translate(exc: psycopg.Error) -> Exception:
 
 
 class _ErrorMap:
-    """``with map_errors():`` raises the translation of any driver error leaving the block."""
+    """``with map_errors():`` raises the translation of any driver error leaving the block;
+    ``on_unavailable`` is told when that translation is a lost database."""
 
-    __slots__ = ()
+    __slots__ = ("on_unavailable",)
+
+    def __init__(self, on_unavailable: Callable[[], None] | None = None) -> None:
+        self.on_unavailable = on_unavailable
 
     def __enter__(self) -> None:
         return None
@@ -89,7 +94,10 @@ class _ErrorMap:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if isinstance(exc, psycopg.Error):
-            raise translate(exc) from exc
+            translated = translate(exc)
+            if self.on_unavailable is not None and isinstance(translated, DatabaseUnavailable):
+                self.on_unavailable()
+            raise translated from exc
 
 
 _MAP = _ErrorMap()
@@ -97,3 +105,8 @@ _MAP = _ErrorMap()
 
 def map_errors() -> _ErrorMap:
     return _MAP
+
+
+def watched_errors(on_unavailable: Callable[[], None]) -> _ErrorMap:
+    """A ``map_errors()`` that also calls ``on_unavailable`` when the database is found gone."""
+    return _ErrorMap(on_unavailable)

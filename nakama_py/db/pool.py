@@ -17,8 +17,9 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from nakama_py.db.address import LINK_TIMEOUTS
 from nakama_py.db.batching import StatementBatcher
-from nakama_py.db.errors import map_errors
+from nakama_py.db.errors import watched_errors
 
 log = logging.getLogger("nakama_py.db")
 
@@ -29,6 +30,11 @@ Connection: TypeAlias = AsyncConnection[Any]
 # A row as the driver returns it, before a db module gives it a type; stays inside db/ (and tests).
 RawRow: TypeAlias = tuple[Any, ...]
 R = TypeVar("R")
+ACQUIRE_TIMEOUT_SEC = 3.0
+# Once the database was found gone, a request waits only this long for a connection, until the pool
+# makes a new one: else every request of an outage waits the full timeout, and they queue up
+# behind each other (the statement batcher runs one group at a time).
+DOWN_ACQUIRE_TIMEOUT_SEC = 0.25
 # Builds a typed row from the driver's values, e.g. ``SomeNamedTuple._make``.
 RowMaker = Callable[[Sequence[Any]], R]
 
@@ -45,7 +51,7 @@ class Database:
         self.conninfo = conninfo
         # Where a connection must keep its session (LISTEN, advisory locks): not through pgbouncer.
         self.session_conninfo = session_conninfo or conninfo
-        kwargs: dict[str, Any] = {"autocommit": True, "application_name": name}
+        kwargs: dict[str, Any] = {"autocommit": True, "application_name": name, **LINK_TIMEOUTS}
         if pgbouncer:
             # Transaction pooling hands each transaction any server connection, where a statement
             # psycopg prepared on another one does not exist (Debian's pgbouncer 1.18 cannot track them).
@@ -58,10 +64,21 @@ class Database:
             open=False,
             kwargs=kwargs,
             name=name,
+            # A request waits this long for a connection, then answers UNAVAILABLE: with the
+            # database gone the pool has none to give, and waiting longer only piles requests up.
+            timeout=ACQUIRE_TIMEOUT_SEC,
+            configure=self._connected,
         )
+        self._errors = watched_errors(self._unreachable)
         # One group in flight: on a busy machine bigger groups (fewer commits and round trips)
         # beat overlapping ones (racing mix p99 60-77 -> 50-59 ms with 2 -> 1).
         self.batcher = StatementBatcher(self)
+
+    def _unreachable(self) -> None:
+        self.pool.timeout = DOWN_ACQUIRE_TIMEOUT_SEC
+
+    async def _connected(self, _conn: Connection) -> None:
+        self.pool.timeout = ACQUIRE_TIMEOUT_SEC
 
     async def connect(self, timeout: float = 30.0) -> None:
         await self.pool.open(wait=True, timeout=timeout)
@@ -72,38 +89,38 @@ class Database:
 
     @asynccontextmanager
     async def connection(self, timeout: float | None = None) -> AsyncIterator[Connection]:
-        with map_errors():
+        with self._errors:
             async with self.pool.connection(timeout=timeout) as conn:
                 yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside one transaction: committed on exit, rolled back on error."""
-        with map_errors():
+        with self._errors:
             async with self.pool.connection() as conn, conn.transaction():
                 yield conn
 
     async def fetch(self, query: Query, params: Params = None) -> list[RawRow]:
-        with map_errors():
+        with self._errors:
             async with self.pool.connection() as conn:
                 cur = await conn.execute(query, params)
                 return await cur.fetchall()
 
     async def fetchrow(self, query: Query, params: Params = None) -> RawRow | None:
-        with map_errors():
+        with self._errors:
             async with self.pool.connection() as conn:
                 cur = await conn.execute(query, params)
                 return await cur.fetchone()
 
     async def fetch_as(self, make: RowMaker[R], query: Query, params: Params = None) -> list[R]:
         """Every row, each built by ``make`` straight from the driver's values."""
-        with map_errors():
+        with self._errors:
             async with self.pool.connection() as conn, conn.cursor(row_factory=row_factory(make)) as cur:
                 await cur.execute(query, params)
                 return await cur.fetchall()
 
     async def fetchrow_as(self, make: RowMaker[R], query: Query, params: Params = None) -> R | None:
-        with map_errors():
+        with self._errors:
             async with self.pool.connection() as conn, conn.cursor(row_factory=row_factory(make)) as cur:
                 await cur.execute(query, params)
                 return await cur.fetchone()
@@ -119,14 +136,14 @@ class Database:
         return None if row is None else row[0]
 
     async def fetch_dicts(self, query: Query, params: Params = None) -> list[dict[str, Any]]:
-        with map_errors():
+        with self._errors:
             async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(query, params)
                 return await cur.fetchall()
 
     async def execute(self, query: Query, params: Params = None) -> int:
         """Run a statement; the number of rows it touched."""
-        with map_errors():
+        with self._errors:
             async with self.pool.connection() as conn:
                 cur = await conn.execute(query, params)
                 return cur.rowcount

@@ -1,0 +1,92 @@
+"""A PostgreSQL reached over a link the test controls: the database runs in a network namespace of
+its own, joined to the host by a veth pair; ``cut()`` takes the link down, ``slow()`` throttles
+both ends with a tc qdisc. Everything is created by the test and removed afterwards.
+
+This machine's kernel has no ``sch_netem`` (``tc qdisc add ... netem`` answers "Specified qdisc kind
+is unknown"), so a slow link is made with ``htb`` (a tiny rate: every packet queues) and loss with
+the link going down, which the kernel has.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.faults.postgres import PrivatePostgres, private_postgres
+
+
+def sh(*args: str) -> None:
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)}: {done.stderr.strip()}")
+
+
+@dataclass
+class Link:
+    namespace: str
+    host_end: str
+    inner_end: str
+    database_address: str
+
+    def _both(self, *args: str) -> None:
+        sh("tc", *args[:2], "dev", self.host_end, *args[2:])
+        sh("ip", "netns", "exec", self.namespace, "tc", *args[:2], "dev", self.inner_end, *args[2:])
+
+    def slow(self, rate: str) -> None:
+        """Every packet both ways queues behind a ``rate`` bottleneck."""
+        self._both("qdisc", "add", "root", "handle", "1:", "htb", "default", "10", "r2q", "1")
+        self._both("class", "add", "parent", "1:", "classid", "1:10", "htb", "rate", rate, "ceil", rate)
+
+    def fast(self) -> None:
+        self._both("qdisc", "del", "root")
+
+    def cut(self) -> None:
+        sh("ip", "link", "set", self.host_end, "down")
+
+    def heal(self) -> None:
+        sh("ip", "link", "set", self.host_end, "up")
+
+
+@dataclass
+class RemotePostgres:
+    postgres: PrivatePostgres
+    link: Link
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@{self.link.database_address}:{self.postgres.port}/nakama"
+
+
+@contextmanager
+def postgres_behind_link() -> Iterator[RemotePostgres]:
+    tag = secrets.token_hex(3)
+    namespace, host_end, inner_end = f"npf{tag}", f"npf{tag}h", f"npf{tag}n"
+    octet = int(tag[:2], 16)
+    host_ip, inner_ip = f"10.213.{octet}.1", f"10.213.{octet}.2"
+    with private_postgres() as postgres:
+        data = Path(postgres.cluster.path) / "primary"  # type: ignore[attr-defined]
+        postgres.stop()
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.write(f"listen_addresses = '{inner_ip}'\n")
+        with (data / "pg_hba.conf").open("a") as hba:
+            hba.write(f"host all all {host_ip}/32 trust\n")
+        sh("ip", "netns", "add", namespace)
+        try:
+            sh("ip", "link", "add", host_end, "type", "veth", "peer", "name", inner_end)
+            sh("ip", "link", "set", inner_end, "netns", namespace)
+            sh("ip", "addr", "add", f"{host_ip}/24", "dev", host_end)
+            sh("ip", "link", "set", host_end, "up")
+            sh("ip", "netns", "exec", namespace, "ip", "addr", "add", f"{inner_ip}/24", "dev", inner_end)
+            sh("ip", "netns", "exec", namespace, "ip", "link", "set", inner_end, "up")
+            sh("ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up")
+            bindir = Path(postgres.cluster.pg_bindir)  # type: ignore[attr-defined]
+            sh("ip", "netns", "exec", namespace, "runuser", "-u", "postgres", "--", str(bindir / "pg_ctl"),
+               "-D", str(data), "-l", str(data.parent / "pglogs" / "primary.log"), "-w", "start")
+            yield RemotePostgres(postgres, Link(namespace, host_end, inner_end, inner_ip))
+        finally:
+            subprocess.run(["ip", "link", "del", host_end], capture_output=True, check=False)
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
