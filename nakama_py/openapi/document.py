@@ -108,7 +108,12 @@ def _error(status: str, rpc: bool) -> dict[str, Any]:
 def _responses(op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     if op.upgrade:
-        responses["101"] = {"description": "Switching to the WebSocket protocol."}
+        # Refused before the upgrade as Nakama does: a plain-text reason.
+        text = {"text/plain": {"schema": STRING}}
+        return {"101": {"description": "Switching to the WebSocket protocol."},
+                "400": {"description": "Invalid format parameter, or not a WebSocket upgrade.", "content": text},
+                "401": {"description": "Missing or invalid token.", "content": text},
+                "default": _error("default", False)}
     elif op.path == "/":
         responses["200"] = {"description": "Up (no body)."}
     elif op.rpc:

@@ -19,6 +19,7 @@ from nakama_py.errors import Code, NakamaError
 from nakama_py.logs import ACCESS
 from nakama_py.metrics import Metrics
 from nakama_py.wire import cors
+from nakama_py.wire.request import has_nul_in_target
 from nakama_py.wire.response import GRPC_CODE, error_response, from_error
 
 log = logging.getLogger("nakama_py.http")
@@ -76,6 +77,8 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
     async def nakama_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == "OPTIONS":
             return cors.preflight(request)
+        if has_nul_in_target(request.raw_path):
+            return error_response(Code.INVALID_ARGUMENT, "Invalid request: the path or query contains a NUL character.")
         started = time.perf_counter()
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"

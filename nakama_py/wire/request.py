@@ -7,6 +7,7 @@ as numbers or strings. Query strings may end in ``?`` or ``&`` and repeat keys.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -57,8 +58,30 @@ def field(obj: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+def _shown(value: Any) -> str:
+    """The value as JSON for an error message; integers past 64 bits (orjson refuses them) as digits."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
+
+
 def _type_error(kind: str, name: str, value: Any) -> Exception:
-    return invalid_argument(f"proto: invalid value for {kind} field {name}: {orjson.dumps(value).decode()}")
+    return invalid_argument(f"proto: invalid value for {kind} field {name}: {_shown(value)}")
+
+
+# PostgreSQL text cannot hold NUL: a string field or URL carrying one is refused here, once, rather than
+# failing deep in a query (Nakama answers those with a 500).
+NUL = "\x00"
+
+
+def _nul_error(name: str) -> Exception:
+    return invalid_argument(f"proto: invalid value for string field {name}: contains a NUL character")
+
+
+def has_nul_in_target(raw_path: str) -> bool:
+    """Whether the request's path or query string carries a NUL, raw or percent-encoded."""
+    return "%00" in raw_path or NUL in raw_path
 
 
 def get_str(obj: Mapping[str, Any], name: str, default: str = "") -> str:
@@ -67,6 +90,8 @@ def get_str(obj: Mapping[str, Any], name: str, default: str = "") -> str:
         return default
     if not isinstance(value, str):
         raise _type_error("string", name, value)
+    if NUL in value:
+        raise _nul_error(name)
     return value
 
 
@@ -77,6 +102,8 @@ def get_opt_str(obj: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _type_error("string", name, value)
+    if NUL in value:
+        raise _nul_error(name)
     return value
 
 
@@ -149,6 +176,7 @@ def get_message(obj: Mapping[str, Any], name: str) -> dict[str, Any] | None:
 
 # --- query strings -------------------------------------------------------
 
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -180,10 +208,11 @@ def query_bool(query: MultiMapping[str], name: str) -> bool | None:
 
 
 def query_int(query: MultiMapping[str], name: str) -> int | None:
+    """An integer query parameter, in the digits Go's strconv reads (Python's int() also takes spaces,
+    underscores and non-ASCII digits). Its range is checked where the message field's width is known."""
     value = query_value(query, name)
     if value is None or value == "":
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise invalid_argument(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
+    if not _DECIMAL.fullmatch(value):
+        raise invalid_argument(f'strconv.ParseInt: parsing "{value}": invalid syntax')
+    return int(value)
