@@ -12,7 +12,6 @@ import shutil
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -25,8 +24,10 @@ NORMAL_BOUND_SEC = 1.0
 FLOOD = 150
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=[1, 2], ids=["one process", "two worker processes"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           database_url: str) -> Iterator[ServerProcess]:
+    """Each worker process applies the deadlines to its own connections (the kernel spreads them)."""
     tmp = tmp_path_factory.mktemp("slow")
     modules = tmp / "modules"
     modules.mkdir()
@@ -34,7 +35,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Itera
     process = start_server(tmp, database_url, "--runtime.path", str(modules),
                            "--socket.read_timeout_ms", str(int(READ_SEC * 1000)),
                            "--socket.write_timeout_ms", str(int(WRITE_SEC * 1000)),
-                           "--socket.idle_timeout_ms", str(int(IDLE_SEC * 1000)))
+                           "--socket.idle_timeout_ms", str(int(IDLE_SEC * 1000)),
+                           "--socket.workers", str(request.param))
     try:
         yield process
     finally:
