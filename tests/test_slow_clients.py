@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import aiohttp
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.server import REPO, ServerProcess, start_server
 
 READ_SEC, WRITE_SEC, IDLE_SEC = 1.5, 1.5, 4.0
@@ -36,7 +37,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                            "--socket.read_timeout_ms", str(int(READ_SEC * 1000)),
                            "--socket.write_timeout_ms", str(int(WRITE_SEC * 1000)),
                            "--socket.idle_timeout_ms", str(int(IDLE_SEC * 1000)),
-                           "--socket.workers", str(request.param))
+                           "--socket.workers", str(request.param), "--console.port", str(free_port()),
+                           "--console.read_timeout_ms", str(int(READ_SEC * 1000)),
+                           "--console.idle_timeout_ms", str(int(IDLE_SEC * 1000)))
     try:
         yield process
     finally:
@@ -86,9 +89,17 @@ def check(cuts: list[float], latencies: list[float], low: float, high: float) ->
     assert len(latencies) >= 10 and max(latencies) < NORMAL_BOUND_SEC, (len(latencies), max(latencies))
 
 
-async def test_a_slowloris_trickling_headers_is_cut_at_the_read_timeout(server: ServerProcess) -> None:
+def console_port(server: ServerProcess) -> int:
+    return int(server.args[server.args.index("--console.port") + 1])
+
+
+@pytest.mark.parametrize("port_of", [lambda s: s.port, console_port], ids=["socket.port", "console.port"])
+async def test_a_slowloris_trickling_headers_is_cut_at_the_read_timeout(
+        server: ServerProcess, port_of: Callable[[ServerProcess], int]) -> None:
+    port = port_of(server)
+
     async def slowloris() -> float:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         started = time.monotonic()
         head = b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
 

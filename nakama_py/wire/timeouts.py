@@ -11,14 +11,16 @@ and buffers for as long as it likes. As Go's http.Server does for Nakama, each c
 
 A connection past a deadline is closed without a reply. The handler's own time (a slow RPC) is not limited
 here, nor is a WebSocket once upgraded (its reads and writes have the socket's ping/pong and write_wait_ms).
-``TimedSockSite`` wraps aiohttp's protocol per connection; the wire middleware tells it when a request's
-headers have arrived (``request_started``) and when its reply is handed over (``request_finished``).
+``TimedSockSite``/``TimedTCPSite`` wrap aiohttp's protocol per connection; the wire middleware (or
+``deadlines`` for the console) tells it when a request's headers have arrived (``request_started``) and when
+its reply is handed over (``request_finished``). The console applies its own console.*_timeout_ms keys.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -136,6 +138,18 @@ def request_finished(request: web.Request) -> None:
         connection.finished()
 
 
+@web.middleware
+async def deadlines(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                    ) -> web.StreamResponse:
+    """``request_started``/``request_finished`` as a middleware, for apps without the wire middleware
+    (the console); the API's middleware calls them itself to spare a layer on the hot path."""
+    request_started(request)
+    try:
+        return await handler(request)
+    finally:
+        request_finished(request)
+
+
 class TimedSockSite(web.SockSite):
     """``web.SockSite`` whose connections carry the read and write deadlines."""
 
@@ -150,3 +164,20 @@ class TimedSockSite(web.SockSite):
         timeouts = self.timeouts
         self._server = await asyncio.get_running_loop().create_server(
             lambda: _Connection(server(), timeouts), sock=self._sock, ssl=self._ssl_context, backlog=self._backlog)
+
+
+class TimedTCPSite(web.TCPSite):
+    """``web.TCPSite`` whose connections carry the read and write deadlines."""
+
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, timeouts: Timeouts) -> None:
+        super().__init__(runner, host, port)
+        self.timeouts = timeouts
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server = self._runner.server
+        assert server is not None
+        timeouts = self.timeouts
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _Connection(server(), timeouts), self._host, self._port, ssl=self._ssl_context,
+            backlog=self._backlog, reuse_address=self._reuse_address, reuse_port=self._reuse_port)
