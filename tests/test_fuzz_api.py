@@ -92,6 +92,12 @@ BAD_BODIES: list[tuple[str, str, str, bytes, set[int]]] = [
     ("a NUL byte in a group name", "POST", "/v2/group", b'{"name": "fuzz\\u0000group"}', {400}),
     ("a NUL byte in event properties", "POST", "/v2/event", b'{"name": "e", "properties": {"k": "\\u0000"}}',
      {200, 400}),
+    ("deep nesting around a NUL", "PUT", "/v2/account", b'{"display_name": ' + b"[" * 1020 + b'"\\u0000"'
+     + b"]" * 1020 + b"}", {400}),
+    ("a NUL byte in a sign-in id", "POST", "/v2/account/authenticate/custom", b'{"id": "abcdefgh\\u0000ij"}',
+     {400, 401}),
+    ("a NUL byte in record metadata", "POST", "/v2/leaderboard/fuzz_board",
+     b'{"score": 1, "metadata": "{\\"a\\": \\"\\u0000\\"}"}', {400, 404}),
     ("a raw NUL byte in the body", "POST", "/v2/account/link/custom", b'{"id": "abc\x00defghij"}', {400}),
     ("a NUL byte in an RPC payload", "POST", "/v2/rpc/storage_roundtrip?unwrap", b'{"a": "\\u0000"}', {400}),
     ("a NUL byte in a notification id", "DELETE", "/v2/notification?ids=%00", b"", {200, 400}),
@@ -103,7 +109,11 @@ BAD_BODIES: list[tuple[str, str, str, bytes, set[int]]] = [
     ("malformed UTF-8 in the query", "GET", "/v2/storage/c?cursor=%FF%FE", b"", {400}),
     ("malformed UTF-8 in the path", "GET", "/v2/storage/%FF%FE", b"", {200, 400, 404}),
     ("a NUL byte in the path", "GET", "/v2/leaderboard/a%00b", b"", {400, 404}),
-    ("a NUL byte in the query", "GET", "/v2/user?usernames=a%00b", b"", {200, 400}),
+    ("a NUL byte in a repeated query parameter", "GET", "/v2/user?usernames=a%00b", b"", {400}),
+    ("a NUL byte in a query filter", "GET", "/v2/group?name=a%00b", b"", {200, 400}),
+    ("a NUL byte in a query language tag", "GET", "/v2/group?lang_tag=a%00", b"", {200, 400}),
+    ("a NUL byte in a query cursor", "GET", "/v2/storage/c?cursor=%00%ff", b"", {400}),
+    ("a NUL byte in a query user id", "GET", "/v2/storage/c?user_id=%00", b"", {400}),
 ]
 
 

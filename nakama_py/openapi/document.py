@@ -111,9 +111,7 @@ def _responses(op: Operation) -> dict[str, Any]:
         # Refused before the upgrade as Nakama does: a plain-text reason.
         text = {"text/plain": {"schema": STRING}}
         return {"101": {"description": "Switching to the WebSocket protocol."},
-                "400": {"description": "Invalid format parameter, or not a WebSocket upgrade (plain text); a NUL "
-                                       "character in the query (the API's error shape).",
-                        "content": {**text, JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "400": {"description": "Invalid format parameter, or not a WebSocket upgrade.", "content": text},
                 "401": {"description": "Missing or invalid token.", "content": text},
                 "default": _error("default", False)}
     elif op.path == "/":

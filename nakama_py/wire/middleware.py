@@ -19,7 +19,7 @@ from nakama_py.errors import Code, NakamaError
 from nakama_py.logs import ACCESS
 from nakama_py.metrics import Metrics
 from nakama_py.wire import cors
-from nakama_py.wire.request import has_nul_in_target
+from nakama_py.wire.request import has_nul_in_path
 from nakama_py.wire.response import GRPC_CODE, error_response, from_error
 from nakama_py.wire.timeouts import request_finished, request_started
 
@@ -31,7 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_ID = web.RequestKey("user_id", str)
 COMPRESS_MIN_BYTES = 1024
 NO_CACHE = "no-store, no-cache, must-revalidate"
-NUL_IN_TARGET = "Invalid request: the path or query contains a NUL character."
+NUL_IN_PATH = "Invalid request: the path contains a NUL character."
 
 
 def http_exception_to_response(exc: web.HTTPException) -> web.Response:
@@ -81,8 +81,8 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
         try:
             if request.method == "OPTIONS":
                 return cors.preflight(request)
-            if has_nul_in_target(request.raw_path):
-                return error_response(Code.INVALID_ARGUMENT, NUL_IN_TARGET)
+            if has_nul_in_path(request.raw_path):
+                return error_response(Code.INVALID_ARGUMENT, NUL_IN_PATH)
             started = time.perf_counter()
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"

@@ -32,11 +32,40 @@ async def read_raw(request: web.Request) -> bytes:
     return await request.read()
 
 
+# PostgreSQL text cannot hold NUL: a body, path or repeated query parameter carrying one is refused here,
+# once, rather than failing deep in a query (Nakama answers those with a 500). Single query parameters are
+# left alone: they are opaque cursors or filters whose own checks answer better ("Cursor is invalid").
+NUL = "\x00"
+_NUL_ESCAPE = b"\\u0000"  # how JSON writes NUL (raw control characters are a syntax error already)
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any string (or key) in a decoded JSON value holds NUL; iterative, since orjson nests deeper
+    (1024) than Python's recursion limit."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            if any(NUL in key for key in item):
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def parse_json(raw: bytes) -> Any:
+    """A request body's JSON; a string holding NUL anywhere in it is refused (see ``NUL``)."""
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise invalid_argument(f"proto: syntax error: {exc.msg}") from None
+    if _NUL_ESCAPE in raw and _holds_nul(value):  # the walk only when the bytes say it may be needed
+        raise invalid_argument("proto: invalid value: a string contains a NUL character")
+    return value
 
 
 async def read_body(request: web.Request) -> Body:
@@ -70,18 +99,14 @@ def _type_error(kind: str, name: str, value: Any) -> Exception:
     return invalid_argument(f"proto: invalid value for {kind} field {name}: {_shown(value)}")
 
 
-# PostgreSQL text cannot hold NUL: a string field or URL carrying one is refused here, once, rather than
-# failing deep in a query (Nakama answers those with a 500).
-NUL = "\x00"
-
-
 def _nul_error(name: str) -> Exception:
     return invalid_argument(f"proto: invalid value for string field {name}: contains a NUL character")
 
 
-def has_nul_in_target(raw_path: str) -> bool:
-    """Whether the request's path or query string carries a NUL, raw or percent-encoded."""
-    return "%00" in raw_path or NUL in raw_path
+def has_nul_in_path(raw_path: str) -> bool:
+    """Whether the request's path (not its query) carries a NUL, raw or percent-encoded."""
+    path = raw_path.partition("?")[0]
+    return "%00" in path or NUL in path
 
 
 def get_str(obj: Mapping[str, Any], name: str, default: str = "") -> str:
@@ -90,8 +115,6 @@ def get_str(obj: Mapping[str, Any], name: str, default: str = "") -> str:
         return default
     if not isinstance(value, str):
         raise _type_error("string", name, value)
-    if NUL in value:
-        raise _nul_error(name)
     return value
 
 
@@ -102,8 +125,6 @@ def get_opt_str(obj: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise _type_error("string", name, value)
-    if NUL in value:
-        raise _nul_error(name)
     return value
 
 
@@ -189,9 +210,12 @@ def query_value(query: MultiMapping[str], name: str) -> str | None:
 
 
 def query_values(query: MultiMapping[str], name: str) -> list[str]:
+    """A repeated query parameter (ids, usernames): every value is looked up as text, so none may hold NUL."""
     values = list(query.getall(name, []))
     if "_" in name:
         values.extend(query.getall(camel(name), []))
+    if any(NUL in value for value in values):
+        raise _nul_error(name)
     return values
 
 
