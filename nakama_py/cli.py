@@ -1,4 +1,4 @@
-"""The command line: ``serve``, ``migrate``, ``healthcheck``, ``scheduler``, ``bench``, ``--version``.
+"""The command line: ``serve``, ``migrate``, ``healthcheck``, ``scheduler``, ``bench``, ``openapi``, ``--version``.
 
 Configuration flags use Nakama's form, ``--section.key value``, after the command.
 """
@@ -24,6 +24,7 @@ commands:
   healthcheck [PORT]         exit 0 when a server answers on 127.0.0.1:PORT (default 7350)
   scheduler                  call an RPC on a cron schedule (external leaderboard-reset scheduler)
   bench SCENARIO             load-test a Nakama-compatible server
+  openapi [--check] [DIR]    write (or check) DIR/openapi.json and openapi-console.json (DIR: docs)
 
 examples:
   nakama-py serve --socket.port 7350 --runtime.http_key s3cret
@@ -178,12 +179,19 @@ def cmd_bench(args: list[str]) -> int:
     return bench_main(args)
 
 
+def cmd_openapi(args: list[str]) -> int:
+    from nakama_py.openapi.command import main as openapi_main
+
+    return openapi_main(args)
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "migrate": cmd_migrate,
     "healthcheck": cmd_healthcheck,
     "scheduler": cmd_scheduler,
     "bench": cmd_bench,
+    "openapi": cmd_openapi,
 }
 
 

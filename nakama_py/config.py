@@ -220,9 +220,9 @@ class ConsoleConfig(_Section):
     port: int = Field(7351, ge=1, le=65535)
     address: str = ""
     max_message_size_bytes: int = 4194304
-    read_timeout_ms: int = 10000
-    write_timeout_ms: int = 60000
-    idle_timeout_ms: int = 300000
+    read_timeout_ms: int = Field(10000, ge=1)
+    write_timeout_ms: int = Field(60000, ge=1)
+    idle_timeout_ms: int = Field(300000, ge=1)
     username: str = Field("admin", min_length=1)
     password: str = Field("password", min_length=1)
     token_expiry_sec: int = Field(86400, ge=1)

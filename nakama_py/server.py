@@ -48,6 +48,7 @@ from nakama_py.metrics import (
 from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.runtime.loop_watch import LoopWatch
 from nakama_py.state import ServerState, build_state
+from nakama_py.wire.timeouts import TimedSockSite, Timeouts
 
 log = logging.getLogger("nakama_py.server")
 
@@ -114,6 +115,13 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
     return context
 
 
+def http_timeouts(config: Config) -> Timeouts:
+    """Nakama's socket.read_timeout_ms, write_timeout_ms and idle_timeout_ms for the HTTP server."""
+    socket_config = config.socket
+    return Timeouts(read_sec=socket_config.read_timeout_ms / 1000, write_sec=socket_config.write_timeout_ms / 1000,
+                    idle_sec=socket_config.idle_timeout_ms / 1000)
+
+
 def shutdown_wait(config: Config) -> float:
     return float(config.shutdown_grace_sec) if config.shutdown_grace_sec > 0 else DEFAULT_SHUTDOWN_WAIT_SEC
 
@@ -135,8 +143,9 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         state = await build_state(config, conninfo, metrics=metrics, marks=marks)
     except RuntimeLoadError as exc:
         raise ReportedStartupError(exc.summary) from None
+    timeouts = http_timeouts(config)
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
-                           shutdown_timeout=shutdown_wait(config))
+                           shutdown_timeout=shutdown_wait(config), keepalive_timeout=timeouts.idle_sec)
     metrics_runner: web.AppRunner | None = None
     console_runner: web.AppRunner | None = None
     watch = LoopWatch(state.metrics, samplers=[lambda: _pool_gauges(state)])
@@ -147,7 +156,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         gc.collect()
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD, 50, 100)
-        await web.SockSite(runner, sock, ssl_context=tls_context(config)).start()
+        await TimedSockSite(runner, sock, timeouts, ssl_context=tls_context(config)).start()
         if config.metrics.prometheus_port and metrics is None:
             metrics_runner = await _serve_metrics(state.metrics, config)
         if console is not None:

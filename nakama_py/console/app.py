@@ -25,6 +25,7 @@ from nakama_py.console.security import gate
 from nakama_py.console.sessions import ConsoleTokens
 from nakama_py.core.console_users import ConsoleUserService, Permission, allowed
 from nakama_py.state import ServerState
+from nakama_py.wire.timeouts import TimedTCPSite, Timeouts, deadlines
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES = [signin.routes, status.routes, configuration.routes, runtime.routes, explorer.routes, accounts.routes,
@@ -54,7 +55,7 @@ async def _home(_: web.Request) -> web.StreamResponse:
 
 def build_console_app(state: ServerState, *, process_role: str = "the only server process") -> web.Application:
     config = state.config.console
-    app = web.Application(middlewares=[gate], client_max_size=config.max_message_size_bytes)
+    app = web.Application(middlewares=[deadlines, gate], client_max_size=config.max_message_size_bytes)
     app[CONSOLE] = Console(state, ConsoleUserService(state.db, config),
                            ConsoleTokens(config.signing_key, config.token_expiry_sec), templates(),
                            process_role=process_role)
@@ -67,11 +68,14 @@ def build_console_app(state: ServerState, *, process_role: str = "the only serve
 
 async def start_console(state: ServerState, host: str, *, process_role: str) -> web.AppRunner:
     """Serve the console until the runner is cleaned up; raises OSError when the port is taken."""
+    config = state.config.console
+    timeouts = Timeouts(read_sec=config.read_timeout_ms / 1000, write_sec=config.write_timeout_ms / 1000,
+                        idle_sec=config.idle_timeout_ms / 1000)
     runner = web.AppRunner(build_console_app(state, process_role=process_role), access_log=None,
-                           handle_signals=False)
+                           handle_signals=False, keepalive_timeout=timeouts.idle_sec)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, state.config.console.port).start()
+        await TimedTCPSite(runner, host, config.port, timeouts).start()
     except OSError:
         await runner.cleanup()
         raise

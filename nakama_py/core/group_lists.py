@@ -121,6 +121,8 @@ class GroupLists:
         after = _decode_cursor(cursor, "Malformed cursor was used.") if cursor else None
         if after is not None and not isinstance(after, str):
             raise invalid_argument("Malformed cursor was used.")
+        if "\x00" in name or "\x00" in lang_tag:
+            return [], None  # no stored text holds NUL (PostgreSQL refuses it): nothing matches
         try:
             if name:
                 rows = await sql.list_groups_by_name(self.db, name.lstrip("% "), after, limit + 1)

@@ -19,7 +19,9 @@ from nakama_py.errors import Code, NakamaError
 from nakama_py.logs import ACCESS
 from nakama_py.metrics import Metrics
 from nakama_py.wire import cors
+from nakama_py.wire.request import has_nul_in_path
 from nakama_py.wire.response import GRPC_CODE, error_response, from_error
+from nakama_py.wire.timeouts import request_finished, request_started
 
 log = logging.getLogger("nakama_py.http")
 
@@ -29,6 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_ID = web.RequestKey("user_id", str)
 COMPRESS_MIN_BYTES = 1024
 NO_CACHE = "no-store, no-cache, must-revalidate"
+NUL_IN_PATH = "Invalid request: the path contains a NUL character."
 
 
 def http_exception_to_response(exc: web.HTTPException) -> web.Response:
@@ -74,46 +77,52 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
 
     @web.middleware
     async def nakama_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "OPTIONS":
-            return cors.preflight(request)
-        started = time.perf_counter()
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
-        metrics.request_started(route)
+        request_started(request)  # the read deadline now waits only for the body (wire/timeouts.py)
         try:
-            response = await handler(request)
-        except NakamaError as exc:
-            response = from_error(exc)
-        except web.HTTPException as exc:
-            response = http_exception_to_response(exc)
-        except asyncio.CancelledError:  # the client went away
-            metrics.request_finished(route, request.method, Code.CANCELLED, time.perf_counter() - started)
-            raise
-        except Exception:
-            log.exception("unhandled error", extra={"fields": {"path": request.path}})
-            response = error_response(Code.INTERNAL, "Internal Server Error")
+            if request.method == "OPTIONS":
+                return cors.preflight(request)
+            if has_nul_in_path(request.raw_path):
+                return error_response(Code.INVALID_ARGUMENT, NUL_IN_PATH)
+            started = time.perf_counter()
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else "unmatched"
+            metrics.request_started(route)
+            try:
+                response = await handler(request)
+            except NakamaError as exc:
+                response = from_error(exc)
+            except web.HTTPException as exc:
+                response = http_exception_to_response(exc)
+            except asyncio.CancelledError:  # the client went away
+                metrics.request_finished(route, request.method, Code.CANCELLED, time.perf_counter() - started)
+                raise
+            except Exception:
+                log.exception("unhandled error", extra={"fields": {"path": request.path}})
+                response = error_response(Code.INTERNAL, "Internal Server Error")
 
-        headers = response.headers
-        cors.decorate(request, response)
-        if request.path != "/":
-            headers["Cache-Control"] = NO_CACHE
-        headers["Vary"] = "Accept-Encoding"
-        for name, value in extra_headers:
-            if name not in headers:
-                headers[name] = value
-        if isinstance(response, web.Response) and response.body is not None:
-            body = response.body
-            if isinstance(body, bytes) and len(body) >= COMPRESS_MIN_BYTES:
-                accept = request.headers.get("Accept-Encoding", "")
-                if "gzip" in accept or "deflate" in accept:
-                    response.enable_compression()
+            headers = response.headers
+            cors.decorate(request, response)
+            if request.path != "/":
+                headers["Cache-Control"] = NO_CACHE
+            headers["Vary"] = "Accept-Encoding"
+            for name, value in extra_headers:
+                if name not in headers:
+                    headers[name] = value
+            if isinstance(response, web.Response) and response.body is not None:
+                body = response.body
+                if isinstance(body, bytes) and len(body) >= COMPRESS_MIN_BYTES:
+                    accept = request.headers.get("Accept-Encoding", "")
+                    if "gzip" in accept or "deflate" in accept:
+                        response.enable_compression()
 
-        elapsed = time.perf_counter() - started
-        code = grpc_code_of(response)
-        metrics.request_finished(route, request.method, code, elapsed)
-        if ACCESS.enabled:
-            ACCESS.request(route, request.method, response.status, code, round(elapsed * 1000, 3),
-                           request.get(USER_ID, ""))
-        return response
+            elapsed = time.perf_counter() - started
+            code = grpc_code_of(response)
+            metrics.request_finished(route, request.method, code, elapsed)
+            if ACCESS.enabled:
+                ACCESS.request(route, request.method, response.status, code, round(elapsed * 1000, 3),
+                               request.get(USER_ID, ""))
+            return response
+        finally:
+            request_finished(request)  # the write deadline starts
 
     return nakama_middleware

@@ -7,6 +7,7 @@ as numbers or strings. Query strings may end in ``?`` or ``&`` and repeat keys.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -31,11 +32,40 @@ async def read_raw(request: web.Request) -> bytes:
     return await request.read()
 
 
+# PostgreSQL text cannot hold NUL: a body, path or repeated query parameter carrying one is refused here,
+# once, rather than failing deep in a query (Nakama answers those with a 500). Single query parameters are
+# left alone: they are opaque cursors or filters whose own checks answer better ("Cursor is invalid").
+NUL = "\x00"
+_NUL_ESCAPE = b"\\u0000"  # how JSON writes NUL (raw control characters are a syntax error already)
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any string (or key) in a decoded JSON value holds NUL; iterative, since orjson nests deeper
+    (1024) than Python's recursion limit."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            if any(NUL in key for key in item):
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def parse_json(raw: bytes) -> Any:
+    """A request body's JSON; a string holding NUL anywhere in it is refused (see ``NUL``)."""
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise invalid_argument(f"proto: syntax error: {exc.msg}") from None
+    if _NUL_ESCAPE in raw and _holds_nul(value):  # the walk only when the bytes say it may be needed
+        raise invalid_argument("proto: invalid value: a string contains a NUL character")
+    return value
 
 
 async def read_body(request: web.Request) -> Body:
@@ -57,8 +87,26 @@ def field(obj: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+def _shown(value: Any) -> str:
+    """The value as JSON for an error message; integers past 64 bits (orjson refuses them) as digits."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
+
+
 def _type_error(kind: str, name: str, value: Any) -> Exception:
-    return invalid_argument(f"proto: invalid value for {kind} field {name}: {orjson.dumps(value).decode()}")
+    return invalid_argument(f"proto: invalid value for {kind} field {name}: {_shown(value)}")
+
+
+def _nul_error(name: str) -> Exception:
+    return invalid_argument(f"proto: invalid value for string field {name}: contains a NUL character")
+
+
+def has_nul_in_path(raw_path: str) -> bool:
+    """Whether the request's path (not its query) carries a NUL, raw or percent-encoded."""
+    path = raw_path.partition("?")[0]
+    return "%00" in path or NUL in path
 
 
 def get_str(obj: Mapping[str, Any], name: str, default: str = "") -> str:
@@ -149,6 +197,7 @@ def get_message(obj: Mapping[str, Any], name: str) -> dict[str, Any] | None:
 
 # --- query strings -------------------------------------------------------
 
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -161,9 +210,12 @@ def query_value(query: MultiMapping[str], name: str) -> str | None:
 
 
 def query_values(query: MultiMapping[str], name: str) -> list[str]:
+    """A repeated query parameter (ids, usernames): every value is looked up as text, so none may hold NUL."""
     values = list(query.getall(name, []))
     if "_" in name:
         values.extend(query.getall(camel(name), []))
+    if any(NUL in value for value in values):
+        raise _nul_error(name)
     return values
 
 
@@ -180,10 +232,11 @@ def query_bool(query: MultiMapping[str], name: str) -> bool | None:
 
 
 def query_int(query: MultiMapping[str], name: str) -> int | None:
+    """An integer query parameter, in the digits Go's strconv reads (Python's int() also takes spaces,
+    underscores and non-ASCII digits). Its range is checked where the message field's width is known."""
     value = query_value(query, name)
     if value is None or value == "":
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise invalid_argument(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
+    if not _DECIMAL.fullmatch(value):
+        raise invalid_argument(f'strconv.ParseInt: parsing "{value}": invalid syntax')
+    return int(value)
