@@ -31,6 +31,7 @@ BACKGROUND = "background"
 EVENT = "event"
 TOURNAMENT_END = "tournament_end"
 TOURNAMENT_RESET = "tournament_reset"
+HTTP = "http"  # a module HTTP route (initializer.register_http)
 
 # Nakama strips the header its gateway sets for itself.
 _HIDDEN_HEADERS = frozenset({"Grpc-Timeout"})

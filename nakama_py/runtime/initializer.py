@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from aiohttp import web
 
 from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.runtime.logger import RuntimeLogger
@@ -20,6 +23,7 @@ from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
     EventEntry,
     HookEntry,
+    HttpRouteEntry,
     Origin,
     Registry,
     ResetEntry,
@@ -103,6 +107,21 @@ EVENT_PARAMS = ("ctx", "logger", "nk", "event")
 RT_MESSAGES = {field.message_type.name.lower(): field.name
                for field in Envelope.DESCRIPTOR.oneofs_by_name["message"].fields if field.message_type is not None}
 TOURNAMENT_PARAMS = ("ctx", "logger", "nk", "tournament", "end", "reset")
+HTTP_PARAMS = ("ctx", "logger", "nk", "request")
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+# The server's own paths: a module route may not shadow them (Nakama's API and socket, the health check).
+RESERVED_HTTP_PREFIXES = ("/v2/", "/ws", "/healthcheck")
+
+
+def _valid_pattern(path: str) -> bool:
+    """A path pattern aiohttp can route (its ``{name}``/``{name:regex}`` syntax is gorilla mux's)."""
+    if not path.startswith("/") or path == "/" or any(c in path for c in " ?#\t\n"):
+        return False
+    try:
+        web.UrlDispatcher().add_resource(path)
+    except (ValueError, re.error):
+        return False
+    return True
 
 
 class Initializer:
@@ -263,3 +282,38 @@ class Initializer:
         check_function(origin, "register_tournament_reset", fn, TOURNAMENT_PARAMS)
         self._registry.tournament_resets.append(TournamentEntry(fn, self._logger(hook="tournament_reset"), self._module,
                                                            origin))
+
+    # --- module HTTP routes (Nakama's RegisterHttp) ----------------------------------------------
+
+    def register_http(self, path: str, fn: Callable[..., Any], methods: list[str] | tuple[str, ...] | None = None,
+                      ) -> None:
+        """``async def fn(ctx, logger, nk, request: HttpRequest) -> HttpResponse`` for requests to ``path``
+        on the API port (``socket.port``), as Nakama's RegisterHttp. ``path`` starts with ``/``, may hold
+        ``{name}`` or ``{name:regex}`` segments (``request.path_params``) and must not fall under the
+        server's own paths (``/v2/``, ``/ws``, ``/healthcheck``); ``methods`` (default: every method)
+        are HTTP method names. The route has no authentication of its own: the handler decides, with
+        ``request.session()``/``require_session()``/``require_http_key()``."""
+        what = f"register_http({path!r})"
+        origin = self._origin(what)
+        if not isinstance(path, str) or not _valid_pattern(path):
+            raise RegistrationError(origin, f"{what}: the path must start with '/' and name a resource, "
+                                            "e.g. '/mygame/status' or '/mygame/items/{id}'")
+        if any(path == p.rstrip("/") or path.startswith(p) for p in RESERVED_HTTP_PREFIXES):
+            raise RegistrationError(origin, f"{what}: {', '.join(RESERVED_HTTP_PREFIXES)} are the server's own "
+                                            "paths; choose another prefix (e.g. your game's name)")
+        wanted: tuple[str, ...] = ()
+        if methods is not None:
+            if isinstance(methods, str) or not all(isinstance(m, str) for m in methods) or not methods:
+                raise RegistrationError(origin, f"{what}: methods must be a non-empty list of method names")
+            wanted = tuple(dict.fromkeys(m.upper() for m in methods))
+            unknown = [m for m in wanted if m not in HTTP_METHODS]
+            if unknown:
+                raise RegistrationError(origin, f"{what}: unknown HTTP method {unknown[0]!r}; use "
+                                                f"{', '.join(sorted(HTTP_METHODS))}")
+        check_function(origin, what, fn, HTTP_PARAMS)
+        for taken in self._registry.http_routes:
+            if taken.path == path and (not taken.methods or not wanted or set(taken.methods) & set(wanted)):
+                raise RegistrationError(origin, f"{what}: the path is already registered at {taken.origin} "
+                                                "for the same method")
+        self._registry.http_routes.append(
+            HttpRouteEntry(path, wanted, fn, self._logger(http=path), self._module, origin))

@@ -19,6 +19,7 @@ ResetFunction = Callable[[Any, RuntimeLogger, Any, Any, int], Awaitable[None]]
 TaskFunction = Callable[[Any, RuntimeLogger, Any], Awaitable[None]]
 EventFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[None]]
 TournamentFunction = Callable[[Any, RuntimeLogger, Any, Any, int, int], Awaitable[None]]
+HttpFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[Any]]
 
 # The REST methods Nakama lets a before/after hook intercept (its gRPC method names).
 _HOOKABLE = """
@@ -105,6 +106,16 @@ class TournamentEntry:
     origin: Origin
 
 
+@dataclass(frozen=True, slots=True)
+class HttpRouteEntry:
+    path: str                   # an aiohttp/gorilla pattern: ``/racing/standings/{cycle}``
+    methods: tuple[str, ...]    # upper-case; empty: every method
+    fn: HttpFunction            # (ctx, logger, nk, request: HttpRequest) -> HttpResponse
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
 @dataclass
 class Registry:
     rpcs: dict[str, RpcEntry] = field(default_factory=dict)
@@ -121,3 +132,4 @@ class Registry:
     rt_after: dict[str, HookEntry] = field(default_factory=dict)
     session_start: list[HookEntry] = field(default_factory=list)
     session_end: list[HookEntry] = field(default_factory=list)
+    http_routes: list[HttpRouteEntry] = field(default_factory=list)

@@ -44,8 +44,9 @@ from nakama_py.runtime.initializer import Initializer
 from nakama_py.runtime.loader import RuntimeLoadError, load_modules
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
-from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry, TournamentEntry
+from nakama_py.runtime.registry import HttpRouteEntry, Registry, RpcEntry, TaskEntry, TournamentEntry
 from nakama_py.runtime.rt_hooks import RuntimeRtHooks
+from nakama_py.runtime.types import HttpRequest, HttpResponse
 
 log = logging.getLogger("nakama_py.runtime")
 
@@ -139,6 +140,34 @@ class LoadedRuntime:
         finally:
             CURRENT.reset(token)
             metrics.rpc_finished(rpc_id, code, time.perf_counter() - started)
+
+    # --- module HTTP routes -------------------------------------------------------------
+
+    @property
+    def http_routes(self) -> list[HttpRouteEntry]:
+        return list(self.registry.http_routes)
+
+    async def call_http(self, entry: HttpRouteEntry, ctx: Context, request: HttpRequest) -> HttpResponse:
+        """Run a module HTTP handler: its response, or a NakamaError for the client (anything else
+        is logged and becomes ``InternalRpcError``, as for RPCs)."""
+        scope = CallScope("http", entry.path)
+        token = CURRENT.set(scope)
+        try:
+            result = await entry.fn(ctx, entry.logger, self.nk, request)
+            if scope.started:
+                finish(scope)
+        except (NakamaError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            entry.logger.error("HTTP handler failed", exc_info=True)
+            raise InternalRpcError() from exc
+        finally:
+            CURRENT.reset(token)
+        if not isinstance(result, HttpResponse):
+            entry.logger.error("HTTP handler returned something other than an HttpResponse",
+                               result_type=type(result).__name__)
+            raise InternalRpcError()
+        return result
 
     # --- leaderboard resets, jobs, shutdown ---------------------------------------------
 
