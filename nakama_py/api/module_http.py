@@ -67,6 +67,9 @@ def routes(runtime: LoadedRuntime) -> list[web.RouteDef]:
     defs: list[web.RouteDef] = []
     for entry in runtime.http_routes:
         handler = _handler(entry)
-        for method in entry.methods or ("*",):
+        methods = entry.methods or ("*",)
+        for method in methods:
+            if method == "HEAD" and "GET" in methods:
+                continue  # aiohttp answers HEAD with the GET route (the body left out)
             defs.append(web.route(method, entry.path, handler))
     return defs

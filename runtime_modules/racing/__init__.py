@@ -8,6 +8,9 @@ RPCs:
   get_leaderboard           players or http_key: {"limit": 1-1000, "cycle": n}
   manual_reset_leaderboard  http_key: {} finalizes the last ended cycle, {"cycle": n} an older one
   system_metrics            http_key: counts and the last finalization
+
+HTTP routes (no auth; cacheable by a CDN or proxy, see public_standings.py):
+  GET /racing/standings[/{cycle}]?limit=N   the top N of the current (or a given) cycle
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from . import telemetry
 from .access import BOARD, COLLECTION
 from .cycles import Cycles
 from .finalization import LAST_RESET_KEY, Finalizer
+from .public_standings import PATH as STANDINGS_PATH
+from .public_standings import PublicStandings
 from .retention import INTERVAL_SECONDS, Retention
 from .settings import RacingSettings
 from .standings import Standings
@@ -46,6 +51,9 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     initializer.register_rpc("manual_reset_leaderboard", finalizer.manual_reset_leaderboard)
     initializer.register_rpc("system_metrics", SystemMetrics(cycles).system_metrics)
     initializer.register_leaderboard_reset(finalizer.on_leaderboard_reset)
+    public = PublicStandings(settings, cycles, standings)
+    initializer.register_http(STANDINGS_PATH, public.get, ["GET", "HEAD"])
+    initializer.register_http(STANDINGS_PATH + "/{cycle}", public.get, ["GET", "HEAD"])
     initializer.register_background_job("racing_retention", INTERVAL_SECONDS, Retention(settings).run)
 
     telemetry.declare(nk)
