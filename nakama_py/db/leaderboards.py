@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, LiteralString, NamedTuple
 
-from nakama_py.db.pool import Database
+from nakama_py.db.pool import Connection, Database
 from nakama_py.leaderboard_enums import Operator, SortOrder
 
 # --- boards -------------------------------------------------------------------------
@@ -487,6 +487,13 @@ async def write_once(db: Database, operator: Operator, desc: bool, write: OnceWr
     Concurrent calls share a transaction, taken in (board, owner) order."""
     row = await db.fetchrow_grouped(WRITE_ONCE_SQL[(operator, desc)], write._asdict(),
                                     order=(write.board_id, write.owner_id))
+    return None if row is None else _once_result(row)
+
+
+async def write_once_in(conn: Connection, operator: Operator, desc: bool, write: OnceWrite) -> OnceResult | None:
+    """``write_once`` inside the caller's transaction (a batch of writes committed together)."""
+    cur = await conn.execute(WRITE_ONCE_SQL[(operator, desc)], write._asdict())
+    row = await cur.fetchone()
     return None if row is None else _once_result(row)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from nakama_py.cluster.event_log import check_log_name
 from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.registry import (
@@ -24,6 +25,7 @@ from nakama_py.runtime.registry import (
     EventEntry,
     HookEntry,
     HttpRouteEntry,
+    LogConsumerEntry,
     Origin,
     Registry,
     ResetEntry,
@@ -108,6 +110,8 @@ RT_MESSAGES = {field.message_type.name.lower(): field.name
                for field in Envelope.DESCRIPTOR.oneofs_by_name["message"].fields if field.message_type is not None}
 TOURNAMENT_PARAMS = ("ctx", "logger", "nk", "tournament", "end", "reset")
 HTTP_PARAMS = ("ctx", "logger", "nk", "request")
+LOG_PARAMS = ("ctx", "logger", "nk", "batch")
+MAX_LOG_BATCH = 1000
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 # The server's own paths: a module route may not shadow them (Nakama's API and socket, the health check).
 RESERVED_HTTP_PREFIXES = ("/v2/", "/ws", "/healthcheck")
@@ -317,3 +321,44 @@ class Initializer:
                                                 "for the same method")
         self._registry.http_routes.append(
             HttpRouteEntry(path, wanted, fn, self._logger(http=path), self._module, origin))
+
+    # --- the event log (nk.event_log_append) -------------------------------------------------------
+
+    def _log_name(self, origin: Origin, what: str, log: str) -> str:
+        try:
+            return check_log_name(log)
+        except ValueError as exc:
+            raise RegistrationError(origin, f"{what}: {exc}") from None
+
+    def register_event_log_consumer(self, log: str, fn: Callable[..., Any], *, batch_size: int = 100,
+                                    max_wait_ms: int = 100) -> None:
+        """``async def fn(ctx, logger, nk, batch: LogBatch)`` for the entries appended to ``log``
+        (``nk.event_log_append``), up to ``batch_size`` at a time, on every server process of every node
+        (they share one durable consumer: each entry goes to one process at a time). A batch whose call
+        returns is acknowledged; one whose call raises (or whose process dies) is delivered again, so
+        ``fn`` must be idempotent. Needs ``cluster.nats_url``."""
+        what = f"register_event_log_consumer({log!r})"
+        origin = self._origin(what)
+        self._log_name(origin, what, log)
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_LOG_BATCH:
+            raise RegistrationError(origin, f"{what}: batch_size must be 1 to {MAX_LOG_BATCH}")
+        if not isinstance(max_wait_ms, int) or not 1 <= max_wait_ms <= 60_000:
+            raise RegistrationError(origin, f"{what}: max_wait_ms must be 1 to 60000")
+        check_function(origin, what, fn, LOG_PARAMS)
+        taken = self._registry.log_consumers.get(log)
+        if taken is not None:
+            raise RegistrationError(origin, f"{what}: the log already has a consumer, registered at {taken.origin}")
+        self._registry.log_consumers[log] = LogConsumerEntry(log, fn, self._logger(event_log=log), self._module,
+                                                             origin, batch_size, max_wait_ms / 1000)
+
+    def register_event_log_screen(self, log: str, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, batch: list[LogEntry]) -> dict[str, str] | None`` before each batch
+        of ``log`` reaches its consumer (fraud screening): return ``{msg_id: reason}`` for the entries to
+        reject; the consumer gets them in ``batch.rejected``. Screens run in registration order; one that
+        raises fails the batch, which is delivered again later (screens must be idempotent too)."""
+        what = f"register_event_log_screen({log!r})"
+        origin = self._origin(what)
+        self._log_name(origin, what, log)
+        check_function(origin, what, fn, LOG_PARAMS)
+        self._registry.log_screens.setdefault(log, []).append(
+            HookEntry(log, fn, self._logger(event_log_screen=log), self._module, origin))

@@ -116,6 +116,17 @@ class HttpRouteEntry:
     origin: Origin
 
 
+@dataclass(frozen=True, slots=True)
+class LogConsumerEntry:
+    log: str
+    fn: Any                     # (ctx, logger, nk, batch: LogBatch) -> None
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+    batch_size: int
+    max_wait: float             # seconds to wait for a batch to fill
+
+
 @dataclass
 class Registry:
     rpcs: dict[str, RpcEntry] = field(default_factory=dict)
@@ -133,3 +144,5 @@ class Registry:
     session_start: list[HookEntry] = field(default_factory=list)
     session_end: list[HookEntry] = field(default_factory=list)
     http_routes: list[HttpRouteEntry] = field(default_factory=list)
+    log_consumers: dict[str, LogConsumerEntry] = field(default_factory=dict)
+    log_screens: dict[str, list[HookEntry]] = field(default_factory=dict)  # by log: screens, in registration order

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from nakama_py.cluster.event_log import LogAppend, LogEntry
 from nakama_py.core.account_types import Account, AuthResult, User
 from nakama_py.core.events import Event
 from nakama_py.core.friends import Friend, FriendOfFriend
@@ -157,6 +158,18 @@ class HttpRequest:
             raise unauthenticated("HTTP key invalid")
 
 
+# --- the event log (nk.event_log_append, initializer.register_event_log_consumer) ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogBatch:
+    """What an event log consumer receives: the entries, in log order, and the ones the screens
+    (``initializer.register_event_log_screen``) rejected, by ``msg_id``, with their reasons."""
+
+    entries: list[LogEntry]
+    rejected: Mapping[str, str]
+
+
 __all__ = [
     "SYSTEM_USER_ID",
     "Account",
@@ -172,6 +185,9 @@ __all__ = [
     "HttpSession",
     "Leaderboard",
     "LeaderboardRecord",
+    "LogAppend",
+    "LogBatch",
+    "LogEntry",
     "MultiUpdateResult",
     "Notification",
     "NotificationSend",
