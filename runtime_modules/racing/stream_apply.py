@@ -60,7 +60,7 @@ class StreamApply:
                                                              f"cycle {submission['c']} is no longer kept")
             else:
                 by_cycle[submission["c"]].append((submission, entry.appended_at))
-        applied = 0
+        applied = replayed = 0
         for cycle, items in sorted(by_cycle.items()):
             writes = [{"owner_id": s["u"], "key": s["k"], "score": s["ms"], "username": s.get("n") or None,
                        "metadata": s.get("m")} for s, _ in items]
@@ -76,12 +76,19 @@ class StreamApply:
                 elif isinstance(result, NakamaError):
                     nk.metrics_counter_add(telemetry.SUBMISSIONS_REJECTED, {"reason": "invalid"}, 1)
                     rejections[(user_id, key)] = rejection_write(user_id, key, "invalid", result.message)
-                elif not result.replayed:
+                elif result.replayed:  # delivered again after its batch committed (a crash, a lost acknowledgement)
+                    nk.metrics_counter_add(telemetry.STREAM_REPLAYED, None, 1)
+                    replayed += 1
+                else:
                     applied += 1
                     self.standings.changed(result.rank)
                     nk.metrics_counter_add(telemetry.SUBMISSIONS_ACCEPTED, None, 1)
                     nk.metrics_timer_record(telemetry.STREAM_LAG, None, max(0.0, done - appended_at))
         if rejections:
             await nk.storage_write(list(rejections.values()))
+        redelivered = sum(1 for entry in batch.entries if entry.deliveries > 1)
+        if replayed or redelivered:
+            logger.info("racing_submissions batch delivered again", applied=applied, replayed=replayed,
+                        redelivered=redelivered, entries=len(batch.entries))
         if applied:
             nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, (await nk.leaderboard_top(BOARD, 0)).total)
