@@ -158,7 +158,7 @@ class JetStreamLog:
                         self._durable(name), stream=self._stream(name))
                 try:
                     messages = await subscription.fetch(consumer.batch_size, timeout=consumer.max_wait)
-                except NatsTimeout:
+                except (TimeoutError, NatsTimeout):  # nothing to fetch within max_wait
                     continue
                 await self._handle(consumer, messages)
             except asyncio.CancelledError:
