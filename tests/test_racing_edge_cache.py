@@ -149,3 +149,8 @@ async def test_a_finished_cycle_is_served_from_the_cache_alone(origin: tuple[Ser
                 assert response.headers["Cache-Control"] == "public, max-age=86400, immutable"
             await asyncio.sleep(0.05)
     assert len(origin_fetches(access_log, uri)) == 1
+    tags = set()
+    for _ in range(12):  # a new connection each time: the kernel spreads them over the origin's 2 workers
+        async with aiohttp.ClientSession() as session, session.get(origin[0].url + uri) as response:
+            tags.add(response.headers["ETag"])
+    assert len(tags) == 1  # every worker serves the route, with the same tag for the same standings

@@ -1,7 +1,7 @@
 """Idempotent writes in batches: many ``write_record_once`` writes committed in one transaction.
 
-For consumers that apply queued submissions (the racing module's streamed mode): one round trip per
-statement but one commit (one WAL flush) for the whole batch. The statements run in owner order so
+For consumers that apply queued submissions (the racing module's streamed mode): one round trip (a
+pipeline) and one commit (one WAL flush) for the whole batch. The statements run in owner order so
 that two batches applied at once on two nodes lock rows in one order. Each write keeps its own rules
 (receipt, operator, rate limit); a write that is rate limited is answered as such and the others go on.
 If the transaction fails as a whole (a conflict with a concurrent writer of the same owner or key),
@@ -56,9 +56,10 @@ async def write_once_batch(writer: RecordWriter, id: str, items: Sequence[OnceWr
     prepared.sort(key=lambda p: (p[3].owner_id, p[0]))
     results: list[sql.OnceResult | None] = []
     try:
-        async with writer.db.transaction() as conn:
-            for _, board, _, write in prepared:
-                results.append(await sql.write_once_in(conn, board.operator, board.descending, write))
+        if prepared:  # one board: one operator and order for every statement
+            board = prepared[0][1]
+            results = await sql.write_once_many(writer.db, board.operator, board.descending,
+                                                [write for _, _, _, write in prepared])
     except DatabaseError as exc:
         log.info("leaderboard batch rolled back; writing its items one by one",
                  extra={"fields": {"leaderboard_id": id, "items": len(prepared), "error": type(exc).__name__}})

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, LiteralString, NamedTuple
 
-from nakama_py.db.pool import Connection, Database
+from nakama_py.db.pool import Database
 from nakama_py.leaderboard_enums import Operator, SortOrder
 
 # --- boards -------------------------------------------------------------------------
@@ -490,11 +490,13 @@ async def write_once(db: Database, operator: Operator, desc: bool, write: OnceWr
     return None if row is None else _once_result(row)
 
 
-async def write_once_in(conn: Connection, operator: Operator, desc: bool, write: OnceWrite) -> OnceResult | None:
-    """``write_once`` inside the caller's transaction (a batch of writes committed together)."""
-    cur = await conn.execute(WRITE_ONCE_SQL[(operator, desc)], write._asdict())
-    row = await cur.fetchone()
-    return None if row is None else _once_result(row)
+async def write_once_many(db: Database, operator: Operator, desc: bool,
+                          writes: Sequence[OnceWrite]) -> list[OnceResult | None]:
+    """Many idempotent writes committed together, in one round trip (a batch applied from a queue); each
+    one's result as ``write_once`` gives it. One failing rolls all back and raises."""
+    query = WRITE_ONCE_SQL[(operator, desc)]
+    rows = await db.fetchrows_together([(query, write._asdict()) for write in writes])
+    return [None if row is None else _once_result(row) for row in rows]
 
 
 _ONE_RECEIPT: LiteralString = (" WHERE leaderboard_id = %(board_id)s AND owner_id = %(owner_id)s"
