@@ -8,8 +8,9 @@ For each mode (``racing_submit_mode=direct``, then ``stream``) it brings up a lo
 ``submit`` and ``mix`` scenarios through the balancer, and meanwhile probes the lag from accept to
 visible: a probe player submits a new best time every ``--probe-every`` seconds and reads its own
 standing (``get_leaderboard``'s ``me``, fresh on whichever node answers) until it shows the new time.
-It prints one JSON line per run and a Markdown table: throughput, the submission reply's p50/p99, and
-the lag's p50/p99/max. Everything it starts is stopped by PID before the next mode comes up.
+It prints one JSON line per run and a Markdown table: throughput, the submission reply's p50/p99, the
+lag's p50/p99/max, and once the load stopped how long a new submission took to show (the backlog left).
+Everything it starts is stopped by PID before the next mode comes up.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     options = argparse.Namespace(dir=str(Path(args.dir) / mode), nodes=args.nodes, workers=1, replica=False,
                                  nats=True, serve_args=serve_args)
     cluster = local.up(options)
-    results = []
+    results: list[dict[str, Any]] = []
     try:
         for scenario in SCENARIOS:
             probe = LagProbe(cluster.balancer_url, args.probe_every)
@@ -104,6 +105,9 @@ def run_mode(mode: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             probe.join(40)
             report["mode"] = mode
             report["accept_to_visible"] = probe.summary()
+            # Once the load stops: how long until a new submission shows (the backlog drained), so the next
+            # scenario starts from an applied log.
+            report["caught_up_after_s"] = round(probe.probe(28.0 - len(results)), 2)
             print(json.dumps(report), flush=True)
             results.append(report)
     finally:
@@ -112,14 +116,15 @@ def run_mode(mode: str, args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    lines = ["| mode | scenario | req/s | submit p50 ms | submit p99 ms | errors | accept→visible p50 / p99 / max ms |",
-             "|---" * 7 + "|"]
+    lines = ["| mode | scenario | req/s | submit p50 ms | submit p99 ms | errors | accept→visible p50 / p99 / max ms "
+             "| caught up after the run |", "|---" * 8 + "|"]
     for r in results:
         submit = r.get("kinds", {}).get("submit_race_time", r)
         lag = r["accept_to_visible"]
         lines.append(f"| {r['mode']} | {r['scenario']} | {r['requests_per_s']:,.0f} | {submit['latency_ms']['p50']} | "
                      f"{submit['latency_ms']['p99']} | {r['errors'].get('total', 0)} | "
-                     f"{lag.get('p50_ms')} / {lag.get('p99_ms')} / {lag.get('max_ms')} ({lag['probes']} probes) |")
+                     f"{lag.get('p50_ms')} / {lag.get('p99_ms')} / {lag.get('max_ms')} ({lag['probes']} probes) | "
+                     f"{r['caught_up_after_s']} s |")
     return "\n".join(lines)
 
 
