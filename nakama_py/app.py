@@ -13,6 +13,8 @@ from nakama_py.api import (
     groups,
     health,
     leaderboards,
+    matches,
+    matchmaker,
     module_http,
     notifications,
     rpc,
@@ -27,7 +29,8 @@ from nakama_py.wire.middleware import build_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
                 leaderboards.ROUTES, notifications.ROUTES, channels.ROUTES, realtime_socket.ROUTES,
-                users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES, tournaments.ROUTES]
+                users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES, tournaments.ROUTES,
+                matches.ROUTES, matchmaker.ROUTES]
 
 
 def build_app(state: ServerState) -> web.Application:

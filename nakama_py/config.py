@@ -239,8 +239,31 @@ class ClusterConfig(_Section):
     nats_prefix: str = Field("nakama", pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
+class MatchmakerConfig(_Section):
+    """Nakama's matchmaker keys and defaults."""
+
+    max_tickets: int = Field(3, ge=1)      # concurrent tickets per session or party
+    interval_sec: int = Field(15, ge=1)    # how often groups are formed
+    max_intervals: int = Field(2, ge=1)    # intervals at max count before min count will do
+    rev_precision: bool = False            # both tickets' queries must accept each other
+    rev_threshold: int = Field(1, ge=0)    # intervals of processing time after which rev_precision relaxes
+
+
+class MatchConfig(_Section):
+    """Nakama's ``match`` section: the bounds of each authoritative match (core/matches)."""
+
+    input_queue_size: int = Field(128, ge=1)          # match_data_send messages waiting for the next tick
+    call_queue_size: int = Field(128, ge=1)           # joins, leaves, terminate, state reads; full: the match ends
+    signal_queue_size: int = Field(10, ge=1)
+    join_attempt_queue_size: int = Field(128, ge=1)   # full: "Match is not currently accepting join requests"
+    deferred_queue_size: int = Field(128, ge=1)       # dispatcher broadcasts per callback
+    join_marker_deadline_ms: int = Field(15000, ge=1)  # an allowed join that never arrives is dropped after this
+    max_empty_sec: int = Field(0, ge=0)               # 0: an empty match is never ended for being empty
+    label_update_interval_ms: int = Field(1000, ge=1)  # label updates reach other processes' indexes within this
+
+
 # Nakama sections nakama-py does not implement: accepted (so a Nakama file loads) and reported.
-UNSUPPORTED_SECTIONS = ("matchmaker", "tracker", "iap", "google_auth", "satori", "match", "party",
+UNSUPPORTED_SECTIONS = ("tracker", "iap", "google_auth", "satori", "party",
                         "storage", "mfa", "limit")
 
 
@@ -259,12 +282,12 @@ class Config(_Section):
     metrics: MetricsConfig = MetricsConfig()
     social: SocialConfig = SocialConfig()
     cluster: ClusterConfig = ClusterConfig()
-    matchmaker: dict[str, Any] = {}
+    matchmaker: MatchmakerConfig = MatchmakerConfig()
     tracker: dict[str, Any] = {}
     iap: dict[str, Any] = {}
     google_auth: dict[str, Any] = {}
     satori: dict[str, Any] = {}
-    match: dict[str, Any] = {}
+    match: MatchConfig = MatchConfig()
     party: dict[str, Any] = {}
     storage: dict[str, Any] = {}
     mfa: dict[str, Any] = {}

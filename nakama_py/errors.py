@@ -185,3 +185,17 @@ class WalletNegativeError(NakamaError):
         self.path = path
         self.current = current
         self.amount = amount
+
+
+class MatchNotFound(NakamaError):
+    """No running match has this id (ended, never created, or on a process that left the cluster)."""
+
+    def __init__(self) -> None:
+        super().__init__("match not found", Code.NOT_FOUND)
+
+
+class MatchBusy(NakamaError):
+    """The match did not take the call: its queue was full, or it did not answer in time."""
+
+    def __init__(self) -> None:
+        super().__init__("match busy", Code.UNAVAILABLE)

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client import multiprocess as prom_multiprocess
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+TICK_LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 _NAME_OK = re.compile(r"[^a-zA-Z0-9_]")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -83,6 +84,12 @@ class Metrics:
         self.cluster_processes = Gauge(f"{p}_cluster_processes",
                                        "Server processes of the cluster seen alive, this one included.",
                                        registry=reg, multiprocess_mode="livemax")
+        # Authoritative matches (core/matches): how many run here, how late their ticks start.
+        self.matches = Gauge(f"{p}_authoritative_matches", "Authoritative matches running on this process.",
+                             registry=reg, multiprocess_mode="livesum")
+        self.match_tick_lateness = Histogram(f"{p}_match_tick_lateness_seconds",
+                                             "How late each authoritative match tick started.",
+                                             buckets=TICK_LATENESS_BUCKETS, registry=reg)
         self._children: dict[tuple[Any, ...], Any] = {}
         self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()
@@ -119,6 +126,12 @@ class Metrics:
 
     def cluster_seen(self, processes: int) -> None:
         self.cluster_processes.set(processes)
+
+    def match_count(self, count: int) -> None:
+        self.matches.set(count)
+
+    def match_tick_late(self, seconds: float) -> None:
+        self.match_tick_lateness.observe(seconds)
 
     # --- custom metrics for runtime modules -------------------------------
 

@@ -31,6 +31,10 @@ from nakama_py.core.events import EventQueue
 from nakama_py.core.friends import FriendService
 from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.matches.listing import MatchListings
+from nakama_py.core.matches.registry import MatchRegistry
+from nakama_py.core.matches.service import MatchService
+from nakama_py.core.matchmaker import MatchmakerService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.online import OnlineUsers
@@ -48,6 +52,8 @@ from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
 from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_channel import ChannelHandlers
+from nakama_py.realtime.handlers_match import MatchHandlers
+from nakama_py.realtime.handlers_matchmaker import MatchmakerHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
 from nakama_py.realtime.handlers_status import StatusHandlers
 from nakama_py.realtime.pipeline import Pipeline
@@ -57,6 +63,7 @@ from nakama_py.realtime.session import SocketSession
 from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.context import RuntimeInfo
 from nakama_py.runtime.loader import RuntimeLoadError
+from nakama_py.runtime.match_handlers import MatchFactories
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.rt_hooks import RuntimeRtHooks
 from nakama_py.runtime.service import LoadedRuntime, load_runtime
@@ -68,6 +75,7 @@ log = logging.getLogger("nakama_py.server")
 MAINTENANCE_INTERVAL_SEC = 300.0
 REPLICA_GAUGE_INTERVAL_SEC = 1.0
 CLUSTER_GAUGE_INTERVAL_SEC = 1.0
+MATCHMAKER_JOB = "nakama-py:matchmaker"  # the leader job name (a module's job names are its own)
 
 
 @dataclass
@@ -92,9 +100,12 @@ class ServerState:
     tournaments: TournamentService
     replicas: ReplicaSet
     disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
+    matchmaker: MatchmakerService  # multiplayer (issue 15)
+    matches: MatchService     # issue 15: relayed and authoritative matches (core/matches)
+    match_listings: MatchListings
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
-    jobs: LeaderJobs | None = None  # the runtime's background jobs, when modules registered some
+    jobs: LeaderJobs | None = None  # single-process jobs: the matchmaker's intervals and the runtime's jobs
     event_log: EventLog | None = None  # tier 4: durable logs on NATS JetStream, with cluster.nats_url
     version: str = __version__
     node: str = "nakama"
@@ -105,8 +116,11 @@ class ServerState:
         await self.events.stop(float(self.config.shutdown_grace_sec or 30))  # social (issue 16)
         if self.event_log is not None:  # tier 4: no batch starts once shutdown began (unfinished ones are redelivered)
             await self.event_log.stop()
+        # Matches first, as Nakama: match_terminate with the grace period, then what still runs is stopped.
+        await self.matches.registry.stop(self.config.shutdown_grace_sec)
         if self.jobs is not None:
             await self.jobs.stop()
+        self.matchmaker.stop()
         await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
         for task in self._tasks:
             task.cancel()
@@ -176,10 +190,15 @@ async def install_runtime(state: ServerState) -> None:
         notifications=state.notifications, leaderboards=state.leaderboards, streams=state.streams,
         multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
         metrics=state.metrics, friends=state.friends, groups=state.groups, tournaments=state.tournaments,
-        events=state.events, channels=state.channels, disconnects=state.disconnects, event_log=state.event_log)
+        events=state.events, channels=state.channels, disconnects=state.disconnects,
+        match_registry=state.matches.registry, match_listings=state.match_listings,
+        event_log=state.event_log)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
     state.runtime = runtime
+    if runtime.registry.matches:
+        state.matches.registry.factory = MatchFactories(
+            {name: (entry.handler, entry.logger) for name, entry in runtime.registry.matches.items()}, info, nk)
     if runtime.hooks is not None:
         state.hooks = runtime.hooks
     if runtime.rt_hooks is not None:
@@ -202,10 +221,13 @@ async def install_runtime(state: ServerState) -> None:
         raise RuntimeLoadError(first.origin.file, first.origin.line,
                                f"register_event_log_consumer({first.log!r}): the event log needs cluster.nats_url "
                                "(NATS JetStream)")
-    if runtime.jobs:
-        state.jobs = LeaderJobs(state.db.session_conninfo, [
-            LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs])
-        state.jobs.start()
+    if runtime.handles_matchmaker_matched:
+        state.matchmaker.matched_hook = runtime.run_matchmaker_matched
+    # One dedicated connection holds every single-process job: the matchmaker's and the modules'.
+    matchmaker = LeaderJob(MATCHMAKER_JOB, float(config.matchmaker.interval_sec), state.matchmaker.lead)
+    state.jobs = LeaderJobs(state.db.session_conninfo, [matchmaker, *(
+        LeaderJob(entry.name, entry.interval, functools.partial(runtime.run_job, entry)) for entry in runtime.jobs)])
+    state.jobs.start()
 
 
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
@@ -238,14 +260,21 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     channels.direct_messages = friends  # a DM to someone who blocks the sender is refused
     events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
     tournaments = TournamentService(db, leaderboards)
+    matchmaker = MatchmakerService(config.matchmaker, bus, router, token_key=config.session.encryption_key)
+    state_metrics = metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix)
+    match_registry = MatchRegistry(config.match, bus, tracker, router, on_tick_late=state_metrics.match_tick_late,
+                                   on_count=state_metrics.match_count)
+    matches = MatchService(match_registry, tracker, router, config.session.encryption_key,
+                           single_match=config.session.single_match)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
-                         **ChannelHandlers(channels).handlers()})
+                         **ChannelHandlers(channels).handlers(), **MatchHandlers(matches).handlers(),
+                         **MatchmakerHandlers(matchmaker, config.name).handlers()})
     state = ServerState(
         config=config,
         db=db,
         bus=bus,
-        metrics=metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix),
+        metrics=state_metrics,
         sessions=sessions,
         accounts=accounts,
         storage=StorageService(db, config.session.encryption_key, replicas),
@@ -262,20 +291,27 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         tournaments=tournaments,
         replicas=replicas,
         disconnects=Disconnects(tracker, router),
+        matchmaker=matchmaker,
+        matches=matches,
+        match_listings=MatchListings(match_registry.index, tracker),
         node=config.name,
         event_log=JetStreamLog(config.cluster.nats_url, bus.process, prefix=config.cluster.nats_prefix)
         if config.cluster.nats_url else None,
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records
+    state.realtime.on_close(lambda session: matchmaker.remove_all_session(session.id))  # as Nakama's session end
     # social (issue 16): a deleted user leaves their groups (friendships go by the tables' cascade, as in Nakama)
     state.accounts.on_delete(groups.forget_user)
     try:
         await replicas.start()
         await bus.start()
         state.spawn(tracker.sweep(), "presence-sweep")
+        state.spawn(match_registry.index.run(), "match-index")
+        state.spawn(match_registry.sweep(), "match-sweep")
         state.spawn(_maintenance(state), "maintenance")
         state.spawn(_cluster_gauge(state), "cluster-gauge")
+        state.spawn(matchmaker.sweep(), "matchmaker-sweep")
         if replicas.replicas:
             state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches

@@ -102,9 +102,24 @@ def test_unknown_keys_are_refused(tmp_path: Path) -> None:
 
 def test_nakama_sections_we_do_not_implement_load_with_a_notice(tmp_path: Path) -> None:
     nakama_yml = tmp_path / "nakama.yml"
-    nakama_yml.write_text("console:\n  port: 7351\nmatchmaker:\n  max_tickets: 3\n")
+    nakama_yml.write_text("console:\n  port: 7351\nsatori:\n  url: https://satori.example\n")
     config = load_config([str(nakama_yml)], environ={})
-    assert config.unsupported_sections() == ["matchmaker"]
+    assert config.unsupported_sections() == ["satori"]
+
+
+def test_matchmaker_keys_have_nakamas_defaults_and_bounds(tmp_path: Path) -> None:
+    defaults = load_config(environ={}).matchmaker
+    assert (defaults.max_tickets, defaults.interval_sec, defaults.max_intervals, defaults.rev_precision,
+            defaults.rev_threshold) == (3, 15, 2, False, 1)
+    nakama_yml = tmp_path / "nakama.yml"
+    nakama_yml.write_text("matchmaker:\n  interval_sec: 1\n  rev_precision: true\n")
+    config = load_config([str(nakama_yml)], environ={"NAKAMA_MATCHMAKER_MAX_TICKETS": "5"})
+    assert (config.matchmaker.interval_sec, config.matchmaker.rev_precision, config.matchmaker.max_tickets) == (
+        1, True, 5)
+    assert config.unsupported_sections() == []
+    nakama_yml.write_text("matchmaker:\n  interval_sec: 0\n")
+    with pytest.raises(ConfigError, match=r"matchmaker\.interval_sec"):
+        load_config([str(nakama_yml)], environ={})
 
 
 def test_runtime_path_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

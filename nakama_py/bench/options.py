@@ -37,6 +37,12 @@ SCENARIOS = {s.name: s for s in (
              "--members sockets in one chat room (over --url and --extra-url nodes), --rate messages/s in all: "
              "deliveries/s and delivery latency"),
     Scenario("socket-rpc", "socket", False, "--connections sockets calling --rpc (echo) over /ws in a closed loop"),
+    Scenario("socket-matchmaker", "socket", False,
+             "2 x --groups sockets (over --url and --extra-url nodes) add 2-player tickets: time from the first "
+             "ticket to every matchmaker_matched (run the server with a short matchmaker.interval_sec)"),
+    Scenario("socket-matches", "socket", False,
+             "--matches authoritative matches (runtime_modules/bench_matches.py) of --players sockets each, inputs "
+             "and broadcasts at --tick-rate: tick lateness p99, --server-pid: server CPU per match"),
 )}
 
 DEFAULT_RECORDS = {"leaderboard": 10_000, "leaderboard-rest": 10_000, "standings": 10_000, "mix": 10_000,
@@ -96,6 +102,10 @@ class Options:
     urls: list[str] = field(default_factory=list)  # --url then every --extra-url (socket scenarios)
     members: int = 100
     server_pid: int = 0
+    groups: int = 1000
+    matches: int = 50
+    players: int = 8
+    tick_rate: int = 10
 
     @property
     def open_loop(self) -> bool:
@@ -141,8 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--extra-url", action="append", default=[],
                         help="socket scenarios: more servers (nodes) to spread the sockets over (repeatable)")
     parser.add_argument("--members", type=_positive_int, default=100, help="socket-fanout: room members (default 100)")
+    parser.add_argument("--groups", type=_positive_int, default=1000,
+                        help="socket-matchmaker: 2-player groups to form (default 1000)")
+    parser.add_argument("--matches", type=_positive_int, default=50,
+                        help="socket-matches: authoritative matches (default 50)")
+    parser.add_argument("--players", type=_positive_int, default=8,
+                        help="socket-matches: players per match (default 8)")
+    parser.add_argument("--tick-rate", type=_positive_int, default=10,
+                        help="socket-matches: the matches' tick rate, and each player's inputs per second (default 10)")
     parser.add_argument("--server-pid", type=_positive_int, default=0,
-                        help="socket-idle: the server process on this machine whose memory to read")
+                        help="socket-idle, socket-matches: the server process on this machine whose memory or "
+                             "CPU time to read")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -176,4 +195,5 @@ def parse_options(argv: list[str]) -> Options:
         records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
-        members=args.members, server_pid=args.server_pid)
+        members=args.members, server_pid=args.server_pid, groups=args.groups, matches=args.matches,
+        players=args.players, tick_rate=args.tick_rate)

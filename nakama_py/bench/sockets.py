@@ -219,5 +219,9 @@ async def socket_rpc(options: Options, log: Any) -> SocketReport:
 
 
 def run_socket_scenario(options: Options, log: Any) -> SocketReport:
-    runners = {"socket-idle": socket_idle, "socket-fanout": socket_fanout, "socket-rpc": socket_rpc}
+    from nakama_py.bench.matches import socket_matches  # these build on this module's helpers
+    from nakama_py.bench.matchmaking import socket_matchmaker
+
+    runners = {"socket-idle": socket_idle, "socket-fanout": socket_fanout, "socket-rpc": socket_rpc,
+               "socket-matchmaker": socket_matchmaker, "socket-matches": socket_matches}
     return asyncio.run(runners[options.scenario.name](options, log))

@@ -59,6 +59,12 @@ class Router:
                 header = orjson.dumps(sessions)
                 await self._bus.publish(TOPIC_PREFIX + process, header + b"\n" + body)
 
+    async def send_to_sessions(self, sessions: Iterable[tuple[str, str]], envelope: Envelope) -> None:
+        """Sessions named by (user id, session id), wherever their sockets are (the tracker knows
+        each socket's process); sessions that have closed are skipped."""
+        found = (self._tracker.get(session_id, notification_stream(user_id)) for user_id, session_id in sessions)
+        await self.send_to_presences((p for p in found if p is not None), envelope)
+
     async def send_to_stream(self, stream: Stream, envelope: Envelope, *, exclude_session: str = "") -> None:
         members = self._tracker.members(stream)
         await self.send_to_presences((p for p in members if p.session_id != exclude_session), envelope)

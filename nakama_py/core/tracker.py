@@ -108,6 +108,10 @@ class Tracker:
         members = self._by_stream.get(stream, {}).values()
         return [p for p in members if include_hidden or not p.meta.hidden]
 
+    def streams(self, mode: int) -> list[Stream]:
+        """Every stream of this mode with members (matches: relayed for listing, authoritative for the sweep)."""
+        return [stream for stream in self._by_stream if stream.mode == mode]
+
     def online(self, user_ids: Iterable[str]) -> set[str]:
         """The users with a live socket anywhere in the cluster (each socket is on its user's
         notification stream), for the ``online`` flag of users, friends and group members."""

@@ -21,6 +21,10 @@ log = logging.getLogger("nakama_py.realtime")
 
 Handler = Callable[[SocketSession, Envelope], Awaitable[Envelope | None]]
 
+# Messages whose reply reaches the client before what they push to the same socket (a match join's
+# own presence event): nakama-js handlers set once the join resolves must see those.
+HOLD_UNTIL_REPLY = frozenset({"match_create", "match_join"})
+
 
 class RtHooks(Protocol):
     """Runtime hooks for socket messages, keyed by the envelope's message field name."""
@@ -59,6 +63,15 @@ class Pipeline:
 
     async def process(self, session: SocketSession, envelope: Envelope) -> bool:
         """Handle one envelope; False when the session must now close."""
+        if envelope.WhichOneof("message") not in HOLD_UNTIL_REPLY:
+            return await self._process(session, envelope)
+        session.hold()
+        try:
+            return await self._process(session, envelope)
+        finally:
+            session.release()
+
+    async def _process(self, session: SocketSession, envelope: Envelope) -> bool:
         cid = envelope.cid
         name = envelope.WhichOneof("message")
         if name is None:

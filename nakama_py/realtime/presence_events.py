@@ -3,8 +3,9 @@ presences (from any process), and each stream kind has its envelope and its audi
 
 - chat channels: ``channel_presence_event`` to the channel's members on this process;
 - status: ``status_presence_event`` to the sockets here that follow the user;
+- matches (relayed and authoritative): ``match_presence_event`` to the match's members here;
 - runtime streams (custom modes): ``stream_presence_event`` to the stream's members here.
-Notification streams are hidden and matches/parties are left to their own handlers.
+Notification streams are hidden and parties are left to their own handlers.
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from nakama_py.core.channel_ids import channel_fields, channel_id
 from nakama_py.core.presence import Presence, Stream, StreamMode
 from nakama_py.core.status import StatusFollows
 from nakama_py.core.tracker import Tracker
-from nakama_py.proto.realtime_pb2 import ChannelPresenceEvent, Envelope, StatusPresenceEvent, StreamPresenceEvent
+from nakama_py.proto.realtime_pb2 import (
+    ChannelPresenceEvent,
+    Envelope,
+    MatchPresenceEvent,
+    StatusPresenceEvent,
+    StreamPresenceEvent,
+)
 from nakama_py.realtime.registry import SessionRegistry
 
 CHANNEL_MODES = {StreamMode.CHANNEL, StreamMode.GROUP, StreamMode.DM}
+MATCH_MODES = {StreamMode.MATCH_RELAYED, StreamMode.MATCH_AUTHORITATIVE}
 BUILT_IN_MODES = set(StreamMode)
 
 
@@ -33,7 +41,7 @@ class PresenceEvents:
 
     def on_event(self, stream: Stream, joins: list[Presence], leaves: list[Presence]) -> None:
         envelope = Envelope()
-        event: ChannelPresenceEvent | StatusPresenceEvent | StreamPresenceEvent
+        event: ChannelPresenceEvent | StatusPresenceEvent | StreamPresenceEvent | MatchPresenceEvent
         if stream.mode in CHANNEL_MODES:
             audience = self._local_members(stream)
             channel = envelope.channel_presence_event
@@ -41,6 +49,11 @@ class PresenceEvents:
             for name, value in channel_fields(stream).items():
                 setattr(channel, name, value)
             event = channel
+        elif stream.mode in MATCH_MODES:
+            audience = self._local_members(stream)
+            match = envelope.match_presence_event
+            match.match_id = f"{stream.subject}.{stream.label}"
+            event = match
         elif stream.mode == StreamMode.STATUS:
             audience = self._follows.followers(stream.subject)
             event = envelope.status_presence_event

@@ -48,14 +48,34 @@ class SocketSession:
         self.close_reason = ""
         self._on_close: Callable[[SocketSession], Awaitable[None]] | None = None
         self._closer: asyncio.Task[None] | None = None
+        self._held: list[bytes | str] | None = None
 
     # --- sending ---------------------------------------------------------------------------------
 
     def send(self, envelope: Envelope) -> bool:
-        return self.enqueue(encode(envelope, self.format))
+        """A reply or an error: never held back (see ``hold``)."""
+        return self._put(encode(envelope, self.format))
 
     def enqueue(self, frame: bytes | str) -> bool:
-        """Queue one frame; False (and the socket closing) when the client cannot keep up."""
+        """Queue one frame pushed to this socket; False (and the socket closing) when the client cannot keep up."""
+        if self._held is not None:
+            if len(self._held) >= self._queue.maxsize:  # held frames count against the same bound
+                return self._put(frame)
+            self._held.append(frame)
+            return True
+        return self._put(frame)
+
+    def hold(self) -> None:
+        """Keep pushed frames back until ``release``: a join's reply goes out before the presence
+        events the join itself caused, as Nakama's clients expect (its tracker sends them later)."""
+        self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        for frame in held or ():
+            self._put(frame)
+
+    def _put(self, frame: bytes | str) -> bool:
         if self.closing:
             return False
         try:

@@ -24,6 +24,8 @@ from nakama_py.errors import (
     LeaderboardAuthoritative,
     LeaderboardNotFound,
     LeaderboardRanksDisabled,
+    MatchBusy,
+    MatchNotFound,
     NakamaError,
     RateLimitedError,
     StorageDeleteRejected,
@@ -36,6 +38,7 @@ from nakama_py.runtime.call_scope import UnawaitedNkCall
 from nakama_py.runtime.context import Context
 from nakama_py.runtime.initializer import ConfigurationError, Initializer
 from nakama_py.runtime.logger import RuntimeLogger
+from nakama_py.runtime.match_handlers import Dispatcher, MatchContext
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.types import (
     SYSTEM_USER_ID,
@@ -55,6 +58,11 @@ from nakama_py.runtime.types import (
     LogAppend,
     LogBatch,
     LogEntry,
+    MatchListing,
+    MatchmakerEntry,
+    MatchmakerPresence,
+    MatchMessage,
+    MatchPresence,
     MultiUpdateResult,
     Notification,
     NotificationSend,
@@ -88,6 +96,7 @@ __all__ = [
     "ConfigurationError",
     "Context",
     "DatabaseUnavailable",
+    "Dispatcher",
     "Event",
     "Friend",
     "FriendOfFriend",
@@ -106,6 +115,14 @@ __all__ = [
     "LogAppend",
     "LogBatch",
     "LogEntry",
+    "MatchBusy",
+    "MatchContext",
+    "MatchListing",
+    "MatchMessage",
+    "MatchNotFound",
+    "MatchPresence",
+    "MatchmakerEntry",
+    "MatchmakerPresence",
     "MultiUpdateResult",
     "NakamaError",
     "NakamaModule",

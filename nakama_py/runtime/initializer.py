@@ -20,12 +20,16 @@ from aiohttp import web
 from nakama_py.cluster.event_log import check_log_name
 from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.runtime.logger import RuntimeLogger
+from nakama_py.runtime.match_handlers import CALLBACKS as MATCH_CALLBACKS
+from nakama_py.runtime.match_handlers import is_factory
 from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
     EventEntry,
     HookEntry,
     HttpRouteEntry,
     LogConsumerEntry,
+    MatchEntry,
+    MatchmakerMatchedEntry,
     Origin,
     Registry,
     ResetEntry,
@@ -126,6 +130,7 @@ def _valid_pattern(path: str) -> bool:
     except (ValueError, re.error):
         return False
     return True
+MATCHMAKER_MATCHED_PARAMS = ("ctx", "logger", "nk", "entries")
 
 
 class Initializer:
@@ -262,6 +267,36 @@ class Initializer:
         self._registry.jobs[name] = TaskEntry(name, fn, self._logger(job=name), self._module, origin,
                                               float(interval_sec))
 
+    def register_match(self, name: str, handler: Any) -> None:
+        """A match handler ``nk.match_create(name, params)`` starts: an object with Nakama's seven
+        callbacks as methods (``def`` or ``async def``; see runtime/match_handlers.py and docs/runtime.md),
+        or a class (any callable without ``match_init``) called once per match for a fresh instance."""
+        what = f"register_match({name!r})"
+        origin = self._origin(what)
+        if not isinstance(name, str) or not name:
+            raise RegistrationError(origin, f"{what}: the name must be a non-empty string")
+        taken = self._registry.matches.get(name)
+        if taken is not None:
+            raise RegistrationError(origin, f"{what}: a match handler named {name!r} is already registered at "
+                                            f"{taken.origin}")
+        # A factory function's instances are checked when a match starts.
+        checked = {} if is_factory(handler) and not inspect.isclass(handler) else MATCH_CALLBACKS
+        for callback, params in checked.items():
+            fn = getattr(handler, callback, None)
+            if fn is None or not callable(fn):
+                raise RegistrationError(origin, f"{what}: the handler has no {callback}({', '.join(params)}) method")
+            try:
+                signature = inspect.signature(fn)
+                # A class's methods are unbound here: self comes first.
+                signature.bind(*(("self",) if inspect.isclass(handler) else ()), *params)
+            except TypeError:
+                raise RegistrationError(origin, f"{what}: {callback} must take ({', '.join(params)}), "
+                                                f"but its signature is {_parameters(fn)}") from None
+            except ValueError:
+                continue
+        self._registry.matches[name] = MatchEntry(name, handler, self._logger(match_handler=name), self._module,
+                                                  origin)
+
     # --- social (issue 16) ---------------------------------------------------------------------
 
     def register_event(self, fn: Callable[..., Any]) -> None:
@@ -362,3 +397,18 @@ class Initializer:
         check_function(origin, what, fn, LOG_PARAMS)
         self._registry.log_screens.setdefault(log, []).append(
             HookEntry(log, fn, self._logger(event_log_screen=log), self._module, origin))
+    # --- matchmaker (issue 15) -----------------------------------------------------------------
+
+    def register_matchmaker_matched(self, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, entries: list[MatchmakerEntry]) -> str | None`` when the
+        matchmaker forms a group: return a match id (e.g. from ``nk.match_create``) to send the players
+        to it, or None (or "") for a relayed match token. A raised error is logged and the group gets a
+        token. One function per server (as in Nakama); it runs on the matchmaker's leader process."""
+        origin = self._origin("register_matchmaker_matched")
+        check_function(origin, "register_matchmaker_matched", fn, MATCHMAKER_MATCHED_PARAMS)
+        taken = self._registry.matchmaker_matched
+        if taken is not None:
+            raise RegistrationError(origin, f"register_matchmaker_matched: a function is already registered at "
+                                            f"{taken.origin}")
+        self._registry.matchmaker_matched = MatchmakerMatchedEntry(
+            fn, self._logger(hook="matchmaker_matched"), self._module, origin)

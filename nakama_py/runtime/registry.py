@@ -20,6 +20,7 @@ TaskFunction = Callable[[Any, RuntimeLogger, Any], Awaitable[None]]
 EventFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[None]]
 TournamentFunction = Callable[[Any, RuntimeLogger, Any, Any, int, int], Awaitable[None]]
 HttpFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[Any]]
+MatchmakerMatchedFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[str | None]]
 
 # The REST methods Nakama lets a before/after hook intercept (its gRPC method names).
 _HOOKABLE = """
@@ -117,6 +118,14 @@ class HttpRouteEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class MatchmakerMatchedEntry:
+    fn: MatchmakerMatchedFunction  # (ctx, logger, nk, entries) -> match id or None
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
 class LogConsumerEntry:
     log: str
     fn: Any                     # (ctx, logger, nk, batch: LogBatch) -> None
@@ -125,6 +134,15 @@ class LogConsumerEntry:
     origin: Origin
     batch_size: int
     max_wait: float             # seconds to wait for a batch to fill
+
+
+@dataclass(frozen=True, slots=True)
+class MatchEntry:
+    name: str
+    handler: Any                # an object with the match_* callbacks, or a class/factory making one per match
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
 
 
 @dataclass
@@ -146,3 +164,5 @@ class Registry:
     http_routes: list[HttpRouteEntry] = field(default_factory=list)
     log_consumers: dict[str, LogConsumerEntry] = field(default_factory=dict)
     log_screens: dict[str, list[HookEntry]] = field(default_factory=dict)  # by log: screens, in registration order
+    matchmaker_matched: MatchmakerMatchedEntry | None = None  # matchmaker (issue 15)
+    matches: dict[str, MatchEntry] = field(default_factory=dict)  # match handlers by name

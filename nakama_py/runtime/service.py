@@ -22,6 +22,7 @@ from typing import Any
 
 from nakama_py.core.events import Event
 from nakama_py.core.leaderboard_types import Leaderboard as ServerLeaderboard
+from nakama_py.core.matchmaker import MatchmakerEntry
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.tournaments import Tournament
 from nakama_py.errors import Code, NakamaError
@@ -33,6 +34,7 @@ from nakama_py.runtime.context import (
     EVENT,
     EVENT_LOG,
     LEADERBOARD_RESET,
+    MATCHMAKER,
     RUN_ONCE,
     SHUTDOWN,
     TOURNAMENT_END,
@@ -103,6 +105,10 @@ class LoadedRuntime:
     @property
     def handles_tournament_resets(self) -> bool:
         return bool(self.registry.tournament_resets)
+
+    @property
+    def handles_matchmaker_matched(self) -> bool:
+        return self.registry.matchmaker_matched is not None
 
     # --- RPCs ------------------------------------------------------------------------
 
@@ -261,6 +267,24 @@ class LoadedRuntime:
                           entry.fn(Context(self.info, BACKGROUND), entry.logger, self.nk))
         except Exception:
             entry.logger.error("background job failed", exc_info=True)
+
+    async def run_matchmaker_matched(self, entries: list[MatchmakerEntry]) -> str | None:
+        """The module's match id for a matched group, or None (none registered, none returned, or it
+        failed: the failure is logged and the matchmaker falls back to a relayed match token)."""
+        entry = self.registry.matchmaker_matched
+        if entry is None:
+            return None
+        try:
+            match_id = await _scoped("matchmaker matched function", entry.module, entry.fn(
+                Context(self.info, MATCHMAKER), entry.logger, self.nk, entries))
+        except Exception:
+            entry.logger.error("matchmaker matched function failed", exc_info=True)
+            return None
+        if match_id is not None and not isinstance(match_id, str):
+            entry.logger.error("matchmaker matched function returned a value that is not a match id string",
+                               result_type=type(match_id).__name__)
+            return None
+        return match_id or None
 
     async def shutdown(self, timeout: float = 30.0) -> None:
         """Run the shutdown functions (each bounded by ``timeout``), once."""

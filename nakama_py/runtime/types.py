@@ -28,6 +28,8 @@ from nakama_py.core.events import Event
 from nakama_py.core.friends import Friend, FriendOfFriend
 from nakama_py.core.group_types import Group, GroupUser, UserGroup
 from nakama_py.core.leaderboard_types import LeaderboardRecord, RankEntry, RecordList, TopList, WriteReceipt
+from nakama_py.core.matches.types import MatchListing, MatchMessage
+from nakama_py.core.matchmaker import MatchmakerEntry, MatchmakerPresence
 from nakama_py.core.multi_update import MultiUpdateResult
 from nakama_py.core.notifications import Notification, NotificationSend
 from nakama_py.core.storage import SYSTEM_USER_ID, StorageAck, StorageObject, StorageObjectId, StorageWrite
@@ -56,6 +58,17 @@ class Leaderboard:
     enable_ranks: bool
     prev_reset: int                 # unix seconds of the last reset, 0 when none happened yet
     next_reset: int                 # unix seconds of the next reset, 0 when it never resets
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPresence:
+    """A player in a match, as match handlers see them (Nakama's runtime Presence); ``node`` is the
+    server process holding the player's socket."""
+
+    user_id: str
+    session_id: str
+    username: str
+    node: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +201,11 @@ __all__ = [
     "LogAppend",
     "LogBatch",
     "LogEntry",
+    "MatchListing",
+    "MatchMessage",
+    "MatchPresence",
+    "MatchmakerEntry",
+    "MatchmakerPresence",
     "MultiUpdateResult",
     "Notification",
     "NotificationSend",

@@ -10,6 +10,10 @@ RPCs:
   manual_reset_leaderboard  http_key: {} finalizes the last ended cycle, {"cycle": n} an older one
   system_metrics            http_key: counts and the last finalization
 
+Live races: the matchmaker (tickets with ``mode: race``, 2 to 8 players) starts an authoritative
+``"race"`` match (race_match.py, race_matchmaking.py) that validates progress and records each
+finisher's time, measured by the server, on the same leaderboard.
+
 racing_submit_mode=stream (needs cluster.nats_url): submissions are accepted at once onto the event log
 and applied in batches by a consumer on every node (stream_accept.py, stream_apply.py); the screening
 hook point is initializer.register_event_log_screen("racing_submissions", fn).
@@ -32,6 +36,8 @@ from .finalization import LAST_RESET_KEY, Finalizer
 from .outcomes import Outcomes
 from .public_standings import PATH as STANDINGS_PATH
 from .public_standings import PublicStandings
+from .race_match import RaceMatch
+from .race_matchmaking import RACE_HANDLER, matchmaker_matched
 from .retention import INTERVAL_SECONDS, Retention
 from .settings import RacingSettings, SettingsError
 from .standings import Standings
@@ -73,6 +79,8 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     initializer.register_http(STANDINGS_PATH, public.get, ["GET", "HEAD"])
     initializer.register_http(STANDINGS_PATH + "/{cycle}", public.get, ["GET", "HEAD"])
     initializer.register_background_job("racing_retention", INTERVAL_SECONDS, Retention(settings).run)
+    initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race
+    initializer.register_matchmaker_matched(matchmaker_matched)
 
     telemetry.declare(nk)
     last = await nk.storage_read([{"collection": COLLECTION, "key": LAST_RESET_KEY, "user_id": None}])

@@ -72,6 +72,8 @@ class RacingSettings:
     submit_mode: str = "direct"        # "stream": accepted at once, applied in batches from the event log
     stream_batch_size: int = 200
     stream_drain_seconds: float = 30.0  # how long finalization waits for the log to be applied
+    track_meters: float = 1000.0      # a live race's length (race_match.py)
+    max_speed_mps: float = 100.0      # progress faster than this is impossible: rejected
 
     @property
     def reset_schedule(self) -> str:
@@ -115,4 +117,6 @@ class RacingSettings:
             leaderboard_cache_ms=int(_number(env, "racing_leaderboard_cache_ms", 1000, integer=True, minimum=0)),
             rewards=rewards,
             retention_days=_number(env, "racing_retention_days", 7.0, integer=False, minimum=0, exclusive=True),
+            track_meters=_number(env, "racing_track_meters", 1000.0, integer=False, minimum=0, exclusive=True),
+            max_speed_mps=_number(env, "racing_max_speed_mps", 100.0, integer=False, minimum=0, exclusive=True),
         )

@@ -11,6 +11,7 @@ the reply is the same; replays do not count toward the rate limit.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from nakama_py.runtime import Context, NakamaError, NakamaModule, RateLimitedError, RuntimeLogger
 
@@ -48,9 +49,16 @@ class Submissions:
             raise
         if self.stream is not None:
             return await self.stream.accept(nk, user_id, ctx.username, seconds, key, metadata)
+        return nk.json_encode(await self.record(nk, user_id, ctx.username, seconds, key, metadata))
+
+    async def record(self, nk: NakamaModule, user_id: str, username: str | None, seconds: float, key: str,
+                     metadata: dict[str, Any] | None) -> dict[str, Any]:
+        """Write one race time (idempotent by ``key``): the RPC's path, and the live race's (race_match.py),
+        which submits the time its own clock measured."""
+        settings = self.settings
         try:
             receipt = await nk.leaderboard_record_write_once(
-                BOARD, user_id, key, score=round(seconds * 1000), username=ctx.username, metadata=metadata,
+                BOARD, user_id, key, score=round(seconds * 1000), username=username, metadata=metadata,
                 ttl_seconds=settings.idempotency_ttl_seconds,
                 rate_limit=(settings.submit_rate_per_minute, RATE_WINDOW_SECONDS))
         except RateLimitedError as exc:
@@ -65,4 +73,4 @@ class Submissions:
             nk.metrics_counter_add(telemetry.SUBMISSIONS_ACCEPTED, None, 1)
             self.standings.changed(receipt.rank)
             nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, (await nk.leaderboard_top(BOARD, 0)).total)
-        return nk.json_encode(replies.applied(self.cycles, receipt))
+        return replies.applied(self.cycles, receipt)

@@ -15,9 +15,6 @@ MULTIPLAYER = "issue 15: matches, the matchmaker and parties (on the issue 14 so
 # Real Nakama 3.40 fails these too, for reasons in the tests themselves (see the comments below).
 PARTY_OF_ONE = ("fails against real Nakama 3.40 too: the test has a second user join a party created with "
                 "max size 1, which Nakama refuses as full (party_handler.go ErrPartyFull)")
-LABEL_INDEXING = ("issue 15; fails against real Nakama 3.40 too, whose match labels are indexed in batches "
-                  "(match.label_update_interval_ms, 1 s) so a list right after the create misses the match: "
-                  "issue 15 asks nakama-py to index new labels promptly")
 MATCHMAKER_TIMING = ("issue 15; flaky against real Nakama 3.40 too: the two tickets differ in the ranged property "
                      "and only one query rejects the other's value, but Nakama checks only the searching ticket's "
                      "query (matchmaker.rev_precision false), so they match whenever a matchmaker interval "
@@ -25,20 +22,6 @@ MATCHMAKER_TIMING = ("issue 15; flaky against real Nakama 3.40 too: the two tick
 NOT_STRICT = {MATCHMAKER_TIMING}
 
 _MULTIPLAYER_FILES = {
-    "socket-match.test.js": ["should create match", "should join a match", "should join a match, then leave it",
-                             "should join a match, then send data, receive data",
-                             "should join a match, then send data to included presences",
-                             "should join a match, then do not send data to excluded presences",
-                             "should create authoritative match, and join with metadata",
-                             "should create authoritative match, list matches without querying"],
-    "socket-matchmaker.test.js": ["should only add to matchmaker", "should add and remove from matchmaker",
-                                  "should add to matchmaker and do basic match",
-                                  "should add to matchmaker and match on range",
-                                  "should add to matchmaker and match on range and value",
-                                  "should add to matchmaker then remove and not match",
-                                  "should add to matchmaker but not match",
-                                  "should add multiple to matchmaker and not match",
-                                  "should add to matchmaker and match authoritative"],
     "socket-party.test.js": ["should create party and receive presence", "should create closed party and accept member",
                              "should only create open party and only have member join",
                              "should create open party and have member join and send data",
@@ -49,8 +32,6 @@ _MULTIPLAYER_FILES = {
 
 EXPECTED_FAILURES: dict[str, str] = {
     **{f"{file}::{name}": MULTIPLAYER for file, names in _MULTIPLAYER_FILES.items() for name in names},
-    "socket-match.test.js::should create authoritative match, list matches with querying": LABEL_INDEXING,
-    "socket-match.test.js::should create authoritative match, list matches with querying arrays": LABEL_INDEXING,
     "socket-matchmaker.test.js::should add to matchmaker but not match on range": MATCHMAKER_TIMING,
     "socket-matchmaker.test.js::should add to matchmaker but not match on range and value": MATCHMAKER_TIMING,
     "socket-party.test.js::should create party and add matchmaker and leave matchmaker": PARTY_OF_ONE,

@@ -23,6 +23,8 @@ from nakama_py.core.events import EventQueue
 from nakama_py.core.friends import FriendService
 from nakama_py.core.groups import GroupService
 from nakama_py.core.leaderboards import LeaderboardService
+from nakama_py.core.matches.listing import MatchListings
+from nakama_py.core.matches.registry import MatchRegistry
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.sessions import SessionService
@@ -42,6 +44,7 @@ from nakama_py.runtime.nk.events import EventCalls
 from nakama_py.runtime.nk.friends import FriendCalls
 from nakama_py.runtime.nk.groups import GroupCalls
 from nakama_py.runtime.nk.leaderboards import LeaderboardCalls
+from nakama_py.runtime.nk.matches import MatchCalls
 from nakama_py.runtime.nk.notifications import NotificationCalls
 from nakama_py.runtime.nk.sessions import SessionCalls
 from nakama_py.runtime.nk.sql import SqlCalls, SqlDatabase
@@ -54,7 +57,7 @@ from nakama_py.runtime.nk.wallets import WalletCalls
 
 class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
                    SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls, ChannelCalls,
-                   SessionCalls, EventLogCalls):
+                   SessionCalls, MatchCalls, EventLogCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,
@@ -62,7 +65,8 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
                  leaderboards: LeaderboardService, multi_updater: MultiUpdater, sql: SqlDatabase,
                  metrics: Metrics, streams: StreamService, friends: FriendService, groups: GroupService,
                  tournaments: TournamentService, events: EventQueue, channels: ChannelService,
-                 disconnects: Disconnects, event_log: EventLog | None = None) -> None:
+                 disconnects: Disconnects, match_registry: MatchRegistry, match_listings: MatchListings,
+                 event_log: EventLog | None = None) -> None:
         self._info = info
         self._accounts = accounts
         self._sessions = sessions
@@ -81,6 +85,8 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
         self._channels = channels
         self._disconnects = disconnects
         self._event_log = event_log  # None without cluster.nats_url
+        self._match_registry = match_registry
+        self._match_listings = match_listings
         self._cache = LocalCache()
         self._ran_once: set[str] = set()
 
