@@ -152,3 +152,16 @@ async def test_stream_mode_needs_nats(racing_factory: Callable[..., Any]) -> Non
     with pytest.raises(RuntimeLoadError) as failure:
         await racing_factory(nats=False)
     assert "racing_submit_mode: stream needs the event log" in failure.value.summary
+
+
+async def test_finalization_waits_for_the_log_then_runs(racing_factory: Callable[..., Any]) -> None:
+    racing: Racing = await racing_factory()
+    player = await create_user(racing.state)
+    await racing.call("submit_race_time", {"race_time": 90.0, "idempotency_key": "f"}, player)
+    status, reply = await rpc(racing.client, "", "manual_reset_leaderboard", {"cycle": int(time.time() // DAY) - 1},
+                              http_key="defaulthttpkey")
+    assert status == 200, reply
+    assert reply["finalized"] is True
+    # Asked once, not polled: finalization returned only after the log was applied.
+    _, outcome = await racing.call("get_submission", {"idempotency_key": "f"}, player)
+    assert outcome["status"] == "applied"
