@@ -17,6 +17,7 @@ from nakama_py.api import (
     matchmaker,
     module_http,
     notifications,
+    parties,
     rpc,
     sessions,
     storage,
@@ -30,7 +31,7 @@ from nakama_py.wire.middleware import build_middleware
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
                 leaderboards.ROUTES, notifications.ROUTES, channels.ROUTES, realtime_socket.ROUTES,
                 users.ROUTES, friends.ROUTES, groups.ROUTES, events.ROUTES, tournaments.ROUTES,
-                matches.ROUTES, matchmaker.ROUTES]
+                matches.ROUTES, matchmaker.ROUTES, parties.ROUTES]
 
 
 def build_app(state: ServerState) -> web.Application:
@@ -46,6 +47,7 @@ def build_app(state: ServerState) -> web.Application:
     app.add_routes(module_http.routes(state.runtime))  # the runtime modules' register_http routes
 
     async def close_sockets(app: web.Application) -> None:
+        await app[STATE].parties.close_all()  # members on other processes are told party_close
         await app[STATE].realtime.shutdown()
 
     app.on_shutdown.append(close_sockets)

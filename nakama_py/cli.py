@@ -32,11 +32,13 @@ examples:
 """
 
 
-SERVE_USAGE = """usage: nakama-py serve [--config FILE ...] [--section.key VALUE ...] [--skip-migrations]
+SERVE_USAGE = """usage: nakama-py serve [--config FILE ...] [--section.key VALUE ...] [--skip-migrations] [--production]
 
 Start the server: the API on socket.port (7350) and the console on console.port (7351).
 With no database.address an embedded PostgreSQL is started under <data_dir>/postgres.
 Every configuration key of Nakama is a flag: --socket.port 7350 --runtime.http_key s3cret.
+--production (the key `production: true`) refuses to start while a secret is at its published
+default or too short, naming each.
 """
 
 MIGRATE_USAGE = """usage: nakama-py migrate up|down|status [--limit N] [--config FILE] [--database.address ADDR]
@@ -69,13 +71,15 @@ def cmd_serve(args: list[str]) -> int:
         return 0
     migrate = True
     rest = []
-    for arg in args:
+    for at, arg in enumerate(args):
         if arg in ("--skip-migrations", "--no-migrate"):
             migrate = False
+        elif arg == "--production" and (at + 1 == len(args) or args[at + 1].startswith("--")):
+            rest += ["--production", "true"]  # the bare switch; `--production false` stays a key
         else:
             rest.append(arg)
     config = _config(rest)
-    setup_logging(config.logger)
+    setup_logging(config.logger, secrets=config.secret_values())
     from nakama_py.server import ReportedStartupError, StartupError, serve
 
     try:

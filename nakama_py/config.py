@@ -25,6 +25,19 @@ DEFAULT_SECRETS = {
     "console.password": "password",
     "console.signing_key": "defaultsigningkey",
 }
+# Published defaults production mode refuses besides the secrets: knowing the console's user name is
+# half of signing in to it.
+PRODUCTION_DEFAULTS = {**DEFAULT_SECRETS, "console.username": "admin"}
+# The shortest value production mode accepts for each secret. HMAC keys (tokens, console sessions) want
+# 32 bytes, as HS256's own digest size; keys and passwords a person types want at least 16 characters.
+MIN_SECRET_LENGTH = {
+    "session.encryption_key": 32,
+    "session.refresh_encryption_key": 32,
+    "socket.server_key": 16,
+    "runtime.http_key": 16,
+    "console.password": 16,
+    "console.signing_key": 32,
+}
 ENV_PREFIX = "NAKAMA_"
 
 
@@ -66,6 +79,15 @@ class SessionConfig(_Section):
     single_match: bool = False
     single_party: bool = False
     single_session: bool = False
+    # nakama-py: bcrypt cost of stored account passwords (Nakama's is 13; each step doubles the work).
+    bcrypt_cost: int = Field(13, ge=10, le=16)
+    # nakama-py: failed sign-ins (a wrong password, an unknown email, username or custom ID) tolerated
+    # per account and per client address inside the lockout window, Nakama's login attempt limits;
+    # reaching it locks for the window. 0 turns a limit off.
+    login_max_attempts_account: int = Field(5, ge=0)
+    login_lockout_account_sec: int = Field(60, ge=1)
+    login_max_attempts_ip: int = Field(10, ge=0)
+    login_lockout_ip_sec: int = Field(600, ge=1)
 
     @model_validator(mode="after")
     def _keys_differ(self) -> SessionConfig:
@@ -239,6 +261,14 @@ class ClusterConfig(_Section):
     nats_prefix: str = Field("nakama", pattern=r"^[A-Za-z0-9_-]{1,32}$")
 
 
+class PartyConfig(_Section):
+    # Nakama batches party label index updates at this interval; nakama-py indexes at once, so it is
+    # accepted and checked only.
+    label_update_interval_ms: int = Field(1000, ge=1)
+    # How often parties with no members and no activity since the previous check are closed (0: never).
+    idle_check_interval_ms: int = Field(30000, ge=0)
+
+
 class MatchmakerConfig(_Section):
     """Nakama's matchmaker keys and defaults."""
 
@@ -263,7 +293,7 @@ class MatchConfig(_Section):
 
 
 # Nakama sections nakama-py does not implement: accepted (so a Nakama file loads) and reported.
-UNSUPPORTED_SECTIONS = ("tracker", "iap", "google_auth", "satori", "party",
+UNSUPPORTED_SECTIONS = ("tracker", "iap", "google_auth", "satori",
                         "storage", "mfa", "limit")
 
 
@@ -272,6 +302,8 @@ class Config(_Section):
     data_dir: str = ""
     shutdown_grace_sec: int = Field(0, ge=0)
     config: list[str] = []
+    # nakama-py: refuse to start while a secret is at its published default or too short.
+    production: bool = False
     logger: LoggerConfig = LoggerConfig()
     session: SessionConfig = SessionConfig()
     socket: SocketConfig = SocketConfig()
@@ -288,7 +320,7 @@ class Config(_Section):
     google_auth: dict[str, Any] = {}
     satori: dict[str, Any] = {}
     match: MatchConfig = MatchConfig()
-    party: dict[str, Any] = {}
+    party: PartyConfig = PartyConfig()
     storage: dict[str, Any] = {}
     mfa: dict[str, Any] = {}
     limit: dict[str, Any] = {}
@@ -331,6 +363,29 @@ class Config(_Section):
             if getattr(getattr(self, section), key) == default:
                 found.append(path)
         return found
+
+    def weak_secrets(self) -> list[str]:
+        """What production mode refuses, one phrase per secret: at its published default, or too short."""
+        problems = []
+        for path, default in PRODUCTION_DEFAULTS.items():
+            section, key = path.split(".")
+            value = getattr(getattr(self, section), key)
+            minimum = MIN_SECRET_LENGTH.get(path, 1)
+            if value == default:
+                problems.append(f"{path} is the published default")
+            elif len(value) < minimum:
+                problems.append(f"{path} is shorter than {minimum} characters")
+        return problems
+
+    def secret_values(self) -> list[str]:
+        """The configured secrets other than their published defaults, for the logs to mask."""
+        values = []
+        for path in MIN_SECRET_LENGTH:
+            section, key = path.split(".")
+            value = getattr(getattr(self, section), key)
+            if value != DEFAULT_SECRETS.get(path):
+                values.append(value)
+        return values
 
     def unsupported_sections(self) -> list[str]:
         return [name for name in UNSUPPORTED_SECTIONS if getattr(self, name)]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import sys
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, Any, TextIO
 
@@ -21,6 +23,32 @@ from nakama_py.config import LoggerConfig
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 _NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn", logging.ERROR: "error",
           logging.CRITICAL: "fatal"}
+
+
+# A JWT (session, refresh, console or match token) anywhere in a line, however it got there: a runtime
+# module logging a payload, an exception's text. Its header always starts {" (base64 eyJ).
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Configured secrets shorter than this are not searched for (they would mangle ordinary words).
+MIN_REDACTED_LENGTH = 8
+
+
+class Redactor:
+    """Masks tokens and the configured secrets in every formatted line (not in the access log, which
+    only ever writes route templates)."""
+
+    def __init__(self) -> None:
+        self.values: tuple[str, ...] = ()
+
+    def __call__(self, line: str) -> str:
+        if "eyJ" in line:
+            line = _JWT.sub("<redacted token>", line)
+        for value in self.values:
+            if value in line:
+                line = line.replace(value, "<redacted>")
+        return line
+
+
+REDACT = Redactor()
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -40,7 +68,7 @@ class JsonFormatter(logging.Formatter):
         data.update(_fields(record))
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
-        return orjson.dumps(data, default=str).decode()
+        return REDACT(orjson.dumps(data, default=str).decode())
 
 
 class TextFormatter(logging.Formatter):
@@ -52,7 +80,7 @@ class TextFormatter(logging.Formatter):
             line += " " + extra
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return REDACT(line)
 
 
 class LazyFlushHandler(logging.StreamHandler[TextIO]):
@@ -141,7 +169,10 @@ class AccessLog:
 ACCESS = AccessLog()
 
 
-def setup_logging(config: LoggerConfig, *, stream: TextIO | None = None) -> None:
+def setup_logging(config: LoggerConfig, *, stream: TextIO | None = None, secrets: Iterable[str] = ()) -> None:
+    """``secrets``: values no line may show (the configured keys and passwords), masked wherever they occur."""
+    REDACT.values = tuple(sorted({value for value in secrets if len(value) >= MIN_REDACTED_LENGTH}, key=len,
+                                 reverse=True))
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -13,9 +13,12 @@ serves the sum on ``metrics.prometheus_port``.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import re
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,9 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 TICK_LATENESS_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 _NAME_OK = re.compile(r"[^a-zA-Z0-9_]")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Pauses and stalls: what a request's tail latency is made of besides its own work.
+PAUSE_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+LOOP_PROBE_SEC = 0.05
 
 
 def enable_multiprocess(directory: Path) -> None:
@@ -93,6 +99,12 @@ class Metrics:
         self._children: dict[tuple[Any, ...], Any] = {}
         self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()
+        self.gc_pauses = Histogram(f"{p}_gc_pause_seconds", "Garbage collector pauses, by generation.",
+                                   ["generation"], buckets=PAUSE_BUCKETS, registry=reg)
+        self.loop_lag = Histogram(f"{p}_event_loop_lag_seconds",
+                                  "How late the event loop ran a timer: a stall every request in flight waited out.",
+                                  buckets=PAUSE_BUCKETS, registry=reg)
+        self._gc_started = 0.0
 
     # --- the measurement points --------------------------------------------
 
@@ -103,6 +115,32 @@ class Metrics:
             child = metric.labels(*labels)
             self._children[key] = child
         return child
+
+    def watch_gc(self) -> None:
+        """Time every collection (gc.callbacks); once per process."""
+        if self._on_gc not in gc.callbacks:
+            gc.callbacks.append(self._on_gc)
+
+    def unwatch_gc(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self._gc_started:
+            self._child(self.gc_pauses, str(info.get("generation", -1))).observe(
+                time.perf_counter() - self._gc_started)
+            self._gc_started = 0.0
+
+    async def watch_loop(self, period: float = LOOP_PROBE_SEC) -> None:
+        """Forever: sleep ``period`` and record how much later than due the loop woke us."""
+        loop = asyncio.get_running_loop()
+        observe = self.loop_lag.observe
+        while True:
+            due = loop.time() + period
+            await asyncio.sleep(period)
+            observe(max(loop.time() - due, 0.0))
 
     def replica_seen(self, replica: str, in_rotation: bool, lag_sec: float) -> None:
         self._child(self.replica_in_rotation, replica).set(1 if in_rotation else 0)

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -94,6 +95,24 @@ def bind_socket(config: Config, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """Nakama's direct TLS on socket.port (HTTP and the socket as wss) from socket.ssl_certificate and
+    socket.ssl_private_key (PEM files); None without them. The console and metrics ports stay plain,
+    as in Nakama."""
+    certificate, key = config.socket.ssl_certificate, config.socket.ssl_private_key
+    if not certificate:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(certificate, key)
+    except FileNotFoundError as exc:
+        raise StartupError(f"socket.ssl_certificate: cannot read {exc.filename}") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise StartupError(f"socket.ssl_certificate: cannot load the certificate and key: {exc}") from None
+    return context
+
+
 def shutdown_wait(config: Config) -> float:
     return float(config.shutdown_grace_sec) if config.shutdown_grace_sec > 0 else DEFAULT_SHUTDOWN_WAIT_SEC
 
@@ -126,7 +145,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         gc.collect()
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD, 50, 100)
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=tls_context(config)).start()
         if config.metrics.prometheus_port and metrics is None:
             metrics_runner = await _serve_metrics(state.metrics, config)
         if console is not None:
@@ -138,6 +157,8 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
             ready.set()
         await stop.wait()
         log.info("shutting down", extra={"fields": {"pid": os.getpid()}})
+        # As Nakama: matches first (match_terminate with the grace period), while their players' sockets are open.
+        await state.matches.registry.stop(config.shutdown_grace_sec)
     finally:
         if console_runner is not None:
             await console_runner.cleanup()
@@ -330,7 +351,22 @@ def resolve_database(config: Config) -> tuple[str, EmbeddedPostgres | None]:
     return embedded.start(), embedded
 
 
+def check_production(config: Config) -> None:
+    """Production mode refuses weak secrets in one message naming every one of them."""
+    if not config.production:
+        return
+    problems = config.weak_secrets()
+    if problems:
+        raise StartupError("production mode: refusing to start: " + "; ".join(problems)
+                           + ". Set a secret of your own for each.")
+
+
 def serve(config: Config, *, migrate: bool = True) -> int:
+    check_production(config)
+    if tls_context(config) is not None:  # a bad certificate stops the start, before any worker
+        log.warning("direct TLS on socket.port is enabled: an SSL-capable proxy or load balancer is the"
+                    " recommended setup for production",
+                    extra={"fields": {"certificate": config.socket.ssl_certificate}})
     for key in config.default_secrets():
         log.warning(f"{key} is the published default: set a secret of your own before going live",
                     extra={"fields": {"key": key}})

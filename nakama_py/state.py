@@ -38,6 +38,7 @@ from nakama_py.core.matchmaker import MatchmakerService
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
 from nakama_py.core.online import OnlineUsers
+from nakama_py.core.parties import PartyService
 from nakama_py.core.router import Router
 from nakama_py.core.session_revocations import SessionRevocations
 from nakama_py.core.sessions import SessionService
@@ -54,6 +55,7 @@ from nakama_py.metrics import Metrics
 from nakama_py.realtime.handlers_channel import ChannelHandlers
 from nakama_py.realtime.handlers_match import MatchHandlers
 from nakama_py.realtime.handlers_matchmaker import MatchmakerHandlers
+from nakama_py.realtime.handlers_party import PartyHandlers
 from nakama_py.realtime.handlers_rpc import RpcHandler
 from nakama_py.realtime.handlers_status import StatusHandlers
 from nakama_py.realtime.pipeline import Pipeline
@@ -100,6 +102,7 @@ class ServerState:
     tournaments: TournamentService
     replicas: ReplicaSet
     disconnects: Disconnects  # server-side socket closes (ban, the runtime's session_disconnect)
+    parties: PartyService  # issue 15: parties live on their creator's process
     matchmaker: MatchmakerService  # multiplayer (issue 15)
     matches: MatchService     # issue 15: relayed and authoritative matches (core/matches)
     match_listings: MatchListings
@@ -131,6 +134,7 @@ class ServerState:
         await self.bus.stop()
         await self.replicas.close()
         await self.db.close()
+        self.metrics.unwatch_gc()
 
     def spawn(self, coro: object, name: str) -> None:
         """Run a background loop for the life of the process."""
@@ -191,7 +195,7 @@ async def install_runtime(state: ServerState) -> None:
         multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
         metrics=state.metrics, friends=state.friends, groups=state.groups, tournaments=state.tournaments,
         events=state.events, channels=state.channels, disconnects=state.disconnects,
-        match_registry=state.matches.registry, match_listings=state.match_listings,
+        match_registry=state.matches.registry, match_listings=state.match_listings, parties=state.parties,
         event_log=state.event_log)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
@@ -250,7 +254,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     router = Router(bus, tracker, sockets)
     online = OnlineUsers()
     online.install(tracker)  # online: a live socket anywhere in the cluster (the tracker's replica)
-    accounts = AccountService(db, sessions, config, online=online)
+    accounts = AccountService(db, sessions, config, online=online, bus=bus)
     follows = StatusFollows()
     status = StatusService(accounts, tracker, follows)
     notifications = NotificationService(db, router)
@@ -260,7 +264,9 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     channels.direct_messages = friends  # a DM to someone who blocks the sender is refused
     events = EventQueue(config.runtime.event_queue_size, config.runtime.event_queue_workers)
     tournaments = TournamentService(db, leaderboards)
+    parties = PartyService(bus, tracker, router, config.party, single_party=config.session.single_party)
     matchmaker = MatchmakerService(config.matchmaker, bus, router, token_key=config.session.encryption_key)
+    parties.matchmaker = matchmaker  # party tickets (party_matchmaker_add)
     state_metrics = metrics or Metrics(config.metrics.prefix, config.metrics.custom_prefix)
     match_registry = MatchRegistry(config.match, bus, tracker, router, on_tick_late=state_metrics.match_tick_late,
                                    on_count=state_metrics.match_count)
@@ -269,6 +275,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
     pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
                          **ChannelHandlers(channels).handlers(), **MatchHandlers(matches).handlers(),
+                         **PartyHandlers(parties).handlers(),
                          **MatchmakerHandlers(matchmaker, config.name).handlers()})
     state = ServerState(
         config=config,
@@ -291,6 +298,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         tournaments=tournaments,
         replicas=replicas,
         disconnects=Disconnects(tracker, router),
+        parties=parties,
         matchmaker=matchmaker,
         matches=matches,
         match_listings=MatchListings(match_registry.index, tracker),
@@ -307,6 +315,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         await replicas.start()
         await bus.start()
         state.spawn(tracker.sweep(), "presence-sweep")
+        state.spawn(parties.run(), "party-outbox")
+        state.spawn(parties.sweep(), "party-sweep")
         state.spawn(match_registry.index.run(), "match-index")
         state.spawn(match_registry.sweep(), "match-sweep")
         state.spawn(_maintenance(state), "maintenance")
@@ -316,6 +326,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
             state.spawn(_replica_gauges(state), "replica-gauges")
         await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
+        state.metrics.watch_gc()  # perf (issue 19): what the tails are made of
+        state.spawn(state.metrics.watch_loop(), "event-loop-lag")
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),
                     "leaderboard-resets")
         # social (issue 16): tournament end/reset hooks, one claim per moment across processes

@@ -84,6 +84,17 @@ def test_account_reads_with_session_tokens(server: ServerProcess, capsys: pytest
     assert report["requests"] > 0 and report["ok"] == report["requests"]
 
 
+def test_the_servers_memory_and_cpu_are_read_by_its_port(server: ServerProcess,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "account", server, "bench-account", "--engine", "python")
+    seen = report["server"]
+    assert seen["processes"] >= 1 and seen["rss_mib"] > 10 and seen["pss_mib"] > 10
+    assert seen["cpu_cores"] > 0 and seen["cpu_us_per_request"] > 0
+    pinned = bench(capsys, "account", server, "bench-account", "--engine", "python",
+                   "--server-pid", str(server.process.pid))
+    assert pinned["server"]["processes"] == seen["processes"]
+
+
 @pytest.mark.parametrize("engine", ["python", "wrk"])
 def test_echo_on_each_engine(server: ServerProcess, capsys: pytest.CaptureFixture[str], engine: str,
                              request: pytest.FixtureRequest) -> None:
@@ -99,6 +110,17 @@ def test_echo_counts_a_wrong_http_key(server: ServerProcess, capsys: pytest.Capt
     assert report["requests"] > 0 and report["errors"]["status"] == {"401": report["requests"]}
     report = bench(capsys, "echo", server, "bench-echo", "--rpc-auth", "http-key", "--rate", "100")
     assert report["mode"] == "open" and report["ok"] == report["requests"] > 0
+
+
+def test_a_records_sweep_runs_once_per_size(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["leaderboard-rest", "--url", server.url, "--duration", "1s", "--warmup", "0.2s", "--connections", "4",
+            "--processes", "1", "--user-prefix", "bench-sweep", "--records", "40,15", "--limit", "10", "--json",
+            "--quiet"]
+    assert main(argv) == 0
+    reports = [orjson.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [r["cycle"]["records"] >= size for r, size in zip(reports, (15, 40), strict=True)] == [True, True]
+    assert all(r["requests"] > 0 and r["ok"] == r["requests"] for r in reports)
+    assert main(["echo", "--records", "10,20"]) == 2  # no cycle to grow
 
 
 @needs_racing

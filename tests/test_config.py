@@ -163,3 +163,15 @@ def test_bad_yaml_names_the_line_and_column(tmp_path: Path) -> None:
     message = str(caught.value)
     assert message.startswith(f"config file {path} is not valid YAML: line 4, column ")
     assert "\n" not in message
+
+
+def test_party_keys_have_nakamas_defaults_and_bounds(tmp_path: Path) -> None:
+    defaults = load_config(environ={}).party
+    assert (defaults.label_update_interval_ms, defaults.idle_check_interval_ms) == (1000, 30000)
+    nakama_yml = tmp_path / "nakama.yml"
+    nakama_yml.write_text("party:\n  idle_check_interval_ms: 5000\n")
+    config = load_config([str(nakama_yml)], environ={})
+    assert config.party.idle_check_interval_ms == 5000 and config.unsupported_sections() == []
+    nakama_yml.write_text("party:\n  label_update_interval_ms: 0\n")
+    with pytest.raises(ConfigError, match=r"party\.label_update_interval_ms"):
+        load_config([str(nakama_yml)], environ={})

@@ -234,3 +234,18 @@ async def test_many_matches_at_once(state: ServerState, nk: NakamaModule) -> Non
     # and none left behind by the others.
     assert min(ticks) >= 12 and max(ticks) <= 22 and max(ticks) - min(ticks) <= 3, (min(ticks), max(ticks))
     assert len(nk.match_list(100, True, "sync")) == 100
+
+
+async def test_an_empty_match_ends_after_max_empty_sec(make_config: ConfigFactory, database_url: str) -> None:
+    own = await build_state(make_config("--runtime.path", str(MODULES), "--match.max_empty_sec", "1"), database_url)
+    try:
+        assert own.runtime.nk is not None
+        match_id = await own.runtime.nk.match_create("contract", {"rate": 10})
+        await asyncio.sleep(0.5)
+        assert own.runtime.nk.match_get(match_id) is not None
+        deadline = time.monotonic() + 3
+        while own.runtime.nk.match_get(match_id) is not None:
+            assert time.monotonic() < deadline, "the empty match outlived match.max_empty_sec"
+            await asyncio.sleep(0.1)
+    finally:
+        await own.close()

@@ -1,19 +1,22 @@
-"""Matches across two server processes (two nodes on one database, the cluster bus between them):
-an authoritative match lives on the process that created it; players on the other process join it,
-send to it, receive from it, see it listed and signal it; a relayed match spans both; killing the
-host process ends its match for the players elsewhere with a presence event, and its listing goes."""
+"""Matches across two server processes (two nodes on one database, the PostgreSQL or the NATS bus
+between them): an authoritative match lives on the process that created it; players on the other
+process join it, send to it, receive from it, see it listed and signal it; a relayed match spans
+both; killing the host process ends its match for the players elsewhere with a presence event, and
+its listing goes. Shutdown runs match_terminate with the grace period before the sockets close."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import secrets
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from nakama_py.cluster.membership import EXPIRY_SEC
 from nakama_py.core.matches.registry import SWEEP_INTERVAL_SEC
@@ -51,8 +54,11 @@ async def listed(http: aiohttp.ClientSession, server: ServerProcess, user: TestU
     return [m["match_id"] for m in body.get("matches", [])]
 
 
-async def test_matches_across_processes(tmp_path: Path, database_url: str) -> None:
-    args = ("--runtime.path", str(MODULES))
+@pytest.mark.parametrize("bus", ["postgresql", "nats"])
+async def test_matches_across_processes(tmp_path: Path, database_url: str, bus: str) -> None:
+    # The machine's NATS (shared/services.md), under a prefix of this test's own.
+    nats = ("--cluster.nats_url", "nats://127.0.0.1:4222", "--cluster.nats_prefix", f"mt{secrets.token_hex(4)}")
+    args = ("--runtime.path", str(MODULES), *(nats if bus == "nats" else ()))
     host = start_server(tmp_path / "a", database_url, *args, "--name", "node-a")
     other = start_server(tmp_path / "b", database_url, *args, "--name", "node-b")
     alice, bob = create_user_in(database_url), create_user_in(database_url)
@@ -88,10 +94,21 @@ async def test_matches_across_processes(tmp_path: Path, database_url: str) -> No
             assert (await rpc(on_b, "match_signal", {"match_id": match_id, "data": "hi"})).startswith("hi tick=")
             sizes = await listed(http, other, bob, authoritative="true", min_size="2")
             assert match_id in sizes
+            # A label update on A reaches B's listing within match.label_update_interval_ms (1 s).
+            await on_b.ws.send_json({"match_data_send": {"match_id": match_id, "op_code": "97",
+                                                         "data": base64.b64encode(b'{"mode": "final"}').decode()}})
+            deadline = time.monotonic() + 3
+            while match_id not in await listed(http, other, bob, query="+label.mode:final"):
+                assert time.monotonic() < deadline, "B's listing never saw the new label"
+                await asyncio.sleep(0.1)
 
             # A relayed match spans both processes.
             relayed = (await on_a.request({"match_create": {}}))["match"]["match_id"]
             await on_b.request({"match_join": {"match_id": relayed}})
+            while True:  # A relays to the members it knows: wait until Bob's join has reached A
+                event = await on_a.pushed_with("match_presence_event")
+                if event["match_id"] == relayed and bob.user_id in [p["user_id"] for p in event.get("joins", [])]:
+                    break
             await on_a.ws.send_json({"match_data_send": {"match_id": relayed, "op_code": "9",
                                                          "data": base64.b64encode(b"relay").decode()}})
             assert await data_with(on_b, 9) == "relay"
@@ -115,3 +132,27 @@ async def test_matches_across_processes(tmp_path: Path, database_url: str) -> No
     finally:
         other.stop()
         host.stop()
+
+
+async def test_shutdown_terminates_matches_with_the_grace_period(tmp_path: Path, database_url: str) -> None:
+    server = start_server(tmp_path, database_url, "--runtime.path", str(MODULES), "--shutdown_grace_sec", "2")
+    user = create_user_in(database_url)
+    try:
+        async with aiohttp.ClientSession() as http:
+            socket = await connect(http, server, user)
+            match_id = await rpc(socket, "match_create", {"handler": "contract", "params": {"linger": True}})
+            await socket.request({"match_join": {"match_id": match_id, "metadata": PASSWORD}})
+            await data_with(socket, JOINED)
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            # match_terminate runs first, with the grace seconds, while the player is still connected.
+            assert await data_with(socket, 5) == "2"
+            message = await socket.ws.receive(15)
+            while message.type == aiohttp.WSMsgType.TEXT:
+                message = await socket.ws.receive(15)
+            assert message.type == aiohttp.WSMsgType.CLOSE and message.data == aiohttp.WSCloseCode.GOING_AWAY
+            assert time.monotonic() - started >= 2.0  # the lingering match held the sockets for its grace
+        assert server.process.wait(30) == 0
+        assert time.monotonic() - started < 15
+    finally:
+        server.stop()

@@ -194,8 +194,10 @@ async def owners_on_page(client: Client, board: str, user: TestUser) -> dict[str
 async def test_pages_come_from_the_replica_but_a_player_sees_their_own_write_at_once(
         served: tuple[ServerState, Client]) -> None:
     state, client = served
+    # A board without ranks in memory: its pages come from the database (a ranked board's come from
+    # the ranks, fresher than any replica: see the next test).
     board = f"replica-{uuid.uuid4().hex[:8]}"
-    await state.leaderboards.create(board)
+    await state.leaderboards.create(board, enable_ranks=False)
     alice, bob = await create_user(state), await create_user(state)
     await replayed(state)
     async with replay_paused(state):
@@ -210,6 +212,22 @@ async def test_pages_come_from_the_replica_but_a_player_sees_their_own_write_at_
         assert await owners_on_page(client, board, carol) == {}
     await replayed(state)
     assert await owners_on_page(client, board, carol) == {alice.user_id: "10", bob.user_id: "20"}
+
+
+async def test_pages_of_a_ranked_board_come_from_memory_ahead_of_the_replica(
+        served: tuple[ServerState, Client]) -> None:
+    state, client = served
+    board = f"replica-ranked-{uuid.uuid4().hex[:8]}"
+    await state.leaderboards.create(board)
+    alice, bob, carol = await create_user(state), await create_user(state), await create_user(state)
+    await replayed(state)
+    async with replay_paused(state):
+        for user, score in ((alice, "10"), (bob, "20")):
+            response = await client.post(f"/v2/leaderboard/{board}", json={"score": score}, headers=user.auth)
+            assert response.status == 200
+        # The replica has replayed neither write; the ranks hold both, and so does every page.
+        for user in (alice, bob, carol):
+            assert await owners_on_page(client, board, user) == {alice.user_id: "10", bob.user_id: "20"}
 
 
 async def test_other_players_objects_come_from_the_replica_own_objects_from_the_primary(

@@ -15,9 +15,10 @@ from typing import Any
 from aiohttp import web
 
 from nakama_py.api import hook_calls as hooks
-from nakama_py.api.caller import require_server_key, state_of
+from nakama_py.api.caller import client_ip, require_server_key, state_of
 from nakama_py.core.account_types import AuthResult
 from nakama_py.core.accounts import AccountService
+from nakama_py.core.login_attempts import Attempt
 from nakama_py.errors import invalid_argument
 from nakama_py.route_hooks import Message
 from nakama_py.wire.request import (
@@ -33,7 +34,7 @@ from nakama_py.wire.request import (
 )
 from nakama_py.wire.response import json_response
 
-SignIn = Callable[[AccountService, dict[str, Any] | None, str, bool], Awaitable[AuthResult]]
+SignIn = Callable[[AccountService, dict[str, Any] | None, str, bool, Attempt], Awaitable[AuthResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,41 +87,42 @@ def _create_of(message: Message) -> bool:
 
 
 def _sign_in_custom(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                    create: bool) -> Awaitable[AuthResult]:
-    return accounts.authenticate_custom(get_str(account or {}, "id"), username=username, create=create)
+                    create: bool, attempt: Attempt) -> Awaitable[AuthResult]:
+    return accounts.authenticate_custom(get_str(account or {}, "id"), username=username, create=create,
+                                        attempt=attempt)
 
 
 def _sign_in_device(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                    create: bool) -> Awaitable[AuthResult]:
+                    create: bool, _attempt: Attempt) -> Awaitable[AuthResult]:
     return accounts.authenticate_device(get_str(account or {}, "id"), username=username, create=create)
 
 
 async def _sign_in_email(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                         create: bool) -> AuthResult:
+                         create: bool, attempt: Attempt) -> AuthResult:
     if account is None:
         raise invalid_argument("Email address and password is required.")
     return await accounts.authenticate_email(get_str(account, "email"), get_str(account, "password"),
-                                             username=username, create=create)
+                                             username=username, create=create, attempt=attempt)
 
 
 def _sign_in_apple(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                   create: bool) -> Awaitable[AuthResult]:
+                   create: bool, _attempt: Attempt) -> Awaitable[AuthResult]:
     return accounts.authenticate_apple(get_str(account or {}, "token"), username=username, create=create)
 
 
 def _sign_in_facebook(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                      create: bool) -> Awaitable[AuthResult]:
+                      create: bool, _attempt: Attempt) -> Awaitable[AuthResult]:
     return accounts.authenticate_facebook(get_str(account or {}, "token"), username=username, create=create)
 
 
 def _sign_in_facebook_instant_game(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                                   create: bool) -> Awaitable[AuthResult]:
+                                   create: bool, _attempt: Attempt) -> Awaitable[AuthResult]:
     return accounts.authenticate_facebook_instant_game(get_str(account or {}, "signed_player_info"),
                                                        username=username, create=create)
 
 
 async def _sign_in_gamecenter(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                              create: bool) -> AuthResult:
+                              create: bool, _attempt: Attempt) -> AuthResult:
     if account is None:
         raise invalid_argument("GameCenter access credentials are required.")
     return await accounts.authenticate_gamecenter(
@@ -130,12 +132,12 @@ async def _sign_in_gamecenter(accounts: AccountService, account: dict[str, Any] 
 
 
 def _sign_in_google(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                    create: bool) -> Awaitable[AuthResult]:
+                    create: bool, _attempt: Attempt) -> Awaitable[AuthResult]:
     return accounts.authenticate_google(get_str(account or {}, "token"), username=username, create=create)
 
 
 def _sign_in_steam(accounts: AccountService, account: dict[str, Any] | None, username: str,
-                   create: bool) -> Awaitable[AuthResult]:
+                   create: bool, _attempt: Attempt) -> Awaitable[AuthResult]:
     return accounts.authenticate_steam(get_str(account or {}, "token"), username=username, create=create)
 
 
@@ -180,7 +182,8 @@ def _handler(route: AuthenticateRoute) -> Callable[[web.Request], Awaitable[web.
 
         account = get_message(message, "account")
         state = state_of(request)
-        result = await sign_in(state.accounts, account, get_str(message, "username"), _create_of(message))
+        attempt = state.accounts.client_attempt(client_ip(request, state.config.socket.proxy_count))
+        result = await sign_in(state.accounts, account, get_str(message, "username"), _create_of(message), attempt)
         variables = get_str_map(account or {}, "vars")
         session = await state.accounts.start_session(result, variables)
         reply = {"created": result.created, "token": session.token, "refresh_token": session.refresh_token}

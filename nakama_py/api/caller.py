@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
+
 from aiohttp import web
 
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.errors import unauthenticated
+from nakama_py.runtime.client_address import client_address
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.middleware import USER_ID
 from nakama_py.wire.request import basic_username
 
-__all__ = ["basic_username", "bearer_session", "require_server_key", "state_of"]
+__all__ = ["basic_username", "bearer_session", "client_ip", "require_server_key", "same_key", "state_of"]
 
 
 def state_of(request: web.Request) -> ServerState:
@@ -29,11 +32,25 @@ def bearer_session(request: web.Request) -> SessionClaims:
     return claims
 
 
+def client_ip(request: web.Request, proxy_count: int) -> str | None:
+    """The caller's address as Nakama takes it (X-Forwarded-For past ``socket.proxy_count`` proxies)."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    pair = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) and len(peer) >= 2 else None
+    return client_address(request.headers.get("X-Forwarded-For"), pair, proxy_count)[0]
+
+
+def same_key(given: str, expected: str) -> bool:
+    """A constant-time comparison of a key a client sent with the configured one (bytes: compare_digest
+    refuses non-ASCII text), so response times tell an attacker nothing about how much of it matched."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def require_server_key(request: web.Request) -> None:
     """Routes authenticated by the server key as the Basic username (password ignored)."""
     values = request.headers.getall("Authorization", [])
     if len(values) != 1:
         raise unauthenticated("Server key required")
     username = basic_username(values[0])
-    if username is None or username != request.app[STATE].config.socket.server_key:
+    if username is None or not same_key(username, request.app[STATE].config.socket.server_key):
         raise unauthenticated("Server key invalid")

@@ -22,3 +22,8 @@ async def after(request: web.Request, name: str, message: Message, reply: Any) -
     hooks = request.app[STATE].hooks
     if hooks.has_after(name):
         await hooks.run_after(name, request, message, reply)
+
+
+def has_after(request: web.Request, name: str) -> bool:
+    """Whether an after-hook wants the reply as a message (else a kept rendering may answer)."""
+    return bool(request.app[STATE].hooks.has_after(name))

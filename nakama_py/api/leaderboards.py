@@ -19,10 +19,11 @@ from aiohttp import web
 
 from nakama_py.api import hook_calls as hooks
 from nakama_py.api.caller import bearer_session, state_of
+from nakama_py.api.reply_cache import RenderedReplies
 from nakama_py.core.leaderboards import LeaderboardRecord, RecordList
 from nakama_py.errors import invalid_argument
 from nakama_py.leaderboard_enums import OperatorOverride
-from nakama_py.wire.encoding import compact, i64, timestamp
+from nakama_py.wire.encoding import compact, dumps, i64, timestamp
 from nakama_py.wire.request import (
     field,
     get_int,
@@ -35,7 +36,7 @@ from nakama_py.wire.request import (
     query_values,
     read_raw,
 )
-from nakama_py.wire.response import empty_response, json_response
+from nakama_py.wire.response import empty_response, json_response, raw_json_response
 
 Message = dict[str, Any]
 
@@ -79,6 +80,22 @@ def list_message(result: RecordList) -> Message:
         "prev_cursor": result.prev_cursor,
         "rank_count": i64(result.rank_count),
     })
+
+
+_rendered = RenderedReplies()
+
+
+def render_list(result: RecordList) -> bytes:
+    return dumps(compact(list_message(result)))
+
+
+async def list_reply(request: web.Request, hook: str, message: Message, result: RecordList) -> web.Response:
+    """The reply of a list route; without an after-hook, the bytes of a reply served before."""
+    if not hooks.has_after(request, hook):
+        return raw_json_response(_rendered.body(result, render_list))
+    reply = list_message(result)
+    await hooks.after(request, hook, message, reply)
+    return json_response(reply)
 
 
 def operator_of(record: Message) -> int:
@@ -179,9 +196,7 @@ async def list_records(request: web.Request) -> web.Response:
     result = await state_of(request).leaderboards.list_records(
         get_str(message, "leaderboard_id"), owner_ids=owner_ids, limit=get_opt_int(message, "limit", bits=32),
         cursor=get_str(message, "cursor") or None, expiry=get_int(message, "expiry"), caller=claims.user_id)
-    reply = list_message(result)
-    await hooks.after(request, "ListLeaderboardRecords", message, reply)
-    return json_response(reply)
+    return await list_reply(request, "ListLeaderboardRecords", message, result)
 
 
 # --- around owner --------------------------------------------------------------------
@@ -212,9 +227,7 @@ async def list_around_owner(request: web.Request) -> web.Response:
     result = await state_of(request).leaderboards.haystack(
         leaderboard_id, owner_id, limit=limit, cursor=get_str(message, "cursor") or None,
         expiry=max(get_int(message, "expiry"), 0), caller=claims.user_id)
-    reply = list_message(result)
-    await hooks.after(request, "ListLeaderboardRecordsAroundOwner", message, reply)
-    return json_response(reply)
+    return await list_reply(request, "ListLeaderboardRecordsAroundOwner", message, result)
 
 
 ROUTES = [

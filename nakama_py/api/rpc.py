@@ -18,7 +18,7 @@ import math
 import orjson
 from aiohttp import web
 
-from nakama_py.api.caller import basic_username
+from nakama_py.api.caller import basic_username, same_key
 from nakama_py.errors import Code, NakamaError, RateLimitedError
 from nakama_py.runtime.context import RPC, Context
 from nakama_py.runtime.service import InternalRpcError
@@ -95,7 +95,7 @@ async def rpc(request: web.Request) -> web.StreamResponse:
     claims = None
     http_key = query.get("http_key")
     if http_key:
-        if http_key != state.config.runtime.http_key:
+        if not same_key(http_key, state.config.runtime.http_key):
             return _fixed(HTTP_KEY_INVALID, Code.UNAUTHENTICATED)
     else:
         auth = request.headers.get("Authorization")
@@ -103,7 +103,7 @@ async def rpc(request: web.Request) -> web.StreamResponse:
             return _fixed(NO_AUTH, Code.UNAUTHENTICATED)
         key = basic_username(auth) if auth.startswith("Basic ") else None
         if key is not None:
-            if key != state.config.runtime.http_key:
+            if not same_key(key, state.config.runtime.http_key):
                 return _fixed(HTTP_KEY_INVALID, Code.UNAUTHENTICATED)
         else:
             if not auth.startswith("Bearer "):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from nakama_py.bench.engine import EngineError
 from nakama_py.bench.html_report import write_html
-from nakama_py.bench.options import parse_options
+from nakama_py.bench.options import Options, parse_options
 from nakama_py.bench.pool import RequestFailed
 from nakama_py.bench.report import Report
 from nakama_py.bench.scenarios import BenchError, run_scenario
@@ -35,6 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("nakama-py bench: --report draws the HTTP scenarios; the socket scenarios print their figures",
               file=sys.stderr)
         return 2
+    for records in options.sweep or [options.records]:
+        code = _run(replace(options, records=records), socket, log)
+        if code:
+            return code
+    return 0
+
+
+def _run(options: Options, socket: bool, log: Callable[[str], None]) -> int:
     try:
         report: Report | SocketReport = run_socket_scenario(options, log) if socket else run_scenario(options, log)
     except (BenchError, SetupError, EngineError, RequestFailed, TargetError, WrkError) as exc:

@@ -6,7 +6,8 @@ and ``--extra-url``), joins each to its match, and every player sends one input 
 tick the match broadcasts its state to its players, with how late that tick started. Over the
 timed window: inputs sent, broadcasts received against those expected, the ticks' lateness
 (p50/p99/max, as the server measured it), and with ``--server-pid`` the server's CPU time per
-match (CPU seconds per second of the process and its workers, over the matches).
+match (CPU seconds per second of the process and its workers, over the matches) and the share of the
+window its threads spent waiting for a CPU (a loaded machine shows there, and makes ticks late).
 """
 
 from __future__ import annotations
@@ -47,6 +48,23 @@ def _cpu_seconds(pid: int) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return total / ticks
+
+
+def _runqueue_wait_seconds(pid: int) -> float:
+    """Time the process's threads spent runnable but waiting for a CPU (/proc schedstat): when it is a
+    large part of the window, the machine, not the server, made the ticks late."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as handle:
+                total += int(handle.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
 
 
 def _percentile(values: list[float], fraction: float) -> float | None:
@@ -128,12 +146,14 @@ async def socket_matches(options: Options, log: Any) -> SocketReport:
         senders = [asyncio.create_task(sender(i, ws)) for i, ws in enumerate(sockets)]
         await asyncio.sleep(options.warmup_s)
         cpu_before = _cpu_seconds(options.server_pid) if options.server_pid else 0.0
+        wait_before = _runqueue_wait_seconds(options.server_pid) if options.server_pid else 0.0
         timing["window"] = True
         started = time.monotonic()
         await asyncio.sleep(options.duration_s)
         timing["window"] = False
         window = time.monotonic() - started
         cpu_after = _cpu_seconds(options.server_pid) if options.server_pid else 0.0
+        wait_after = _runqueue_wait_seconds(options.server_pid) if options.server_pid else 0.0
         stop.set()
         for task in senders + readers:
             task.cancel()
@@ -154,7 +174,8 @@ async def socket_matches(options: Options, log: Any) -> SocketReport:
     if options.server_pid:
         cpu = (cpu_after - cpu_before) / window
         figures.update(server_cpu_percent=round(cpu * 100, 1),
-                       server_cpu_ms_per_match_per_s=round(cpu * 1000 / matches, 3))
+                       server_cpu_ms_per_match_per_s=round(cpu * 1000 / matches, 3),
+                       server_runqueue_wait_percent=round((wait_after - wait_before) / window * 100, 1))
     if errors:
         figures["first_error"] = errors[0]
     return SocketReport("socket-matches", figures, options.label)

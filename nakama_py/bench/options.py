@@ -68,6 +68,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _records(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--records: a number or numbers separated by commas: {text}") from None
+    return sorted(set(sizes))
+
+
 def _rate(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -99,6 +107,8 @@ class Options:
     json: bool
     quiet: bool
     report: str = ""  # an HTML file to write the run's charts to
+    metrics_url: str = ""  # the server's Prometheus endpoint: GC pauses and loop stalls over the run
+    sweep: list[int] = field(default_factory=list)  # --records A,B,...: one run per size, smallest first
     urls: list[str] = field(default_factory=list)  # --url then every --extra-url (socket scenarios)
     members: int = 100
     server_pid: int = 0
@@ -134,8 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate", type=_rate, default=None,
                         help="open loop: requests per second, latency counted from each request's due time")
     parser.add_argument("--users", type=_positive_int, default=None, help="signed-in users sending (default 1000)")
-    parser.add_argument("--records", type=int, default=None,
-                        help="records to pre-fill the cycle with (leaderboard, mix: 10000; reset-under-load: 100000)")
+    parser.add_argument("--records", type=_records, default=None,
+                        help="records to pre-fill the cycle with (leaderboard, mix: 10000; reset-under-load: 100000);"
+                             " a comma-separated list (10000,100000) runs the scenario once per size, the cycle"
+                             " topped up between runs")
     parser.add_argument("--limit", type=_positive_int, default=100, help="get_leaderboard limit (default 100)")
     parser.add_argument("--rpc", default="echo", help="echo scenario: the RPC id (default echo)")
     parser.add_argument("--payload", default='{"hello":"world"}', help="echo scenario: the RPC payload (JSON)")
@@ -165,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--metrics-url", default="",
+                        help="the server's Prometheus endpoint (e.g. http://127.0.0.1:9100/): report its GC pauses,"
+                             " event-loop stalls and server-side latency over the measured window")
     parser.add_argument("--report", metavar="FILE.html", default="",
                         help="also write a self-contained HTML page: throughput and latency over time, percentiles "
                              "(runs the Python engine, which times each request)")
@@ -180,7 +195,11 @@ def parse_options(argv: list[str]) -> Options:
     duration = args.duration if args.duration is not None else (BURST_DEFAULTS["duration"] if burst else 20.0)
     warmup = args.warmup if args.warmup is not None else (BURST_DEFAULTS["warmup"] if burst else 5.0)
     users = args.users if args.users is not None else int(BURST_DEFAULTS["users"] if burst else 1000)
-    records = args.records if args.records is not None else DEFAULT_RECORDS.get(scenario.name, 0)
+    sweep: list[int] = args.records or []
+    records = sweep[0] if sweep else DEFAULT_RECORDS.get(scenario.name, 0)
+    if len(sweep) > 1 and (not scenario.prefill or scenario.shape == "socket" or scenario.name == "reset-under-load"):
+        parser.error(f"--records with several sizes: only for the scenarios that read a pre-filled cycle,"
+                     f" not {scenario.name}")
     if duration <= 0:
         parser.error("--duration must be positive")
     if records < 0:
@@ -192,6 +211,7 @@ def parse_options(argv: list[str]) -> Options:
     return Options(
         scenario=scenario, url=args.url, server_key=args.server_key, http_key=args.http_key,
         duration_s=duration, warmup_s=warmup, connections=args.connections, rate=rate, users=users,
+        metrics_url=args.metrics_url, sweep=sweep if len(sweep) > 1 else [],
         records=records, limit=args.limit, rpc=args.rpc, payload=args.payload, rpc_auth=args.rpc_auth,
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],

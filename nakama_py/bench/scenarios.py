@@ -5,12 +5,15 @@ chosen engine, and the report. reset-under-load has its own timeline in ``reset`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nakama_py.bench import server_metrics, server_probe
 from nakama_py.bench.cycle import CycleState, fill_cycle
 from nakama_py.bench.engine import LoadPlan, run_load
 from nakama_py.bench.options import Options
@@ -126,6 +129,57 @@ async def _refresh(prepared: Prepared, sessions: Sequence[UserSession], run_s: f
         return await refresh_expiring(pool, sessions, time.time() + run_s + TOKEN_MARGIN_S)
 
 
+class ServerWatch:
+    """The server's memory and CPU over the measured window, when its processes are visible
+    (bench/server_probe.py), and with ``--metrics-url`` what its tails are made of
+    (bench/server_metrics.py): sampled when the warm-up should end, and after the run."""
+
+    def __init__(self, options: Options, target: Target) -> None:
+        self.pids = (server_probe.server_tree(options.server_pid) if options.server_pid
+                     else server_probe.find_server(target.host, target.port))
+        self.metrics_url = options.metrics_url
+        self.warmup_s = options.warmup_s
+        self.first: server_probe.Sample | None = None
+        self.first_metrics: dict[str, server_metrics.Histogram] | None = None
+        self.timer: threading.Timer | None = None
+        self.at = 0.0
+
+    def start(self) -> None:
+        if self.pids or self.metrics_url:
+            self.timer = threading.Timer(self.warmup_s, self._mark)
+            self.timer.start()
+
+    def _mark(self) -> None:
+        self.at = time.monotonic()
+        if self.pids:
+            self.first = server_probe.sample(self.pids)
+        if self.metrics_url:
+            try:
+                self.first_metrics = server_metrics.scrape(self.metrics_url)
+            except OSError:
+                self.first_metrics = None
+
+    def finish(self, requests: int) -> dict[str, Any]:
+        if self.timer is None:
+            return {}
+        self.timer.cancel()
+        window = max(time.monotonic() - self.at, 1e-9)
+        found: dict[str, Any] = {}
+        if self.first is not None:
+            last = server_probe.sample(self.pids)
+            cpu = last.cpu_s - self.first.cpu_s
+            found["server"] = {
+                "processes": len(self.pids), "rss_mib": round(last.rss_kib / 1024, 1),
+                "pss_mib": round(last.pss_kib / 1024, 1) if last.pss_kib else None,
+                "cpu_cores": round(cpu / window, 2),
+                "cpu_us_per_request": round(1e6 * cpu / requests) if requests else None}
+        if self.first_metrics is not None:
+            with contextlib.suppress(OSError):
+                found.update(server_metrics.breakdown(self.first_metrics, server_metrics.scrape(self.metrics_url),
+                                                      window))
+        return found
+
+
 def run_scenario(options: Options, log: Log) -> Report:
     target = Target.from_url(options.url, options.server_key, options.http_key)
     if options.scenario.name == "reset-under-load":
@@ -136,7 +190,10 @@ def run_scenario(options: Options, log: Log) -> Report:
     prepared = asyncio.run(prepare(options, target, cycle_must_last_s=must_last, log=log))
     engine, note = choose_engine(options, prepared)
     log(f"running {options.scenario.name}: warm-up {options.warmup_s:g}s, measured {options.duration_s:g}s ({engine})")
+    watch = ServerWatch(options, target)
+    watch.start()
     result = run_timed(options, prepared, engine)
+    server = watch.finish(result.counts.answered)
     report = Report(
         scenario=options.scenario.name, url=target.url, mode="open" if options.open_loop else "closed",
         connections=options.connections, rate=options.rate, warmup_s=options.warmup_s,
@@ -145,6 +202,7 @@ def run_scenario(options: Options, log: Log) -> Report:
     if prepared.cycle is not None:
         report.details["cycle"] = {"cycle": prepared.cycle.cycle, "records": prepared.cycle.total,
                                    "read_limit": options.limit}
+    report.details.update(server)
     if options.scenario.name == "echo":
         report.details["rpc"] = {"id": options.rpc, "auth": options.rpc_auth}
     return report

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -10,7 +10,6 @@ from aiohttp import web
 from yarl import URL
 
 from nakama_py.console.sessions import ConsoleSession, ConsoleTokens
-from nakama_py.console.signin_limits import SigninLimiter
 from nakama_py.core.console_users import ConsoleUser, ConsoleUserService, Permission, require
 from nakama_py.state import ServerState
 
@@ -21,7 +20,6 @@ class Console:
     users: ConsoleUserService
     tokens: ConsoleTokens
     templates: jinja2.Environment
-    limiter: SigninLimiter = field(default_factory=SigninLimiter)
     process_role: str = "the only server process"
 
 

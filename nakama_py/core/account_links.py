@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable
 
 from nakama_py.core import account_rules as rules
-from nakama_py.core.passwords import can_hash, hash_password
+from nakama_py.core.passwords import HASH_COST, can_hash, hash_password
 from nakama_py.db import accounts as sql
 from nakama_py.db.errors import DatabaseError, UniqueViolation
 from nakama_py.db.pool import Database
@@ -18,8 +18,9 @@ LAST_LINK = "Cannot unlink last account identifier. Check profile exists and is 
 
 
 class AccountLinks:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, password_cost: int = HASH_COST) -> None:
         self.db = db
+        self.password_cost = password_cost
 
     async def _link(self, linking: Awaitable[bool], what: str, failure: str, taken: str) -> None:
         """Nakama's answers around a custom ID or email link: its failure message for a database
@@ -52,7 +53,7 @@ class AccountLinks:
     async def link_email(self, user_id: str, email: str, password: str) -> None:
         rules.check_link_email(email, password)
         # Nakama ignores the hashing error for a password over 72 bytes and stores no password.
-        hashed = await hash_password(password) if can_hash(password) else None
+        hashed = await hash_password(password, self.password_cost) if can_hash(password) else None
         await self._link(sql.link_email(self.db, user_id, rules.clean_email(email), hashed), "email",
                          "Error while trying to link email.", "Email is already in use.")
 

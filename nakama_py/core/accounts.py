@@ -11,11 +11,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from nakama_py.cluster.bus import ClusterBus
 from nakama_py.config import Config
 from nakama_py.core import account_rules as rules
 from nakama_py.core.account_links import AccountLinks
 from nakama_py.core.account_types import Account, AuthResult, User, account_from_row, is_set, user_from_row
 from nakama_py.core.authentication import Authenticator
+from nakama_py.core.login_attempts import Attempt, LoginAttempts
 from nakama_py.core.online import OnlineUsers
 from nakama_py.core.sessions import IssuedSession, SessionService
 from nakama_py.core.social import OfflineSocialVerifier, SocialVerifier
@@ -55,28 +57,36 @@ def _valid_ids(user_ids: Sequence[str]) -> list[str]:
 
 class AccountService:
     def __init__(self, db: Database, sessions: SessionService, config: Config,
-                 verifier: SocialVerifier | None = None, online: OnlineUsers | None = None) -> None:
+                 verifier: SocialVerifier | None = None, online: OnlineUsers | None = None,
+                 bus: ClusterBus | None = None) -> None:
         self.db = db
         self.online = online or OnlineUsers()
         self.sessions = sessions
         self.config = config
-        self.authenticator = Authenticator(db, config.social, verifier or OfflineSocialVerifier())
-        self.links = AccountLinks(db)
+        self.authenticator = Authenticator(db, config.social, verifier or OfflineSocialVerifier(),
+                                           config.session.bcrypt_cost)
+        self.login_attempts = LoginAttempts(db, config.session, bus)
+        self.links = AccountLinks(db, config.session.bcrypt_cost)
         self._delete_handlers: list[DeleteHandler] = []
         self._deleted_handlers: list[DeletedHandler] = []
         self._banned_handlers: list[DeletedHandler] = []
 
     # --- signing in -------------------------------------------------------------------------------
 
-    async def authenticate_custom(self, id: str, *, username: str = "", create: bool = True) -> AuthResult:
-        return await self.authenticator.custom(id, username, create)
+    def client_attempt(self, client_ip: str | None) -> Attempt:
+        """A client's sign-in from this address, inside Nakama's login attempt limits (core/login_attempts)."""
+        return self.login_attempts.attempt(client_ip)
+
+    async def authenticate_custom(self, id: str, *, username: str = "", create: bool = True,
+                                  attempt: Attempt | None = None) -> AuthResult:
+        return await self.authenticator.custom(id, username, create, attempt)
 
     async def authenticate_device(self, id: str, *, username: str = "", create: bool = True) -> AuthResult:
         return await self.authenticator.device(id, username, create)
 
     async def authenticate_email(self, email: str, password: str, *, username: str = "",
-                                 create: bool = True) -> AuthResult:
-        return await self.authenticator.email(email, password, username, create)
+                                 create: bool = True, attempt: Attempt | None = None) -> AuthResult:
+        return await self.authenticator.email(email, password, username, create, attempt)
 
     async def authenticate_apple(self, token: str, *, username: str = "", create: bool = True) -> AuthResult:
         return await self.authenticator.apple(token, username, create)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 from nakama_py.config import SocialConfig
 from nakama_py.core import account_rules as rules
 from nakama_py.core.account_types import AuthResult, is_set
-from nakama_py.core.passwords import can_hash, check_password, hash_password
+from nakama_py.core.login_attempts import Attempt
+from nakama_py.core.passwords import HASH_COST, can_hash, check_password, hash_password
 from nakama_py.core.social import ProviderError, SocialProfile, SocialVerifier
 from nakama_py.core.usernames import generate_username
 from nakama_py.db import accounts as sql
@@ -60,11 +62,26 @@ def _admit(identity: Identity) -> None:
         raise AccountBanned()
 
 
+async def _unknown_account(attempt: Attempt | None, *, checked: bool = False) -> NoReturn:
+    """No account holds the identifier: a locked address hears so (not whether the account exists),
+    otherwise the failure counts against the address."""
+    if attempt is not None:
+        if not checked:
+            attempt.check()
+        await attempt.failed()
+    raise AccountNotFound()
+
+
 class Authenticator:
-    def __init__(self, db: Database, social_config: SocialConfig, verifier: SocialVerifier) -> None:
+    """Sign-ins. ``attempt`` is given for a client's sign-in (the API), which Nakama's login attempt
+    limits apply to; server code (the runtime's ``nk``) signs in without one."""
+
+    def __init__(self, db: Database, social_config: SocialConfig, verifier: SocialVerifier,
+                 password_cost: int = HASH_COST) -> None:
         self.db = db
         self.social_config = social_config
         self.verifier = verifier
+        self.password_cost = password_cost
 
     # --- the shared lookup-or-create -------------------------------------------------------------
 
@@ -76,11 +93,13 @@ class Authenticator:
             raise internal("Error finding user account.") from None
 
     async def _sign_in(self, lookup: Lookup, find_or_create: FindOrCreate, username: str, generated: bool,
-                       create: bool) -> Identity:
+                       create: bool, attempt: Attempt | None = None) -> Identity:
+        if attempt is not None:
+            attempt.check()  # before any lookup: a locked address learns nothing
         if not create:
             identity = await self._lookup(lookup)
             if identity is None:
-                raise AccountNotFound()
+                await _unknown_account(attempt, checked=True)
             _admit(identity)
             return identity
         for _ in range(MAX_ATTEMPTS):
@@ -100,7 +119,7 @@ class Authenticator:
         raise internal("Error finding or creating user account.")
 
     async def _by_identity(self, column: IdentityColumn, value: str, username: tuple[str, bool], create: bool,
-                           profile: SocialProfile | None = None) -> AuthResult:
+                           profile: SocialProfile | None = None, attempt: Attempt | None = None) -> AuthResult:
         chosen, generated = username
         display_name = profile.display_name if profile else ""
         avatar_url = profile.avatar_url if profile else ""
@@ -113,14 +132,18 @@ class Authenticator:
                 self.db, column, value, user_id=new_user_id(), username=name,
                 display_name=display_name, avatar_url=avatar_url)
 
-        identity = await self._sign_in(lookup, find_or_create, chosen, generated, create)
+        identity = await self._sign_in(lookup, find_or_create, chosen, generated, create, attempt)
         return AuthResult(identity.user_id, identity.username, identity.created)
 
     # --- identities the client holds ------------------------------------------------------------
 
-    async def custom(self, custom_id: str, username: str = "", create: bool = True) -> AuthResult:
+    async def custom(self, custom_id: str, username: str = "", create: bool = True,
+                     attempt: Attempt | None = None) -> AuthResult:
+        """A custom ID is the secret: an unknown one with ``create=false`` counts as a failed sign-in
+        of the address (there is no account to count it against)."""
         rules.check_custom_id(custom_id)
-        return await self._by_identity("custom_id", custom_id, _choose_username(username), create)
+        return await self._by_identity("custom_id", custom_id, _choose_username(username), create,
+                                       attempt=attempt)
 
     async def device(self, device_id: str, username: str = "", create: bool = True) -> AuthResult:
         rules.check_device_id(device_id)
@@ -135,7 +158,8 @@ class Authenticator:
         identity = await self._sign_in(lookup, find_or_create, chosen, generated, create)
         return AuthResult(identity.user_id, identity.username, identity.created)
 
-    async def email(self, email: str, password: str, username: str = "", create: bool = True) -> AuthResult:
+    async def email(self, email: str, password: str, username: str = "", create: bool = True,
+                    attempt: Attempt | None = None) -> AuthResult:
         """Email and password; with an empty email, a sign-in by username and password (never creates)."""
         by_username = email == ""
         if not by_username:
@@ -149,36 +173,44 @@ class Authenticator:
             rules.check_username(username)
             generated = False
         if by_username:
-            return await self._username_password(username, password)
-        return await self._email_password(rules.clean_email(email), password, username, generated, create)
+            return await self._username_password(username, password, attempt)
+        return await self._email_password(rules.clean_email(email), password, username, generated, create, attempt)
 
-    async def _username_password(self, username: str, password: str) -> AuthResult:
-        identity = await self._lookup(lambda: sql.find_by_username(self.db, username))
-        if identity is None:
-            raise AccountNotFound()
+    async def _password_matches(self, identity: Identity, password: str, attempt: Attempt | None) -> None:
+        """The password check of an existing account, inside the account's login attempt limits."""
+        if attempt is not None:
+            attempt.check(identity.user_id)
         _admit(identity)
         # No password and a wrong one answer alike, so a client cannot tell them apart.
         if not await check_password(password, identity.password):
+            if attempt is not None:
+                await attempt.failed()
             raise unauthenticated("Invalid credentials.")
+        if attempt is not None:
+            await attempt.succeeded()
+
+    async def _username_password(self, username: str, password: str, attempt: Attempt | None) -> AuthResult:
+        identity = await self._lookup(lambda: sql.find_by_username(self.db, username))
+        if identity is None:
+            await _unknown_account(attempt)
+        await self._password_matches(identity, password, attempt)
         return AuthResult(identity.user_id, identity.username, False)
 
     async def _email_password(self, email: str, password: str, username: str, generated: bool,
-                              create: bool) -> AuthResult:
+                              create: bool, attempt: Attempt | None) -> AuthResult:
         def lookup() -> Awaitable[Identity | None]:
             return sql.find_by_email(self.db, email)
 
         for _ in range(MAX_ATTEMPTS):
             identity = await self._lookup(lookup)
             if identity is not None:
-                _admit(identity)
-                if not await check_password(password, identity.password):
-                    raise unauthenticated("Invalid credentials.")
+                await self._password_matches(identity, password, attempt)
                 return AuthResult(identity.user_id, identity.username, False)
             if not create:
-                raise AccountNotFound()
+                await _unknown_account(attempt)
             if not can_hash(password):  # Go's bcrypt refuses it, and Nakama answers this
                 raise internal("Error finding or creating user account.")
-            hashed = await hash_password(password)
+            hashed = await hash_password(password, self.password_cost)
             try:
                 created = await sql.create_email_user(self.db, user_id=new_user_id(), username=username,
                                                       email=email, password=hashed)

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from nakama_py.core.leaderboard_cursor import CursorCodec, RecordCursor
+from nakama_py.core.leaderboard_memory import MemoryReads, Stale, with_rank
 from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, RecordList, from_unix
 from nakama_py.core.ranks import RankBucket, owner_int, owner_str
 from nakama_py.db import leaderboards as sql
@@ -54,14 +55,6 @@ def row_record(board_id: str, row: sql.RecordRow, expiry: int, rank: int) -> Lea
                              rank)
 
 
-def with_rank(record: LeaderboardRecord, rank: int) -> LeaderboardRecord:
-    if record.rank == rank:
-        return record
-    return LeaderboardRecord(record.leaderboard_id, record.owner_id, record.username, record.score, record.subscore,
-                             record.num_score, record.max_num_score, record.metadata, record.create_time,
-                             record.update_time, record.expiry_time, rank)
-
-
 def board_order(board: Leaderboard) -> Callable[[LeaderboardRecord], tuple[int, int, int]]:
     """Sort key putting records in the board's rank order."""
     if board.descending:
@@ -77,6 +70,8 @@ class RecordReader:
         self.cursors = cursors
         self._board = board
         self._ranks_for = ranks_for
+        # Client reads of buckets held in memory; None: every read from the database.
+        self.memory: MemoryReads | None = MemoryReads(db, row_record, self._cursor)
 
     def _fill(self, board: Leaderboard, expiry: int,
               records: list[LeaderboardRecord]) -> tuple[list[LeaderboardRecord], int]:
@@ -118,6 +113,10 @@ class RecordReader:
         bucket_expiry = expiry or board.current_expiry()
         if not -LAST_EXPIRY <= bucket_expiry <= LAST_EXPIRY:
             return RecordList([], [], "", "", 0)  # no such bucket can exist
+        if caller is not None:
+            served = await self._list_from_memory(board, bucket_expiry, owners, page_limit, cursor)
+            if served is not None:
+                return served
         records: list[LeaderboardRecord] = []
         following = preceding = ""
         if page_limit is not None:
@@ -141,6 +140,36 @@ class RecordReader:
             found = sorted((row_record(id, row, bucket_expiry, 0) for row in rows), key=board_order(board))
         found, rank_count = self._fill(board, bucket_expiry, found)
         return RecordList(records, found, following, preceding, rank_count)
+
+    async def _list_from_memory(self, board: Leaderboard, expiry: int, owners: list[str], limit: int | None,
+                                cursor: str | None) -> RecordList | None:
+        """A client's list reply from the ranks in memory (core/leaderboard_memory.py); None when
+        the bucket is not held here or the database holds newer records than the ranks."""
+        memory = self.memory
+        # Tournaments change records without a new num_score (attempts): never from memory.
+        bucket = self._ranks_for(board, expiry) if memory is not None and board.tournament is None else None
+        if memory is None or bucket is None:
+            return None
+        request = ("list", limit, cursor, *owners)
+        reply = memory.remembered(board, expiry, bucket, request)
+        if reply is not None:
+            return reply
+        version = bucket.version
+        records: list[LeaderboardRecord] = []
+        following = preceding = ""
+        try:
+            if limit is not None:
+                position = self.cursors.decode_records(cursor, board.id, expiry) if cursor else None
+                records, following, preceding = await memory.page(board, expiry, bucket, limit, position)
+            found = await memory.owners(board, expiry, bucket, owners) if owners else []
+        except Stale:
+            return None
+        except DatabaseError as exc:
+            log.error("leaderboard list failed", exc_info=exc)
+            raise internal(LIST_ERROR) from None
+        reply = RecordList(records, found, following, preceding, len(bucket))
+        memory.remember(board, expiry, bucket, version, request, reply)
+        return reply
 
     async def _client_page(self, board: Leaderboard, expiry: int, limit: int, position: RecordCursor | None,
                            caller: str) -> Page:
@@ -186,7 +215,9 @@ class RecordReader:
         preceding = self._cursor(board, expiry, False, records[0]) if has_prev else ""
         return records, following, preceding
 
-    async def haystack(self, id: str, owner_id: str, limit: int, cursor: str | None, expiry: int) -> RecordList:
+    async def haystack(self, id: str, owner_id: str, limit: int, cursor: str | None, expiry: int, *,
+                       from_memory: bool = False) -> RecordList:
+        """The window around an owner; ``from_memory``: a client's read, which the ranks may serve."""
         if not id:
             raise invalid_argument("expects a leaderboard ID string")
         if not valid_uuid(owner_id):
@@ -202,6 +233,10 @@ class RecordReader:
         # A bad cursor is a 400 here too (Nakama answers 500, which some clients retry for ever).
         position = self.cursors.decode_records(cursor, id, bucket_expiry) if cursor else None
         try:
+            if from_memory:
+                served = await self._haystack_from_memory(board, bucket_expiry, owner_id, limit, cursor, position)
+                if served is not None:
+                    return served
             if position is not None:
                 records, following, preceding = await self._page(self.db, board, bucket_expiry, limit, position)
                 return RecordList(records, [], following, preceding, self._fill(board, bucket_expiry, [])[1])
@@ -209,6 +244,29 @@ class RecordReader:
         except DatabaseError as exc:
             log.error("leaderboard haystack failed", exc_info=exc)
             raise internal(HAYSTACK_ERROR) from None
+
+    async def _haystack_from_memory(self, board: Leaderboard, expiry: int, owner_id: str, limit: int,
+                                    cursor: str | None, position: RecordCursor | None) -> RecordList | None:
+        memory = self.memory
+        # Tournaments change records without a new num_score (attempts): never from memory.
+        bucket = self._ranks_for(board, expiry) if memory is not None and board.tournament is None else None
+        if memory is None or bucket is None:
+            return None
+        request = ("haystack", owner_id, limit, cursor)
+        reply = memory.remembered(board, expiry, bucket, request)
+        if reply is not None:
+            return reply
+        version = bucket.version
+        try:
+            if position is not None:
+                records, following, preceding = await memory.page(board, expiry, bucket, limit, position)
+                reply = RecordList(records, [], following, preceding, len(bucket))
+            else:
+                reply = await memory.around(board, expiry, bucket, owner_id, limit)
+        except Stale:
+            return None
+        memory.remember(board, expiry, bucket, version, request, reply)
+        return reply
 
     async def _around(self, board: Leaderboard, expiry: int, owner_id: str, limit: int) -> RecordList:
         expiry_time = from_unix(expiry)

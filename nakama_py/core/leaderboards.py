@@ -407,7 +407,7 @@ class LeaderboardService:
             await self.leaderboard(id)
         if caller is not None:
             await self.caught_up(caller)
-        return await self.reads.haystack(id, owner_id, limit, cursor, expiry)
+        return await self.reads.haystack(id, owner_id, limit, cursor, expiry, from_memory=caller is not None)
 
     async def cursor_from_rank(self, id: str, rank: int, expiry: int = 0) -> str:
         """A list cursor whose next page starts at ``rank`` (Nakama's

@@ -4,13 +4,15 @@ presences (from any process), and each stream kind has its envelope and its audi
 - chat channels: ``channel_presence_event`` to the channel's members on this process;
 - status: ``status_presence_event`` to the sockets here that follow the user;
 - matches (relayed and authoritative): ``match_presence_event`` to the match's members here;
-- runtime streams (custom modes): ``stream_presence_event`` to the stream's members here.
-Notification streams are hidden and parties are left to their own handlers.
+- runtime streams (custom modes): ``stream_presence_event`` to the stream's members here;
+- parties: ``party_presence_event`` to the party's members here.
+Notification streams are hidden.
 """
 
 from __future__ import annotations
 
 from nakama_py.core.channel_ids import channel_fields, channel_id
+from nakama_py.core.party import party_id_of
 from nakama_py.core.presence import Presence, Stream, StreamMode
 from nakama_py.core.status import StatusFollows
 from nakama_py.core.tracker import Tracker
@@ -18,6 +20,7 @@ from nakama_py.proto.realtime_pb2 import (
     ChannelPresenceEvent,
     Envelope,
     MatchPresenceEvent,
+    PartyPresenceEvent,
     StatusPresenceEvent,
     StreamPresenceEvent,
 )
@@ -41,7 +44,8 @@ class PresenceEvents:
 
     def on_event(self, stream: Stream, joins: list[Presence], leaves: list[Presence]) -> None:
         envelope = Envelope()
-        event: ChannelPresenceEvent | StatusPresenceEvent | StreamPresenceEvent | MatchPresenceEvent
+        event: (ChannelPresenceEvent | StatusPresenceEvent | StreamPresenceEvent | MatchPresenceEvent
+               | PartyPresenceEvent)
         if stream.mode in CHANNEL_MODES:
             audience = self._local_members(stream)
             channel = envelope.channel_presence_event
@@ -54,6 +58,11 @@ class PresenceEvents:
             match = envelope.match_presence_event
             match.match_id = f"{stream.subject}.{stream.label}"
             event = match
+        elif stream.mode == StreamMode.PARTY:
+            audience = self._local_members(stream)
+            party = envelope.party_presence_event
+            party.party_id = party_id_of(stream)
+            event = party
         elif stream.mode == StreamMode.STATUS:
             audience = self._follows.followers(stream.subject)
             event = envelope.status_presence_event

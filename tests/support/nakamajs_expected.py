@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from tests.support.nakamajs_suite import JsTest
 
-MULTIPLAYER = "issue 15: matches, the matchmaker and parties (on the issue 14 socket) are not built yet"
 # Real Nakama 3.40 fails these too, for reasons in the tests themselves (see the comments below).
 PARTY_OF_ONE = ("fails against real Nakama 3.40 too: the test has a second user join a party created with "
                 "max size 1, which Nakama refuses as full (party_handler.go ErrPartyFull)")
@@ -21,17 +20,7 @@ MATCHMAKER_TIMING = ("issue 15; flaky against real Nakama 3.40 too: the two tick
                      "(matchmaker.interval_sec, 15 s) falls within the test's 5 s wait")
 NOT_STRICT = {MATCHMAKER_TIMING}
 
-_MULTIPLAYER_FILES = {
-    "socket-party.test.js": ["should create party and receive presence", "should create closed party and accept member",
-                             "should only create open party and only have member join",
-                             "should create open party and have member join and send data",
-                             "should create closed party and have member join and then removed",
-                             "should create closed party and have member join and then promoted",
-                             "should create closed party and have member join and then join match"],
-}
-
 EXPECTED_FAILURES: dict[str, str] = {
-    **{f"{file}::{name}": MULTIPLAYER for file, names in _MULTIPLAYER_FILES.items() for name in names},
     "socket-matchmaker.test.js::should add to matchmaker but not match on range": MATCHMAKER_TIMING,
     "socket-matchmaker.test.js::should add to matchmaker but not match on range and value": MATCHMAKER_TIMING,
     "socket-party.test.js::should create party and add matchmaker and leave matchmaker": PARTY_OF_ONE,

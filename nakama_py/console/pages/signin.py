@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 
 from nakama_py.console.audit import audit
@@ -21,8 +23,9 @@ async def signin(request: web.Request) -> web.StreamResponse:
     console = console_of(request)
     form = await request.post()
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    keys = (f"ip:{request.remote}", f"user:{username}")
-    wait = console.limiter.retry_after(*keys)
+    # Nakama's login attempt limits, shared with player sign-ins and across processes and nodes.
+    attempt = console.state.accounts.login_attempts.console_attempt(request.remote)
+    wait = math.ceil(attempt.locked_for(username))
     if wait:
         response = render(request, "signin.html", status=429, username=username,
                           failure=f"Too many failed sign-ins: try again in {wait} s.")
@@ -30,11 +33,11 @@ async def signin(request: web.Request) -> web.StreamResponse:
         return response
     user = await console.users.authenticate(username, password)
     if user is None:
-        console.limiter.failed(*keys)
+        await attempt.failed()
         audit(username or "-", "sign-in refused", address=request.remote)
         return render(request, "signin.html", status=401, username=username,
                       failure="Invalid username or password.")
-    console.limiter.succeeded(*keys)
+    await attempt.succeeded()
     audit(user.username, "signed in", address=request.remote, role=user.role.label)
     response = web.HTTPSeeOther("/status")
     response.set_cookie(COOKIE, console.tokens.issue(user.username), max_age=console.tokens.expiry_sec,

@@ -32,7 +32,7 @@ from nakama_py.proto.realtime_pb2 import Envelope
 
 log = logging.getLogger("nakama_py.matches")
 
-# An overrunning match logs at most once per this many seconds.
+# An overrunning match (or one dropping input) logs at most once per this many seconds.
 OVERRUN_LOG_INTERVAL_SEC = 10.0
 # Join markers are swept this often (Nakama: every 30 s of ticks).
 MARKER_SWEEP_SEC = 30.0
@@ -87,6 +87,8 @@ class MatchHandler:
         self._task: asyncio.Task[None] | None = None
         self._empty_ticks = 0
         self._last_overrun_log = 0.0
+        self._last_drop_log = 0.0
+        self._dropped = 0  # input messages dropped for a full queue, over the match's life
         self.stopped = False
         self.done = asyncio.Event()
 
@@ -186,8 +188,12 @@ class MatchHandler:
         if self.stopped:
             return
         if len(self._inputs) >= self._config.input_queue_size:
-            log.warning("match handler data processing too slow, dropping data message",
-                        extra={"fields": {"mid": self.id_str, "op_code": message.op_code}})
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._last_drop_log >= OVERRUN_LOG_INTERVAL_SEC:  # a flood must not flood the log
+                self._last_drop_log = now
+                log.warning("match handler data processing too slow, dropping data messages",
+                            extra={"fields": {"mid": self.id_str, "dropped": self._dropped}})
             return
         self._inputs.append(message)
 

@@ -195,7 +195,11 @@ class MatchRegistry:
         alive = {info.process for info in self._bus.alive()}
         now = time.monotonic()
         self._seen_alive |= alive
-        for stream in self._tracker.streams(StreamMode.MATCH_AUTHORITATIVE):
+        streams = self._tracker.streams(StreamMode.MATCH_AUTHORITATIVE)
+        hosts = {stream.label for stream in streams}
+        for host in [h for h in self._hosts_noticed if h not in hosts]:
+            del self._hosts_noticed[host]  # nothing of it left here
+        for stream in streams:
             host = stream.label
             if host == self.process or host in alive:
                 continue

@@ -27,6 +27,7 @@ from nakama_py.core.matches.listing import MatchListings
 from nakama_py.core.matches.registry import MatchRegistry
 from nakama_py.core.multi_update import MultiUpdater
 from nakama_py.core.notifications import NotificationService
+from nakama_py.core.parties import PartyService
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.storage import StorageService
 from nakama_py.core.streams import StreamService
@@ -46,6 +47,7 @@ from nakama_py.runtime.nk.groups import GroupCalls
 from nakama_py.runtime.nk.leaderboards import LeaderboardCalls
 from nakama_py.runtime.nk.matches import MatchCalls
 from nakama_py.runtime.nk.notifications import NotificationCalls
+from nakama_py.runtime.nk.parties import PartyCalls
 from nakama_py.runtime.nk.sessions import SessionCalls
 from nakama_py.runtime.nk.sql import SqlCalls, SqlDatabase
 from nakama_py.runtime.nk.storage import StorageCalls
@@ -57,7 +59,7 @@ from nakama_py.runtime.nk.wallets import WalletCalls
 
 class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
                    SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls, ChannelCalls,
-                   SessionCalls, MatchCalls, EventLogCalls):
+                   SessionCalls, MatchCalls, PartyCalls, EventLogCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,
@@ -66,7 +68,7 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
                  metrics: Metrics, streams: StreamService, friends: FriendService, groups: GroupService,
                  tournaments: TournamentService, events: EventQueue, channels: ChannelService,
                  disconnects: Disconnects, match_registry: MatchRegistry, match_listings: MatchListings,
-                 event_log: EventLog | None = None) -> None:
+                 parties: PartyService, event_log: EventLog | None = None) -> None:
         self._info = info
         self._accounts = accounts
         self._sessions = sessions
@@ -87,6 +89,7 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
         self._event_log = event_log  # None without cluster.nats_url
         self._match_registry = match_registry
         self._match_listings = match_listings
+        self._parties = parties
         self._cache = LocalCache()
         self._ran_once: set[str] = set()
 
