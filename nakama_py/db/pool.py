@@ -136,7 +136,7 @@ class Database:
     async def fetchrows_together(self, statements: Sequence[tuple[Query, Params]]) -> list[RawRow | None]:
         """Write statements as one transaction in one round trip (a pipeline: BEGIN, the statements,
         COMMIT) and each one's first row; when one fails all are rolled back and its error is raised."""
-        with map_errors():
+        with self._errors:
             async with self.pool.connection() as conn, conn.pipeline() as pipeline:
                 try:
                     await conn.execute("BEGIN")
