@@ -86,6 +86,15 @@ class ChannelMessage:
     user_id_two: str
 
 
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """What ``nk.http_request`` returns (Nakama's http_request: code, headers, body)."""
+
+    status: int
+    headers: dict[str, str]
+    body: str
+
 __all__ = [
     "SYSTEM_USER_ID",
     "Account",
@@ -96,6 +105,7 @@ __all__ = [
     "FriendOfFriend",
     "Group",
     "GroupUser",
+    "HttpResponse",
     "Leaderboard",
     "LeaderboardRecord",
     "MatchListing",

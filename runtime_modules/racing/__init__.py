@@ -9,6 +9,10 @@ RPCs:
   manual_reset_leaderboard  http_key: {} finalizes the last ended cycle, {"cycle": n} an older one
   system_metrics            http_key: counts and the last finalization
 
+Regions (racing_regions; region_wiring.py): a board per region, a global view merged from them
+(get_leaderboard's "region" / "scope": "global"), and racing_region_standings (http_key) for other
+clusters' global views.
+
 Live races: the matchmaker (tickets with ``mode: race``, 2 to 8 players) starts an authoritative
 ``"race"`` match (race_match.py, race_matchmaking.py) that validates progress and records each
 finisher's time, measured by the server, on the same leaderboard.
@@ -27,6 +31,7 @@ from .cycles import Cycles
 from .finalization import LAST_RESET_KEY, Finalizer
 from .race_match import RaceMatch
 from .race_matchmaking import RACE_HANDLER, matchmaker_matched
+from .region_wiring import install_regions
 from .retention import INTERVAL_SECONDS, Retention
 from .settings import RacingSettings
 from .standings import Standings
@@ -46,13 +51,15 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     standings = Standings(settings, cycles)
     submissions = Submissions(settings, cycles, standings)
     finalizer = Finalizer(settings, cycles)
+    retention = Retention(settings)
+    regional = await install_regions(ctx, nk, initializer, settings, cycles, submissions, finalizer, retention)
 
     initializer.register_rpc("submit_race_time", submissions.submit_race_time)
-    initializer.register_rpc("get_leaderboard", standings.get_leaderboard)
+    initializer.register_rpc("get_leaderboard", regional.get_leaderboard if regional else standings.get_leaderboard)
     initializer.register_rpc("manual_reset_leaderboard", finalizer.manual_reset_leaderboard)
     initializer.register_rpc("system_metrics", SystemMetrics(cycles).system_metrics)
     initializer.register_leaderboard_reset(finalizer.on_leaderboard_reset)
-    initializer.register_background_job("racing_retention", INTERVAL_SECONDS, Retention(settings).run)
+    initializer.register_background_job("racing_retention", INTERVAL_SECONDS, retention.run)
     initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race
     initializer.register_matchmaker_matched(matchmaker_matched)
 

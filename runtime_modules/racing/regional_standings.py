@@ -1,0 +1,123 @@
+"""``get_leaderboard`` with regions (racing_regions set): one region's standings or the global ones.
+
+Payload: ``{"limit", "cycle"}`` as without regions, plus ``"region": "<name>"`` for that region's board,
+or ``"scope": "global"`` (also what neither gives) for the merge of every region (regions.py).
+Replies are those of the single board plus:
+  region:  ``"region": name``; ``me`` only when the caller races there.
+  global:  ``"scope": "global"``; each entry's ``"region"``; ``"regions": {name: records}``;
+           ``total`` the sum; ``me``: ``{"rank", "race_time_ms", "region", "region_rank"}``.
+
+Freshness: local regions are read from this process's rank memory (every write shows at once here,
+within the rank sync's bound on other processes); a remote region's top and count are cached for
+``leaderboard_cache_ms`` (remote_region.py). The merged global top is memoized here for at most
+``leaderboard_cache_ms`` and dropped when a submission on this process reaches the ranks it shows;
+``me`` is computed on every call, so a player sees their own latest submission.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+
+from nakama_py.runtime import Code, Context, NakamaError, NakamaModule, RuntimeLogger
+
+from .cycles import Cycles
+from .payloads import invalid, json_object, optional_int
+from .player_regions import PlayerRegions
+from .regions import GlobalStanding, RegionStandings, Standing, global_rank, global_top
+from .settings import RacingSettings
+from .standings import DEFAULT_LIMIT, MAX_LIMIT
+
+MAX_MEMOS = 256
+
+
+def _entry(standing: Standing, rank: int, region: str | None = None) -> dict[str, object]:
+    entry: dict[str, object] = {"rank": rank, "user_id": standing.user_id, "username": standing.username,
+                                "race_time_ms": standing.race_time_ms}
+    if region is not None:
+        entry["region"] = region
+    return entry
+
+
+class RegionalStandings:
+    def __init__(self, settings: RacingSettings, cycles: Cycles, regions: Sequence[RegionStandings],
+                 players: PlayerRegions) -> None:
+        self.settings = settings
+        self.cycles = cycles
+        self.regions = list(regions)
+        self.by_name = {r.name: r for r in regions}
+        self.players = players
+        self.max_age = settings.leaderboard_cache_ms / 1000
+        self._memo: dict[tuple[int, int], tuple[float, int, list[GlobalStanding], dict[str, int]]] = {}
+        self._generation = 0
+
+    def changed(self, board: str, rank: int) -> None:
+        """A submission on this process reached ``rank`` of a region: merged tops that may show it are stale."""
+        if rank <= MAX_LIMIT:
+            self._generation += 1
+
+    def _cycle(self, body: dict[str, object]) -> int:
+        now = time.time()
+        current = self.cycles.of(now)
+        cycle = optional_int(body, "cycle", low=0)
+        if cycle is None:
+            return current
+        if cycle > current:
+            raise NakamaError(f"cycle {cycle} has not started yet (the current cycle is {current})",
+                              Code.INVALID_ARGUMENT)
+        if self.cycles.end(cycle) <= now - self.settings.retention_seconds:
+            raise NakamaError(f"cycle {cycle} is no longer kept", Code.NOT_FOUND)
+        return cycle
+
+    async def merged(self, cycle: int, limit: int) -> tuple[list[GlobalStanding], dict[str, int]]:
+        """The global top ``limit`` and each region's count, memoized (module docstring)."""
+        key = (cycle, limit)
+        memo = self._memo.get(key)
+        now = time.monotonic()
+        if memo is not None and now - memo[0] < self.max_age and memo[1] == self._generation:
+            return memo[2], memo[3]
+        generation = self._generation
+        top, counts = await global_top(self.regions, cycle, limit)
+        if len(self._memo) >= MAX_MEMOS:
+            self._memo.clear()
+        self._memo[key] = (now, generation, top, counts)
+        return top, counts
+
+    async def get_leaderboard(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:
+        body = json_object(payload)
+        limit = optional_int(body, "limit", low=1, high=MAX_LIMIT) or DEFAULT_LIMIT
+        name, scope = body.get("region"), body.get("scope")
+        if scope is not None and scope != "global":
+            raise invalid('scope must be "global" (or give "region" for one region\'s standings)')
+        if name is not None and scope is not None:
+            raise invalid('give either "region" or "scope": "global", not both')
+        cycle = self._cycle(body)
+        home_name = await self.players.region_of(nk, ctx.user_id) if ctx.user_id else None
+        reply: dict[str, object]
+        if name is not None:
+            region = self.by_name.get(name) if isinstance(name, str) else None
+            if region is None:
+                raise invalid(f"unknown region {name!r}: one of {', '.join(self.by_name)}")
+            top = await region.top(cycle, limit)
+            # A local region reads this process's rank memory (fresh); the caller never races in a remote one.
+            mine = await region.rank_of(cycle, ctx.user_id) if ctx.user_id and home_name == name else None
+            reply = {"region": region.name, "cycle": cycle, "ends_at": self.cycles.ends_at(cycle),
+                     "entries": [_entry(s, s.rank) for s in top], "total": await region.count(cycle),
+                     "me": {"rank": mine.rank, "race_time_ms": mine.race_time_ms} if mine else None}
+            return json.dumps(reply, separators=(",", ":"))
+        merged, counts = await self.merged(cycle, limit)
+        me: dict[str, object] | None = None
+        if home_name is not None and ctx.user_id:
+            standing = await global_rank(self.regions, self.by_name[home_name], cycle, ctx.user_id)
+            if standing is not None:
+                me = {"rank": standing.rank, "race_time_ms": standing.standing.race_time_ms,
+                      "region": standing.region, "region_rank": standing.standing.rank}
+                shown = next((g for g in merged if g.standing.user_id == ctx.user_id), None)
+                if standing.rank <= limit and (shown is None or shown.standing.race_time_ms
+                                               != standing.standing.race_time_ms):
+                    merged, counts = await global_top(self.regions, cycle, limit)  # own write newer than the memo
+        reply = {"scope": "global", "cycle": cycle, "ends_at": self.cycles.ends_at(cycle),
+                 "entries": [_entry(g.standing, g.rank, g.region) for g in merged],
+                 "total": sum(counts.values()), "regions": counts, "me": me}
+        return json.dumps(reply, separators=(",", ":"))
