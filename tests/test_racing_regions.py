@@ -241,7 +241,8 @@ async def test_finalization_pays_global_and_region_rewards_once(racing_factory: 
     reply = replies[0][1]
     assert [(e["user_id"], e["region"], e["coins"]) for e in reply["rewarded"]] == [
         (north[0].user_id, "north", 300), (south[0].user_id, "south", 200), (south[1].user_id, "south", 100)]
-    assert {region: [(e["user_id"], e["coins"]) for e in paid] for region, paid in reply["region_rewarded"].items()} == {
+    by_region = reply["region_rewarded"]
+    assert {region: [(e["user_id"], e["coins"]) for e in paid] for region, paid in by_region.items()} == {
         "north": [(north[0].user_id, 50), (north[1].user_id, 20)],
         "south": [(south[0].user_id, 50), (south[1].user_id, 20)]}
     ledger = await racing.state.db.fetch(
@@ -250,7 +251,8 @@ async def test_finalization_pays_global_and_region_rewards_once(racing_factory: 
     assert sorted(ledger) == sorted([
         (north[0].user_id, "racing_reward", None, 300), (south[0].user_id, "racing_reward", None, 200),
         (south[1].user_id, "racing_reward", None, 100), (north[0].user_id, "racing_region_reward", "north", 50),
-        (north[1].user_id, "racing_region_reward", "north", 20), (south[0].user_id, "racing_region_reward", "south", 50),
+        (north[1].user_id, "racing_region_reward", "north", 20),
+        (south[0].user_id, "racing_region_reward", "south", 50),
         (south[1].user_id, "racing_region_reward", "south", 20)])
     keys = await racing.state.db.fetch("SELECT key FROM storage WHERE collection = 'race_data' AND key LIKE %s"
                                        " AND user_id = '00000000-0000-0000-0000-000000000000' ORDER BY key",

@@ -88,7 +88,7 @@ def test_ties_across_regions_follow_the_boards_owner_order() -> None:
     east, west = MemoryRegion("east", [(5000, 0, high)]), MemoryRegion("west", [(5000, 0, low)])
     top, _ = asyncio.run(regions_mod.global_top([east, west], 1, 10))
     assert [(g.rank, g.standing.user_id) for g in top] == [(1, low), (2, high)]
-    assert asyncio.run(regions_mod.global_rank([east, west], east, 1, high)).rank == 2  # type: ignore[union-attr]
+    assert asyncio.run(regions_mod.global_rank([east, west], east, 1, high)).rank == 2
 
 
 def test_a_rank_needs_one_probe_per_other_region_and_no_full_read() -> None:
