@@ -188,6 +188,8 @@ async def test_global_and_regional_standings_equal_one_board_of_everyone(racing_
     assert other["me"] is None  # not their region
     status, backend = await racing.call("get_leaderboard", {"scope": "global"}, http_key=HTTP_KEY)
     assert status == 200 and backend["me"] is None and len(backend["entries"]) == 24
+    status, metrics = await racing.call("system_metrics", {}, http_key=HTTP_KEY)
+    assert (metrics["leaderboard_size"], metrics["submissions_this_cycle"]) == (24, 24)  # every local region
 
     # A player sees their own new best at once in the global view (the merged top is memoized).
     last, region, _ = everyone[-1]

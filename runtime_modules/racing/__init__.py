@@ -52,12 +52,14 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     submissions = Submissions(settings, cycles, standings)
     finalizer = Finalizer(settings, cycles)
     retention = Retention(settings)
-    regional = await install_regions(ctx, nk, initializer, settings, cycles, submissions, finalizer, retention)
+    system = SystemMetrics(cycles)
+    regional = await install_regions(ctx, nk, initializer, settings, cycles, submissions, finalizer, retention,
+                                     system)
 
     initializer.register_rpc("submit_race_time", submissions.submit_race_time)
     initializer.register_rpc("get_leaderboard", regional.get_leaderboard if regional else standings.get_leaderboard)
     initializer.register_rpc("manual_reset_leaderboard", finalizer.manual_reset_leaderboard)
-    initializer.register_rpc("system_metrics", SystemMetrics(cycles).system_metrics)
+    initializer.register_rpc("system_metrics", system.system_metrics)
     initializer.register_leaderboard_reset(finalizer.on_leaderboard_reset)
     initializer.register_background_job("racing_retention", INTERVAL_SECONDS, retention.run)
     initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race

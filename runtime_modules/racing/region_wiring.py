@@ -17,11 +17,12 @@ from .remote_region import RemoteRegion
 from .retention import Retention
 from .settings import RacingSettings, SettingsError
 from .submissions import Submissions
+from .system import SystemMetrics
 
 
 async def install_regions(ctx: Context, nk: NakamaModule, initializer: Initializer, settings: RacingSettings,
                           cycles: Cycles, submissions: Submissions, finalizer: Finalizer,
-                          retention: Retention) -> RegionalStandings | None:
+                          retention: Retention, system: SystemMetrics) -> RegionalStandings | None:
     """The regional ``get_leaderboard`` (None without regions), after creating each local region's board
     and pointing submissions and finalization at the regions."""
     regions = RegionSettings.from_env(ctx.env)
@@ -46,7 +47,9 @@ async def install_regions(ctx: Context, nk: NakamaModule, initializer: Initializ
     standings = RegionalStandings(settings, cycles, everyone, players)
     submissions.regions = players
     submissions.on_change.append(standings.changed)
-    retention.boards += [region.board for region in local.values()]
+    boards = [region.board for region in local.values()]
+    retention.boards += boards
+    submissions.boards = system.boards = boards  # the sizes and counts of this cluster's regions
     finalizer.payouts = region_payouts(settings, regions, everyone, list(local.values()))
     initializer.register_rpc(RPC, RegionService(local).standings)
     return standings

@@ -32,6 +32,7 @@ class Submissions:
         self.standings = standings
         self.regions: PlayerRegions | None = None  # racing_regions: each player's board is their region's
         self.on_change: list[Callable[[str, int], None]] = []  # (board, rank) after each accepted write
+        self.boards = [BOARD]  # the current cycle's boards the leaderboard-size metric adds up
 
     def _rejected(self, nk: NakamaModule, reason: str) -> None:
         nk.metrics_counter_add(telemetry.SUBMISSIONS_REJECTED, {"reason": reason}, 1)
@@ -83,8 +84,8 @@ class Submissions:
             self.standings.changed(receipt.rank)
             for notify in self.on_change:
                 notify(board, receipt.rank)
-            if self.regions is None:  # with regions: one size per region (regional_standings.py)
-                nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, (await nk.leaderboard_top(board, 0)).total)
+            size = sum([(await nk.leaderboard_top(b, 0)).total for b in self.boards])  # from memory
+            nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, size)
         expiry = int(record.expiry_time.timestamp()) if record.expiry_time else 0
         reply: dict[str, Any] = {
             "success": True,
