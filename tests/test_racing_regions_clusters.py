@@ -139,6 +139,15 @@ async def test_regions_on_two_clusters(tmp_path: Path, own_database: str, second
                 rpc(session, server.url, "manual_reset_leaderboard", {"cycle": cycle}, http_key=HTTP_KEY)
                 for server in (a, a2, b) for _ in range(4)))
             assert {status for status, _ in results} == {200}, results
+
+            # Cluster B gone: A's global view of a cycle it holds nothing cached for answers 503 naming the region;
+            # its own region's view still works.
+            b.stop()
+            status, body = await rpc(session, a.url, "get_leaderboard", {}, token=east[0].token)
+            assert status == 503 and "eu-west" in body["message"], body
+            status, regional = await rpc(session, a2.url, "get_leaderboard", {"region": "us-east", "cycle": cycle},
+                                         token=east[0].token)
+            assert status == 200 and len(regional["entries"]) == 4
         top = everyone[:len(REWARDS)]
         assert paid(db_a, cycle) == sorted((p.user_id, REWARDS[i]) for i, p in enumerate(top) if p in east)
         assert paid(db_b, cycle) == sorted((p.user_id, REWARDS[i]) for i, p in enumerate(top) if p in west)

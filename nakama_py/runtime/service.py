@@ -234,7 +234,7 @@ class LoadedRuntime:
             except Exception:
                 entry.logger.error("shutdown function failed", exc_info=True)
         if self.nk is not None:
-            await self.nk.http_close()  # nk.http_request's connection pool
+            await self.nk._close_http()  # nk.http_request's connection pool
 
 
 async def _scoped(kind: str, name: str, call: Any) -> Any:

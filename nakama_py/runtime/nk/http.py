@@ -44,7 +44,7 @@ class HttpCalls:
             raise NakamaError(f"http_request to {url} failed: {type(exc).__name__} {exc}".strip(),
                               Code.UNAVAILABLE) from None
 
-    async def http_close(self) -> None:
+    async def _close_http(self) -> None:
         """Close the connection pool (the runtime's shutdown calls it)."""
         if self._http is not None:
             await self._http.close()
