@@ -64,8 +64,12 @@ class RemoteRegion:
         return now < settled and now - fetched < self._max_age
 
     async def _ask(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self._nk.http_request(self._url, "POST", {"Content-Type": "application/json"},
-                                               json.dumps({"region": self._name, **body}), TIMEOUT_MS)
+        try:
+            response = await self._nk.http_request(self._url, "POST", {"Content-Type": "application/json"},
+                                                   json.dumps({"region": self._name, **body}), TIMEOUT_MS)
+        except NakamaError as exc:
+            raise NakamaError(f"region {self._name}: its cluster cannot be reached ({exc.message})",
+                              Code.UNAVAILABLE) from None
         if response.status != 200:
             raise NakamaError(f"region {self._name}: its cluster answered {response.status} "
                               f"{response.body[:200]}", Code.UNAVAILABLE)

@@ -41,7 +41,8 @@ class HttpCalls:
                 text = await response.text()
                 return HttpResponse(response.status, dict(response.headers), text)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise NakamaError(f"http_request to {url} failed: {type(exc).__name__} {exc}".strip(),
+            # The message names the host, never the query string (it may carry a key).
+            raise NakamaError(f"http_request to {url.split('?', 1)[0]} failed: {type(exc).__name__}",
                               Code.UNAVAILABLE) from None
 
     async def _close_http(self) -> None:
