@@ -15,6 +15,7 @@ from nakama_py.api import (
     leaderboards,
     matches,
     matchmaker,
+    module_http,
     notifications,
     rpc,
     sessions,
@@ -42,6 +43,7 @@ def build_app(state: ServerState) -> web.Application:
     app[STATE] = state
     for routes in ROUTE_GROUPS:
         app.add_routes(routes)
+    app.add_routes(module_http.routes(state.runtime))  # the runtime modules' register_http routes
 
     async def close_sockets(app: web.Application) -> None:
         await app[STATE].realtime.shutdown()

@@ -18,7 +18,9 @@ from aiohttp import web
 
 from nakama_py import __version__
 from nakama_py.cluster.bus import ClusterBus, other_nodes_alive
+from nakama_py.cluster.event_log import EventLog
 from nakama_py.cluster.factory import make_bus
+from nakama_py.cluster.jetstream_log import JetStreamLog
 from nakama_py.cluster.leader_jobs import LeaderJob, LeaderJobs
 from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
@@ -60,6 +62,7 @@ from nakama_py.realtime.service import Realtime
 from nakama_py.realtime.session import SocketSession
 from nakama_py.route_hooks import HookRunner, NoHooks
 from nakama_py.runtime.context import RuntimeInfo
+from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.runtime.match_handlers import MatchFactories
 from nakama_py.runtime.nk import NakamaModule
 from nakama_py.runtime.rt_hooks import RuntimeRtHooks
@@ -103,6 +106,7 @@ class ServerState:
     hooks: HookRunner = field(default_factory=NoHooks)
     runtime: LoadedRuntime = field(default_factory=LoadedRuntime)
     jobs: LeaderJobs | None = None  # single-process jobs: the matchmaker's intervals and the runtime's jobs
+    event_log: EventLog | None = None  # tier 4: durable logs on NATS JetStream, with cluster.nats_url
     version: str = __version__
     node: str = "nakama"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -110,6 +114,8 @@ class ServerState:
     async def close(self) -> None:
         # First, while every service still works: runtime shutdown functions may use them.
         await self.events.stop(float(self.config.shutdown_grace_sec or 30))  # social (issue 16)
+        if self.event_log is not None:  # tier 4: no batch starts once shutdown began (unfinished ones are redelivered)
+            await self.event_log.stop()
         # Matches first, as Nakama: match_terminate with the grace period, then what still runs is stopped.
         await self.matches.registry.stop(self.config.shutdown_grace_sec)
         if self.jobs is not None:
@@ -185,7 +191,8 @@ async def install_runtime(state: ServerState) -> None:
         multi_updater=MultiUpdater(state.db, state.storage, state.wallets, state.notifications), sql=state.db,
         metrics=state.metrics, friends=state.friends, groups=state.groups, tournaments=state.tournaments,
         events=state.events, channels=state.channels, disconnects=state.disconnects,
-        match_registry=state.matches.registry, match_listings=state.match_listings)
+        match_registry=state.matches.registry, match_listings=state.match_listings,
+        event_log=state.event_log)
     runtime = await load_runtime(config.runtime_path, nk, info, state.metrics, state.sessions,
                                  configured=bool(config.runtime.path))
     state.runtime = runtime
@@ -204,6 +211,16 @@ async def install_runtime(state: ServerState) -> None:
         state.tournaments.end_hook = runtime.run_tournament_end
     if runtime.handles_tournament_resets:
         state.tournaments.reset_hook = runtime.run_tournament_reset
+    if state.event_log is not None:  # tier 4: every process consumes the modules' logs (one durable consumer each)
+        for consumer in runtime.log_consumers:
+            state.event_log.consume(consumer.log, functools.partial(runtime.run_log_batch, consumer),
+                                    batch_size=consumer.batch_size, max_wait=consumer.max_wait)
+        await state.event_log.start()
+    elif runtime.log_consumers:
+        first = runtime.log_consumers[0]
+        raise RuntimeLoadError(first.origin.file, first.origin.line,
+                               f"register_event_log_consumer({first.log!r}): the event log needs cluster.nats_url "
+                               "(NATS JetStream)")
     if runtime.handles_matchmaker_matched:
         state.matchmaker.matched_hook = runtime.run_matchmaker_matched
     # One dedicated connection holds every single-process job: the matchmaker's and the modules'.
@@ -278,6 +295,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         matches=matches,
         match_listings=MatchListings(match_registry.index, tracker),
         node=config.name,
+        event_log=JetStreamLog(config.cluster.nats_url, bus.process, prefix=config.cluster.nats_prefix)
+        if config.cluster.nats_url else None,
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records

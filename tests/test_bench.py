@@ -126,6 +126,16 @@ def test_leaderboard_rest_reads_the_list_route(server: ServerProcess, capsys: py
 
 
 @needs_racing
+@pytest.mark.parametrize("engine", ["python", "wrk"])
+def test_standings_reads_the_public_cacheable_route(server: ServerProcess, capsys: pytest.CaptureFixture[str],
+                                                   engine: str) -> None:
+    report = bench(capsys, "standings", server, "bench-standings", "--records", "30", "--limit", "10",
+                   "--engine", engine)
+    assert report["cycle"]["records"] >= 30
+    assert report["requests"] > 0 and report["ok"] == report["requests"]
+
+
+@needs_racing
 def test_mix_reports_reads_and_submissions(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
     report = bench(capsys, "mix", server, "bench-mix", "--records", "40", "--users", "40")
     kinds = report["kinds"]

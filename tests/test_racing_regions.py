@@ -191,6 +191,19 @@ async def test_global_and_regional_standings_equal_one_board_of_everyone(racing_
     status, metrics = await racing.call("system_metrics", {}, http_key=HTTP_KEY)
     assert (metrics["leaderboard_size"], metrics["submissions_this_cycle"]) == (24, 24)  # every local region
 
+    # The public, cacheable standings (GET /racing/standings) show the global view, or ?region= one region's.
+    async with racing.client.get("/racing/standings?limit=3") as response:
+        assert response.status == 200 and response.headers["ETag"]
+        public = await response.json()
+    assert public == {"scope": "global", "cycle": today(), "ends_at": board["ends_at"],
+                      "entries": board["entries"][:3], "total": 24, "regions": {r: 8 for r in regions}}
+    async with racing.client.get("/racing/standings?limit=2&region=eu-west") as response:
+        public = await response.json()
+    assert public["region"] == "eu-west" and [e["user_id"] for e in public["entries"]] == [
+        p.user_id for p, _, _ in west[:2]]
+    async with racing.client.get("/racing/standings?region=mars") as response:
+        assert response.status == 400
+
     # A player sees their own new best at once in the global view (the merged top is memoized).
     last, region, _ = everyone[-1]
     await racing.submit(last, 1.5, "faster")

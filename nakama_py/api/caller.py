@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from aiohttp import web
 
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.errors import unauthenticated
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.middleware import USER_ID
+from nakama_py.wire.request import basic_username
+
+__all__ = ["basic_username", "bearer_session", "require_server_key", "state_of"]
 
 
 def state_of(request: web.Request) -> ServerState:
@@ -27,18 +27,6 @@ def bearer_session(request: web.Request) -> SessionClaims:
     claims = request.app[STATE].sessions.verify_session(header[7:])
     request[USER_ID] = claims.user_id
     return claims
-
-
-def basic_username(header: str) -> str | None:
-    """The username of ``Authorization: Basic base64(user:pass)``; None when unparsable."""
-    if not header.startswith("Basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    username, colon, _ = decoded.partition(":")
-    return username if colon else None
 
 
 def require_server_key(request: web.Request) -> None:

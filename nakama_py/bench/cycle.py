@@ -61,14 +61,19 @@ async def read_cycle(pool: HttpPool, session: UserSession) -> CycleState:
 
 
 async def read_settled(pool: HttpPool, session: UserSession, records: int) -> CycleState:
-    """The cycle once it shows ``records`` records, or as it stands after ``SETTLE_S``: with
-    several server processes, the one answering may learn of the last writes a moment later.
+    """The cycle once it shows ``records`` records, or as it stands once it has not grown for ``SETTLE_S``:
+    with several server processes the one answering may learn of the last writes a moment later, and a
+    server applying submissions from a stream (``racing_submit_mode=stream``) shows them as it applies them.
     """
     deadline = time.monotonic() + SETTLE_S
+    seen = -1
     while True:
         state = await read_cycle(pool, session)
         if state.total >= records or time.monotonic() >= deadline:
             return state
+        if state.total > seen:  # still being applied: wait on
+            seen = state.total
+            deadline = time.monotonic() + SETTLE_S
         await asyncio.sleep(0.05)
 
 

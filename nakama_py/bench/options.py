@@ -25,6 +25,9 @@ SCENARIOS = {s.name: s for s in (
     Scenario("leaderboard-rest", "leaderboard-rest", True,
              "GET /v2/leaderboard/race_times?limit=--limit (Nakama's list route: a database page) of a cycle "
              "pre-filled with --records"),
+    Scenario("standings", "standings", True,
+             "GET /racing/standings?limit=--limit (the public, cacheable view; point --url at a caching proxy) of a "
+             "cycle pre-filled with --records"),
     Scenario("mix", "mix", True, "70% get_leaderboard, 30% submit_race_time (the steady state)"),
     Scenario("burst", "submit", False, "cycle-end rush: submissions at a high constant --rate (open loop)"),
     Scenario("reset-under-load", "mix", True,
@@ -42,7 +45,8 @@ SCENARIOS = {s.name: s for s in (
              "and broadcasts at --tick-rate: tick lateness p99, --server-pid: server CPU per match"),
 )}
 
-DEFAULT_RECORDS = {"leaderboard": 10_000, "leaderboard-rest": 10_000, "mix": 10_000, "reset-under-load": 100_000}
+DEFAULT_RECORDS = {"leaderboard": 10_000, "leaderboard-rest": 10_000, "standings": 10_000, "mix": 10_000,
+                   "reset-under-load": 100_000}
 BURST_DEFAULTS = {"rate": 2000.0, "duration": 10.0, "warmup": 0.0, "users": 5000}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

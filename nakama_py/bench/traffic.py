@@ -15,7 +15,7 @@ import orjson
 
 from nakama_py.bench.http1 import basic_auth, finish, request_head, rpc_body, rpc_path
 
-SHAPES = ("auth", "account", "rpc", "submit", "leaderboard", "leaderboard-rest", "mix")
+SHAPES = ("auth", "account", "rpc", "submit", "leaderboard", "leaderboard-rest", "standings", "mix")
 # The board the racing scenarios fill (read through its REST list route by leaderboard-rest).
 RACING_BOARD = "race_times"
 
@@ -53,7 +53,7 @@ class TrafficSpec:
 
     @property
     def needs_tokens(self) -> bool:
-        return self.shape != "auth" and not (self.shape == "rpc" and self.rpc_auth == "http-key")
+        return self.shape not in ("auth", "standings") and not (self.shape == "rpc" and self.rpc_auth == "http-key")
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -64,6 +64,7 @@ class TrafficSpec:
             "submit": ("submit_race_time",),
             "leaderboard": ("get_leaderboard",),
             "leaderboard-rest": ("list_leaderboard_records",),
+            "standings": ("get_standings",),
             "mix": ("get_leaderboard", "submit_race_time"),
         }[self.shape]
 
@@ -172,6 +173,11 @@ class Mix:
         self._submits.set_token(user, token)
 
 
+def standings_path(limit: int) -> str:
+    """The racing module's public, cacheable standings of the current cycle (no credentials)."""
+    return f"/racing/standings?limit={limit}"
+
+
 def leaderboard_payload(limit: int) -> str:
     return orjson.dumps({"limit": limit}).decode()
 
@@ -191,6 +197,8 @@ def build_source(spec: TrafficSpec) -> RequestSource:
     if spec.shape == "leaderboard-rest":
         return PerUserRequests(spec.kinds, "GET", f"/v2/leaderboard/{RACING_BOARD}?limit={spec.read_limit}", host,
                                b"", spec.tokens)
+    if spec.shape == "standings":
+        return PerUserRequests(spec.kinds, "GET", standings_path(spec.read_limit), host, b"", (), auth=None)
     reads = PerUserRequests(("get_leaderboard",), "POST", rpc_path("get_leaderboard"), host,
                             rpc_body(leaderboard_payload(spec.read_limit)), spec.tokens)
     if spec.shape == "leaderboard":

@@ -6,7 +6,14 @@ per thread and reported with the latency percentiles as one marked JSON line.
 from __future__ import annotations
 
 from nakama_py.bench.http1 import basic_auth, rpc_body, rpc_path
-from nakama_py.bench.traffic import RACE_TIME_MEAN, RACE_TIME_SPREAD, RACING_BOARD, TrafficSpec, leaderboard_payload
+from nakama_py.bench.traffic import (
+    RACE_TIME_MEAN,
+    RACE_TIME_SPREAD,
+    RACING_BOARD,
+    TrafficSpec,
+    leaderboard_payload,
+    standings_path,
+)
 
 MARKER = "NAKAMA_PY_BENCH_WRK "
 
@@ -21,6 +28,7 @@ local SERVER_AUTH = __SERVER_AUTH__
 local READ_SHARE = __READ_SHARE__
 local READ_BODY = __READ_BODY__
 local REST_READ_PATH = __REST_READ_PATH__
+local STANDINGS_PATH = __STANDINGS_PATH__
 local RACE_MEAN, RACE_SPREAD = __RACE_MEAN__, __RACE_SPREAD__
 local MARKER = __MARKER__
 
@@ -87,6 +95,9 @@ function init(args)
     elseif SHAPE == "leaderboard-rest" then
       table.insert(prebuilt, wrk.format("GET", REST_READ_PATH, headers(bearer)))
     end
+  end
+  if SHAPE == "standings" then  -- the public standings route: no credentials, one request for all
+    table.insert(prebuilt, wrk.format("GET", STANDINGS_PATH, headers(nil)))
   end
   if SHAPE == "rpc" and #prebuilt == 0 then  -- called with the http key in the path, no session
     table.insert(prebuilt, wrk.format("POST", RPC_PATH, headers(nil), RPC_BODY))
@@ -165,6 +176,7 @@ def render_script(spec: TrafficSpec, tokens_file: str, threads: int) -> str:
         "__READ_SHARE__": repr(float(spec.read_share)),
         "__READ_BODY__": lua_string(rpc_body(leaderboard_payload(spec.read_limit)).decode()),
         "__REST_READ_PATH__": lua_string(f"/v2/leaderboard/{RACING_BOARD}?limit={spec.read_limit}"),
+        "__STANDINGS_PATH__": lua_string(standings_path(spec.read_limit)),
         "__RACE_MEAN__": repr(RACE_TIME_MEAN),
         "__RACE_SPREAD__": repr(RACE_TIME_SPREAD),
         "__MARKER__": lua_string(MARKER),

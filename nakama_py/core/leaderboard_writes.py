@@ -230,9 +230,12 @@ class RecordWriter:
 
     # --- idempotent writes -----------------------------------------------------------------
 
-    async def write_once(self, id: str, owner_id: str, key: str, score: int, subscore: int, username: str | None,
-                         metadata: Mapping[str, Any] | None, ttl_seconds: float,
-                         rate_limit: tuple[int, float] | None) -> WriteReceipt:
+    async def prepare_once(self, id: str, owner_id: str, key: str, score: int, subscore: int, username: str | None,
+                           metadata: Mapping[str, Any] | None, ttl_seconds: float,
+                           rate_limit: tuple[int, float] | None, expiry: int | None = None,
+                           ) -> tuple[Leaderboard, int, sql.OnceWrite]:
+        """Check an idempotent write and build its statement parameters: (board, period expiry, write).
+        ``expiry`` (unix seconds) picks the period; None is the current one."""
         check_runtime_write(id, owner_id, score, subscore)
         if not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_CHARS:
             raise invalid_argument(f"expects an idempotency key of 1 to {MAX_KEY_CHARS} characters")
@@ -246,7 +249,8 @@ class RecordWriter:
                     or rate_window <= 0):
                 raise invalid_argument("expects rate_limit to be (count >= 1, window_seconds > 0)")
         board = await self._board(id)
-        expiry = board.current_expiry()
+        if expiry is None:
+            expiry = board.current_expiry()
         predicted_score, predicted_subscore, predicted_rank = self._prediction(board, expiry, owner_id, score,
                                                                                 subscore)
         write = sql.OnceWrite(
@@ -255,6 +259,35 @@ class RecordWriter:
             keep_sec=float(max(ttl_seconds, rate_window or 0)), rate_count=rate_n,
             rate_window_sec=float(rate_window) if rate_window is not None else None,
             predicted_score=predicted_score, predicted_subscore=predicted_subscore, predicted_rank=predicted_rank)
+        return board, expiry, write
+
+    def finish_once(self, board: Leaderboard, expiry: int, write: sql.OnceWrite, result: sql.OnceResult,
+                    ) -> WriteReceipt:
+        """A committed idempotent write's receipt (raising RateLimitedError when it was limited); a
+        write made now enters this process's ranks."""
+        if result.receipt is None:  # rate limited
+            retry_after = max(result.retry_after_sec or 0.0, 0.0)
+            raise RateLimitedError(f"Too many score submissions: at most {write.rate_count} per "
+                                   f"{write.rate_window_sec:g} seconds. Retry in {math.ceil(retry_after)} seconds.",
+                                   retry_after)
+        receipt = receipt_of(write.board_id, write.owner_id, result.receipt,
+                             replayed=result.outcome is sql.OnceOutcome.REPLAYED)
+        if result.outcome is sql.OnceOutcome.WRITTEN:
+            record = receipt.record
+            self._apply(board, expiry, write.owner_id, record.score, record.subscore, record.num_score,
+                        record.create_time, record.username, receipt.updated)
+        return receipt
+
+    async def read_once(self, id: str, owner_id: str, key: str) -> WriteReceipt | None:
+        """The live receipt of an idempotent write, or None (never made, or forgotten past its ttl)."""
+        stored = await sql.read_receipt(self.db, id, owner_id, key)
+        return receipt_of(id, owner_id, stored.receipt, replayed=True) if stored is not None and stored.live else None
+
+    async def write_once(self, id: str, owner_id: str, key: str, score: int, subscore: int, username: str | None,
+                         metadata: Mapping[str, Any] | None, ttl_seconds: float,
+                         rate_limit: tuple[int, float] | None, expiry: int | None = None) -> WriteReceipt:
+        board, expiry, write = await self.prepare_once(id, owner_id, key, score, subscore, username, metadata,
+                                                       ttl_seconds, rate_limit, expiry)
         for _ in range(MAX_ATTEMPTS):
             try:
                 result = await sql.write_once(self.db, board.operator, board.descending, write)
@@ -278,16 +311,7 @@ class RecordWriter:
                 raise write_failure(exc) from None
             if result is None:
                 continue  # the record changed under the statement in a way it could not see: again
-            if result.receipt is None:  # rate limited
-                retry_after = max(result.retry_after_sec or 0.0, 0.0)
-                raise RateLimitedError(f"Too many score submissions: at most {rate_n} per {rate_window:g} seconds."
-                                       f" Retry in {math.ceil(retry_after)} seconds.", retry_after)
-            receipt = receipt_of(id, owner_id, result.receipt, replayed=result.outcome is sql.OnceOutcome.REPLAYED)
-            if result.outcome is sql.OnceOutcome.WRITTEN:
-                record = receipt.record
-                self._apply(board, expiry, owner_id, record.score, record.subscore, record.num_score,
-                            record.create_time, record.username, receipt.updated)
-            return receipt
+            return self.finish_once(board, expiry, write, result)
         raise internal(WRITE_ERROR)
 
     def _prediction(self, board: Leaderboard, expiry: int, owner_id: str, score: int,

@@ -29,6 +29,7 @@ import orjson
 from nakama_py.cluster.bus import ClusterBus, WorkerMarks
 from nakama_py.config import Config
 from nakama_py.core import rank_sync
+from nakama_py.core.leaderboard_batch import OnceWriteItem, write_once_batch
 from nakama_py.core.leaderboard_cursor import CursorCodec
 from nakama_py.core.leaderboard_reads import LAST_EXPIRY, RecordReader
 from nakama_py.core.leaderboard_schedule import parse_board_rules
@@ -57,7 +58,13 @@ from nakama_py.core.ranks import (
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
-from nakama_py.errors import BucketNotLoaded, LeaderboardNotFound, LeaderboardRanksDisabled, invalid_argument
+from nakama_py.errors import (
+    BucketNotLoaded,
+    LeaderboardNotFound,
+    LeaderboardRanksDisabled,
+    NakamaError,
+    invalid_argument,
+)
 from nakama_py.leaderboard_enums import Operator, OperatorOverride, SortOrder
 
 __all__ = [
@@ -342,8 +349,10 @@ class LeaderboardService:
 
     async def write_record_once(self, id: str, owner_id: str, key: str, *, score: int, subscore: int = 0,
                                 username: str | None = None, metadata: Mapping[str, Any] | None = None,
-                                ttl_seconds: int = 3600, rate_limit: tuple[int, int] | None = None) -> WriteReceipt:
-        """An idempotent, authoritative write in one database round trip.
+                                ttl_seconds: int = 3600, rate_limit: tuple[int, int] | None = None,
+                                expiry: int | None = None) -> WriteReceipt:
+        """An idempotent, authoritative write in one database round trip (into the period ending at
+        ``expiry``, unix seconds, when given; else the current one).
 
         The first call with ``(id, owner_id, key)`` writes with the board's operator and
         stores its receipt; a later call (or a concurrent duplicate) gets that receipt with
@@ -356,7 +365,19 @@ class LeaderboardService:
         if id:
             await self.leaderboard(id)
         return await self.writes.write_once(id, owner_id, key, score, subscore, username, metadata, ttl_seconds,
-                                            rate_limit)
+                                            rate_limit, expiry)
+
+    async def write_records_once(self, id: str, items: Sequence[OnceWriteItem], *, ttl_seconds: int = 3600,
+                                 rate_limit: tuple[int, int] | None = None,
+                                 expiry: int | None = None) -> list[WriteReceipt | NakamaError]:
+        """``write_record_once`` for many writes, committed in one transaction (core/leaderboard_batch.py)."""
+        await self.leaderboard(id)
+        return await write_once_batch(self.writes, id, items, ttl_seconds=ttl_seconds, rate_limit=rate_limit,
+                                      expiry=expiry)
+
+    async def read_record_once(self, id: str, owner_id: str, key: str) -> WriteReceipt | None:
+        """The receipt of ``write_record_once(id, owner_id, key)`` while it is kept, else None."""
+        return await self.writes.read_once(id, owner_id, key)
 
     async def purge_expired_receipts(self, batch_size: int = 5000) -> int:
         """Delete idempotency receipts past their time, ``batch_size`` rows per statement."""

@@ -490,6 +490,15 @@ async def write_once(db: Database, operator: Operator, desc: bool, write: OnceWr
     return None if row is None else _once_result(row)
 
 
+async def write_once_many(db: Database, operator: Operator, desc: bool,
+                          writes: Sequence[OnceWrite]) -> list[OnceResult | None]:
+    """Many idempotent writes committed together, in one round trip (a batch applied from a queue); each
+    one's result as ``write_once`` gives it. One failing rolls all back and raises."""
+    query = WRITE_ONCE_SQL[(operator, desc)]
+    rows = await db.fetchrows_together([(query, write._asdict()) for write in writes])
+    return [None if row is None else _once_result(row) for row in rows]
+
+
 _ONE_RECEIPT: LiteralString = (" WHERE leaderboard_id = %(board_id)s AND owner_id = %(owner_id)s"
                                " AND idempotency_key = %(idempotency_key)s")
 

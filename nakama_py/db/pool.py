@@ -8,11 +8,13 @@ to succeed or fail together. Every helper (and every ``connection()`` or
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, LiteralString, TypeAlias, TypeVar
 
+import psycopg
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -113,6 +115,26 @@ class Database:
         one commit) with others arriving at the same moment; see db/batching.py. ``order`` keys
         the statements of a group so concurrent groups lock rows in one order."""
         return await self.batcher.fetchrow(query, params, order)
+
+    async def fetchrows_together(self, statements: Sequence[tuple[Query, Params]]) -> list[RawRow | None]:
+        """Write statements as one transaction in one round trip (a pipeline: BEGIN, the statements,
+        COMMIT) and each one's first row; when one fails all are rolled back and its error is raised."""
+        with map_errors():
+            async with self.pool.connection() as conn, conn.pipeline() as pipeline:
+                try:
+                    await conn.execute("BEGIN")
+                    cursors = [await conn.execute(query, params) for query, params in statements]
+                    await conn.execute("COMMIT")
+                    await pipeline.sync()
+                except BaseException:
+                    # The pipeline skipped everything after the error, COMMIT included.
+                    with contextlib.suppress(psycopg.Error):
+                        await pipeline.sync()
+                    with contextlib.suppress(psycopg.Error):
+                        await conn.execute("ROLLBACK")
+                        await pipeline.sync()
+                    raise
+                return [await cursor.fetchone() for cursor in cursors]
 
     async def fetchval(self, query: Query, params: Params = None) -> Any:
         row = await self.fetchrow(query, params)

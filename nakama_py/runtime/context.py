@@ -31,6 +31,8 @@ BACKGROUND = "background"
 EVENT = "event"
 TOURNAMENT_END = "tournament_end"
 TOURNAMENT_RESET = "tournament_reset"
+HTTP = "http"  # a module HTTP route (initializer.register_http)
+EVENT_LOG = "event_log"  # an event log consumer or screen (initializer.register_event_log_consumer)
 MATCHMAKER = "matchmaker"
 
 # Nakama strips the header its gateway sets for itself.

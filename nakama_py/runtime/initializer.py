@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
+from nakama_py.cluster.event_log import check_log_name
 from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.match_handlers import CALLBACKS as MATCH_CALLBACKS
@@ -22,6 +26,8 @@ from nakama_py.runtime.registry import (
     HOOKABLE_METHODS,
     EventEntry,
     HookEntry,
+    HttpRouteEntry,
+    LogConsumerEntry,
     MatchEntry,
     MatchmakerMatchedEntry,
     Origin,
@@ -107,6 +113,23 @@ EVENT_PARAMS = ("ctx", "logger", "nk", "event")
 RT_MESSAGES = {field.message_type.name.lower(): field.name
                for field in Envelope.DESCRIPTOR.oneofs_by_name["message"].fields if field.message_type is not None}
 TOURNAMENT_PARAMS = ("ctx", "logger", "nk", "tournament", "end", "reset")
+HTTP_PARAMS = ("ctx", "logger", "nk", "request")
+LOG_PARAMS = ("ctx", "logger", "nk", "batch")
+MAX_LOG_BATCH = 1000
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+# The server's own paths: a module route may not shadow them (Nakama's API and socket, the health check).
+RESERVED_HTTP_PREFIXES = ("/v2/", "/ws", "/healthcheck")
+
+
+def _valid_pattern(path: str) -> bool:
+    """A path pattern aiohttp can route (its ``{name}``/``{name:regex}`` syntax is gorilla mux's)."""
+    if not path.startswith("/") or path == "/" or any(c in path for c in " ?#\t\n"):
+        return False
+    try:
+        web.UrlDispatcher().add_resource(path)
+    except (ValueError, re.error):
+        return False
+    return True
 MATCHMAKER_MATCHED_PARAMS = ("ctx", "logger", "nk", "entries")
 
 
@@ -299,6 +322,81 @@ class Initializer:
         self._registry.tournament_resets.append(TournamentEntry(fn, self._logger(hook="tournament_reset"), self._module,
                                                            origin))
 
+    # --- module HTTP routes (Nakama's RegisterHttp) ----------------------------------------------
+
+    def register_http(self, path: str, fn: Callable[..., Any], methods: list[str] | tuple[str, ...] | None = None,
+                      ) -> None:
+        """``async def fn(ctx, logger, nk, request: HttpRequest) -> HttpResponse`` for requests to ``path``
+        on the API port (``socket.port``), as Nakama's RegisterHttp. ``path`` starts with ``/``, may hold
+        ``{name}`` or ``{name:regex}`` segments (``request.path_params``) and must not fall under the
+        server's own paths (``/v2/``, ``/ws``, ``/healthcheck``); ``methods`` (default: every method)
+        are HTTP method names. The route has no authentication of its own: the handler decides, with
+        ``request.session()``/``require_session()``/``require_http_key()``."""
+        what = f"register_http({path!r})"
+        origin = self._origin(what)
+        if not isinstance(path, str) or not _valid_pattern(path):
+            raise RegistrationError(origin, f"{what}: the path must start with '/' and name a resource, "
+                                            "e.g. '/mygame/status' or '/mygame/items/{id}'")
+        if any(path == p.rstrip("/") or path.startswith(p) for p in RESERVED_HTTP_PREFIXES):
+            raise RegistrationError(origin, f"{what}: {', '.join(RESERVED_HTTP_PREFIXES)} are the server's own "
+                                            "paths; choose another prefix (e.g. your game's name)")
+        wanted: tuple[str, ...] = ()
+        if methods is not None:
+            if isinstance(methods, str) or not all(isinstance(m, str) for m in methods) or not methods:
+                raise RegistrationError(origin, f"{what}: methods must be a non-empty list of method names")
+            wanted = tuple(dict.fromkeys(m.upper() for m in methods))
+            unknown = [m for m in wanted if m not in HTTP_METHODS]
+            if unknown:
+                raise RegistrationError(origin, f"{what}: unknown HTTP method {unknown[0]!r}; use "
+                                                f"{', '.join(sorted(HTTP_METHODS))}")
+        check_function(origin, what, fn, HTTP_PARAMS)
+        for taken in self._registry.http_routes:
+            if taken.path == path and (not taken.methods or not wanted or set(taken.methods) & set(wanted)):
+                raise RegistrationError(origin, f"{what}: the path is already registered at {taken.origin} "
+                                                "for the same method")
+        self._registry.http_routes.append(
+            HttpRouteEntry(path, wanted, fn, self._logger(http=path), self._module, origin))
+
+    # --- the event log (nk.event_log_append) -------------------------------------------------------
+
+    def _log_name(self, origin: Origin, what: str, log: str) -> str:
+        try:
+            return check_log_name(log)
+        except ValueError as exc:
+            raise RegistrationError(origin, f"{what}: {exc}") from None
+
+    def register_event_log_consumer(self, log: str, fn: Callable[..., Any], *, batch_size: int = 100,
+                                    max_wait_ms: int = 100) -> None:
+        """``async def fn(ctx, logger, nk, batch: LogBatch)`` for the entries appended to ``log``
+        (``nk.event_log_append``), up to ``batch_size`` at a time, on every server process of every node
+        (they share one durable consumer: each entry goes to one process at a time). A batch whose call
+        returns is acknowledged; one whose call raises (or whose process dies) is delivered again, so
+        ``fn`` must be idempotent. Needs ``cluster.nats_url``."""
+        what = f"register_event_log_consumer({log!r})"
+        origin = self._origin(what)
+        self._log_name(origin, what, log)
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_LOG_BATCH:
+            raise RegistrationError(origin, f"{what}: batch_size must be 1 to {MAX_LOG_BATCH}")
+        if not isinstance(max_wait_ms, int) or not 1 <= max_wait_ms <= 60_000:
+            raise RegistrationError(origin, f"{what}: max_wait_ms must be 1 to 60000")
+        check_function(origin, what, fn, LOG_PARAMS)
+        taken = self._registry.log_consumers.get(log)
+        if taken is not None:
+            raise RegistrationError(origin, f"{what}: the log already has a consumer, registered at {taken.origin}")
+        self._registry.log_consumers[log] = LogConsumerEntry(log, fn, self._logger(event_log=log), self._module,
+                                                             origin, batch_size, max_wait_ms / 1000)
+
+    def register_event_log_screen(self, log: str, fn: Callable[..., Any]) -> None:
+        """``async def fn(ctx, logger, nk, batch: list[LogEntry]) -> dict[str, str] | None`` before each batch
+        of ``log`` reaches its consumer (fraud screening): return ``{msg_id: reason}`` for the entries to
+        reject; the consumer gets them in ``batch.rejected``. Screens run in registration order; one that
+        raises fails the batch, which is delivered again later (screens must be idempotent too)."""
+        what = f"register_event_log_screen({log!r})"
+        origin = self._origin(what)
+        self._log_name(origin, what, log)
+        check_function(origin, what, fn, LOG_PARAMS)
+        self._registry.log_screens.setdefault(log, []).append(
+            HookEntry(log, fn, self._logger(event_log_screen=log), self._module, origin))
     # --- matchmaker (issue 15) -----------------------------------------------------------------
 
     def register_matchmaker_matched(self, fn: Callable[..., Any]) -> None:

@@ -19,6 +19,7 @@ ResetFunction = Callable[[Any, RuntimeLogger, Any, Any, int], Awaitable[None]]
 TaskFunction = Callable[[Any, RuntimeLogger, Any], Awaitable[None]]
 EventFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[None]]
 TournamentFunction = Callable[[Any, RuntimeLogger, Any, Any, int, int], Awaitable[None]]
+HttpFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[Any]]
 MatchmakerMatchedFunction = Callable[[Any, RuntimeLogger, Any, Any], Awaitable[str | None]]
 
 # The REST methods Nakama lets a before/after hook intercept (its gRPC method names).
@@ -107,11 +108,32 @@ class TournamentEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpRouteEntry:
+    path: str                   # an aiohttp/gorilla pattern: ``/racing/standings/{cycle}``
+    methods: tuple[str, ...]    # upper-case; empty: every method
+    fn: HttpFunction            # (ctx, logger, nk, request: HttpRequest) -> HttpResponse
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
 class MatchmakerMatchedEntry:
     fn: MatchmakerMatchedFunction  # (ctx, logger, nk, entries) -> match id or None
     logger: RuntimeLogger
     module: str
     origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class LogConsumerEntry:
+    log: str
+    fn: Any                     # (ctx, logger, nk, batch: LogBatch) -> None
+    logger: RuntimeLogger
+    module: str
+    origin: Origin
+    batch_size: int
+    max_wait: float             # seconds to wait for a batch to fill
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,5 +161,8 @@ class Registry:
     rt_after: dict[str, HookEntry] = field(default_factory=dict)
     session_start: list[HookEntry] = field(default_factory=list)
     session_end: list[HookEntry] = field(default_factory=list)
+    http_routes: list[HttpRouteEntry] = field(default_factory=list)
+    log_consumers: dict[str, LogConsumerEntry] = field(default_factory=dict)
+    log_screens: dict[str, list[HookEntry]] = field(default_factory=dict)  # by log: screens, in registration order
     matchmaker_matched: MatchmakerMatchedEntry | None = None  # matchmaker (issue 15)
     matches: dict[str, MatchEntry] = field(default_factory=dict)  # match handlers by name

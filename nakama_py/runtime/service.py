@@ -32,6 +32,7 @@ from nakama_py.runtime.call_scope import CURRENT, CallScope, finish
 from nakama_py.runtime.context import (
     BACKGROUND,
     EVENT,
+    EVENT_LOG,
     LEADERBOARD_RESET,
     MATCHMAKER,
     RUN_ONCE,
@@ -46,8 +47,16 @@ from nakama_py.runtime.initializer import Initializer
 from nakama_py.runtime.loader import RuntimeLoadError, load_modules
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk import NakamaModule
-from nakama_py.runtime.registry import Registry, RpcEntry, TaskEntry, TournamentEntry
+from nakama_py.runtime.registry import (
+    HttpRouteEntry,
+    LogConsumerEntry,
+    Registry,
+    RpcEntry,
+    TaskEntry,
+    TournamentEntry,
+)
 from nakama_py.runtime.rt_hooks import RuntimeRtHooks
+from nakama_py.runtime.types import HttpRequest, HttpResponse, LogBatch, LogEntry
 
 log = logging.getLogger("nakama_py.runtime")
 
@@ -145,6 +154,61 @@ class LoadedRuntime:
         finally:
             CURRENT.reset(token)
             metrics.rpc_finished(rpc_id, code, time.perf_counter() - started)
+
+    # --- module HTTP routes -------------------------------------------------------------
+
+    @property
+    def http_routes(self) -> list[HttpRouteEntry]:
+        return list(self.registry.http_routes)
+
+    async def call_http(self, entry: HttpRouteEntry, ctx: Context, request: HttpRequest) -> HttpResponse:
+        """Run a module HTTP handler: its response, or a NakamaError for the client (anything else
+        is logged and becomes ``InternalRpcError``, as for RPCs)."""
+        scope = CallScope("http", entry.path)
+        token = CURRENT.set(scope)
+        try:
+            result = await entry.fn(ctx, entry.logger, self.nk, request)
+            if scope.started:
+                finish(scope)
+        except (NakamaError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            entry.logger.error("HTTP handler failed", exc_info=True)
+            raise InternalRpcError() from exc
+        finally:
+            CURRENT.reset(token)
+        if not isinstance(result, HttpResponse):
+            entry.logger.error("HTTP handler returned something other than an HttpResponse",
+                               result_type=type(result).__name__)
+            raise InternalRpcError()
+        return result
+
+    # --- event log consumers ------------------------------------------------------------
+
+    @property
+    def log_consumers(self) -> list[LogConsumerEntry]:
+        return list(self.registry.log_consumers.values())
+
+    async def run_log_batch(self, entry: LogConsumerEntry, entries: list[LogEntry]) -> None:
+        """The log's screens, then its consumer, for one batch. Anything raised fails the batch (it is
+        delivered again later), after being logged."""
+        rejected: dict[str, str] = {}
+        for screen in self.registry.log_screens.get(entry.log, ()):
+            try:
+                verdicts = await _scoped("event log screen", entry.log, screen.fn(
+                    Context(self.info, EVENT_LOG), screen.logger, self.nk, list(entries)))
+            except Exception:
+                screen.logger.error("event log screen failed; the batch will be delivered again", exc_info=True)
+                raise
+            for msg_id, reason in (verdicts or {}).items():
+                rejected.setdefault(str(msg_id), str(reason))
+        try:
+            await _scoped("event log consumer", entry.log, entry.fn(
+                Context(self.info, EVENT_LOG), entry.logger, self.nk, LogBatch(entries, rejected)))
+        except Exception:
+            entry.logger.error("event log consumer failed; the batch will be delivered again", exc_info=True,
+                               entries=len(entries))
+            raise
 
     # --- leaderboard resets, jobs, shutdown ---------------------------------------------
 

@@ -95,7 +95,7 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
 
         headers = response.headers
         cors.decorate(request, response)
-        if request.path != "/":
+        if request.path != "/" and "Cache-Control" not in headers:  # a module HTTP route may set its own
             headers["Cache-Control"] = NO_CACHE
         headers["Vary"] = "Accept-Encoding"
         for name, value in extra_headers:

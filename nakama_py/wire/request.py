@@ -7,6 +7,8 @@ as numbers or strings. Query strings may end in ``?`` or ``&`` and repeat keys.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -187,3 +189,15 @@ def query_int(query: MultiMapping[str], name: str) -> int | None:
         return int(value)
     except ValueError:
         raise invalid_argument(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
+
+
+def basic_username(header: str) -> str | None:
+    """The username of ``Authorization: Basic base64(user:pass)``; None when unparsable."""
+    if not header.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, colon, _ = decoded.partition(":")
+    return username if colon else None

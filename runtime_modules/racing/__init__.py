@@ -6,6 +6,7 @@ call it. Uses only the public runtime API (``nakama_py.runtime``).
 RPCs:
   submit_race_time          players: {"race_time": seconds, "idempotency_key": "...", "metadata": {...}}
   get_leaderboard           players or http_key: {"limit": 1-1000, "cycle": n}
+  get_submission            players: {"idempotency_key": "..."} -> applied (the receipt) | rejected | pending
   manual_reset_leaderboard  http_key: {} finalizes the last ended cycle, {"cycle": n} an older one
   system_metrics            http_key: counts and the last finalization
 
@@ -16,6 +17,13 @@ clusters' global views.
 Live races: the matchmaker (tickets with ``mode: race``, 2 to 8 players) starts an authoritative
 ``"race"`` match (race_match.py, race_matchmaking.py) that validates progress and records each
 finisher's time, measured by the server, on the same leaderboard.
+
+racing_submit_mode=stream (needs cluster.nats_url): submissions are accepted at once onto the event log
+and applied in batches by a consumer on every node (stream_accept.py, stream_apply.py); the screening
+hook point is initializer.register_event_log_screen("racing_submissions", fn).
+
+HTTP routes (no auth; cacheable by a CDN or proxy, see public_standings.py):
+  GET /racing/standings[/{cycle}]?limit=N   the top N of the current (or a given) cycle
 """
 
 from __future__ import annotations
@@ -29,12 +37,18 @@ from . import telemetry
 from .access import BOARD, COLLECTION
 from .cycles import Cycles
 from .finalization import LAST_RESET_KEY, Finalizer
+from .outcomes import Outcomes
+from .public_standings import PATH as STANDINGS_PATH
+from .public_standings import PublicStandings
 from .race_match import RaceMatch
 from .race_matchmaking import RACE_HANDLER, matchmaker_matched
 from .region_wiring import install_regions
 from .retention import INTERVAL_SECONDS, Retention
-from .settings import RacingSettings
+from .settings import RacingSettings, SettingsError
 from .standings import Standings
+from .stream_accept import LOG as STREAM_LOG
+from .stream_accept import StreamAccept
+from .stream_apply import StreamApply
 from .submissions import Submissions
 from .system import SystemMetrics
 
@@ -49,7 +63,15 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
                          f"(nk.leaderboard_delete) to change the cycle length")
     cycles = Cycles(settings.cycle_seconds)
     standings = Standings(settings, cycles)
-    submissions = Submissions(settings, cycles, standings)
+    outcomes = Outcomes(cycles)
+    stream: StreamAccept | None = None
+    if settings.submit_mode == "stream":
+        if not nk.event_log_available():
+            raise SettingsError("racing_submit_mode: stream needs the event log (set cluster.nats_url, NATS JetStream)")
+        stream = StreamAccept(settings, cycles, outcomes)
+        initializer.register_event_log_consumer(STREAM_LOG, StreamApply(settings, cycles, standings).apply,
+                                                batch_size=settings.stream_batch_size, max_wait_ms=50)
+    submissions = Submissions(settings, cycles, standings, stream)
     finalizer = Finalizer(settings, cycles)
     retention = Retention(settings)
     system = SystemMetrics(cycles)
@@ -58,9 +80,14 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
 
     initializer.register_rpc("submit_race_time", submissions.submit_race_time)
     initializer.register_rpc("get_leaderboard", regional.get_leaderboard if regional else standings.get_leaderboard)
+    initializer.register_rpc("get_submission", outcomes.get_submission)
     initializer.register_rpc("manual_reset_leaderboard", finalizer.manual_reset_leaderboard)
     initializer.register_rpc("system_metrics", system.system_metrics)
     initializer.register_leaderboard_reset(finalizer.on_leaderboard_reset)
+    public = PublicStandings(settings, cycles, standings)
+    public.regional = regional
+    initializer.register_http(STANDINGS_PATH, public.get, ["GET", "HEAD"])
+    initializer.register_http(STANDINGS_PATH + "/{cycle}", public.get, ["GET", "HEAD"])
     initializer.register_background_job("racing_retention", INTERVAL_SECONDS, retention.run)
     initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race
     initializer.register_matchmaker_matched(matchmaker_matched)

@@ -36,6 +36,7 @@ from . import payloads, telemetry
 from .access import BOARD, COLLECTION, require_backend
 from .cycles import Cycles
 from .settings import RacingSettings
+from .stream_accept import LOG as STREAM_LOG
 
 # Writes that computed their period just before a cycle ended may commit just after it:
 # the hook waits this long past the end before taking the snapshot.
@@ -153,6 +154,12 @@ class Finalizer:
 
     async def finalize(self, nk: NakamaModule, logger: RuntimeLogger, cycle: int) -> dict[str, Any]:
         started = time.perf_counter()
+        # Streamed mode: every submission accepted before now (the cycle's included) must be on the board first.
+        if self.settings.submit_mode == "stream" and not await nk.event_log_wait_applied(
+                STREAM_LOG, self.settings.stream_drain_seconds):
+            raise NakamaError(f"cycle {cycle}: the streamed submissions were not all applied within "
+                              f"{self.settings.stream_drain_seconds:g} s; finalization will be retried",
+                              Code.UNAVAILABLE)
         try:
             settled = [await self._settle(nk, logger, cycle, payout) for payout in self.payouts]
         except Exception:

@@ -28,6 +28,8 @@ async def install_regions(ctx: Context, nk: NakamaModule, initializer: Initializ
     regions = RegionSettings.from_env(ctx.env)
     if not regions.enabled:
         return None
+    if settings.submit_mode != "direct":  # the stream's consumer writes to the one board (stream_apply.py)
+        raise SettingsError("racing_regions: not yet with racing_submit_mode=stream; use direct")
     local: dict[str, LocalRegion] = {}
     everyone: list[RegionStandings] = []
     for name in regions.regions:

@@ -84,6 +84,25 @@ class RegionalStandings:
         self._memo[key] = (now, generation, top, counts)
         return top, counts
 
+    def region(self, name: object) -> RegionStandings:
+        region = self.by_name.get(name) if isinstance(name, str) else None
+        if region is None:
+            raise invalid(f"unknown region {name!r}: one of {', '.join(self.by_name)}")
+        return region
+
+    async def public(self, cycle: int, limit: int, name: str | None) -> dict[str, object]:
+        """What ``GET /racing/standings`` shows (public_standings.py): the global standings, or with
+        ``?region=`` one region's, without anything player-specific."""
+        if name is not None:
+            region = self.region(name)
+            return {"region": region.name, "cycle": cycle, "ends_at": self.cycles.ends_at(cycle),
+                    "entries": [_entry(s, s.rank) for s in await region.top(cycle, limit)],
+                    "total": await region.count(cycle)}
+        merged, counts = await self.merged(cycle, limit)
+        return {"scope": "global", "cycle": cycle, "ends_at": self.cycles.ends_at(cycle),
+                "entries": [_entry(g.standing, g.rank, g.region) for g in merged],
+                "total": sum(counts.values()), "regions": counts}
+
     async def get_leaderboard(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:
         body = json_object(payload)
         limit = optional_int(body, "limit", low=1, high=MAX_LIMIT) or DEFAULT_LIMIT
@@ -96,9 +115,7 @@ class RegionalStandings:
         home_name = await self.players.region_of(nk, ctx.user_id) if ctx.user_id else None
         reply: dict[str, object]
         if name is not None:
-            region = self.by_name.get(name) if isinstance(name, str) else None
-            if region is None:
-                raise invalid(f"unknown region {name!r}: one of {', '.join(self.by_name)}")
+            region = self.region(name)
             top = await region.top(cycle, limit)
             # A local region reads this process's rank memory (fresh); the caller never races in a remote one.
             mine = await region.rank_of(cycle, ctx.user_id) if ctx.user_id and home_name == name else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from nakama_py.runtime import ConfigurationError
 
 DEFAULT_REWARDS = (1000, 500, 250, 100, 100, 100, 100, 100, 100, 100)
+SUBMIT_MODES = ("direct", "stream")
 
 
 class SettingsError(ConfigurationError):
@@ -51,6 +52,13 @@ def cycle_schedule(cycle_seconds: int) -> str:
                         "(e.g. 10, 30, 60, 300, 600, 3600, 86400)")
 
 
+def _batch_size(env: Mapping[str, str]) -> int:
+    size = int(_number(env, "racing_stream_batch_size", 200, integer=True, minimum=1))
+    if size > 1000:
+        raise SettingsError(f"racing_stream_batch_size: must be at most 1000, got {size}")
+    return size
+
+
 @dataclass(frozen=True)
 class RacingSettings:
     cycle_seconds: int = 300
@@ -61,6 +69,9 @@ class RacingSettings:
     leaderboard_cache_ms: int = 1000
     rewards: tuple[int, ...] = DEFAULT_REWARDS
     retention_days: float = 7.0
+    submit_mode: str = "direct"        # "stream": accepted at once, applied in batches from the event log
+    stream_batch_size: int = 200
+    stream_drain_seconds: float = 30.0  # how long finalization waits for the log to be applied
     track_meters: float = 1000.0      # a live race's length (race_match.py)
     max_speed_mps: float = 100.0      # progress faster than this is impossible: rejected
 
@@ -89,7 +100,14 @@ class RacingSettings:
                 raise SettingsError(f"racing_rewards: {raw!r} is not a comma-separated list of integers") from None
             if not 1 <= len(rewards) <= 100 or any(r < 0 for r in rewards):
                 raise SettingsError("racing_rewards: give 1 to 100 non-negative amounts (coins for ranks 1, 2, ...)")
+        mode = (env.get("racing_submit_mode") or "direct").strip()
+        if mode not in SUBMIT_MODES:
+            raise SettingsError(f"racing_submit_mode: {mode!r} is not one of {', '.join(SUBMIT_MODES)}")
         return cls(
+            submit_mode=mode,
+            stream_batch_size=_batch_size(env),
+            stream_drain_seconds=_number(env, "racing_stream_drain_seconds", 30.0, integer=False, minimum=0,
+                                         exclusive=True),
             cycle_seconds=cycle,
             min_race_seconds=low,
             max_race_seconds=high,

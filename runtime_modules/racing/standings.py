@@ -50,6 +50,24 @@ class Standings:
         if rank <= MAX_LIMIT:
             self._generation += 1
 
+    async def top(self, nk: NakamaModule, cycle: int, limit: int) -> tuple[str, int]:
+        """The rendered top ``limit`` entries (a JSON array) and the cycle's record count, from the
+        same memo as ``get_leaderboard`` (at most ``leaderboard_cache_ms`` old)."""
+        rendered = await self._render(nk, cycle, limit)
+        return rendered.entries, rendered.total
+
+    def checked_cycle(self, cycle: int | None, now: float) -> int:
+        """The cycle asked for (None: the current one); a future or no longer kept cycle is refused."""
+        current = self.cycles.of(now)
+        if cycle is None:
+            return current
+        if cycle > current:
+            raise NakamaError(f"cycle {cycle} has not started yet (the current cycle is {current})",
+                              Code.INVALID_ARGUMENT)
+        if self.cycles.end(cycle) <= now - self.settings.retention_seconds:
+            raise NakamaError(f"cycle {cycle} is no longer kept", Code.NOT_FOUND)
+        return cycle
+
     async def _render(self, nk: NakamaModule, cycle: int, limit: int, fresh: bool = False) -> _Rendered:
         key = (cycle, limit)
         now = time.monotonic()
@@ -69,16 +87,7 @@ class Standings:
     async def get_leaderboard(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule, payload: str) -> str:
         body = json_object(payload)
         limit = optional_int(body, "limit", low=1, high=MAX_LIMIT) or DEFAULT_LIMIT
-        now = time.time()
-        current = self.cycles.of(now)
-        cycle = optional_int(body, "cycle", low=0)
-        if cycle is None:
-            cycle = current
-        elif cycle > current:
-            raise NakamaError(f"cycle {cycle} has not started yet (the current cycle is {current})",
-                              Code.INVALID_ARGUMENT)
-        elif self.cycles.end(cycle) <= now - self.settings.retention_seconds:
-            raise NakamaError(f"cycle {cycle} is no longer kept", Code.NOT_FOUND)
+        cycle = self.checked_cycle(optional_int(body, "cycle", low=0), time.time())
         rendered = await self._render(nk, cycle, limit)
         me = "null"
         if ctx.user_id:

@@ -1,4 +1,6 @@
 """``submit_race_time``: a player's race time for the current cycle, idempotent and rate limited.
+This is the direct mode (``racing_submit_mode=direct``, the default); the streamed mode hands the
+validated submission to stream_accept.py instead.
 
 One database round trip for an accepted submission: ``nk.leaderboard_record_write_once``
 checks the idempotency key, counts the rate-limit window, writes the record and stores
@@ -14,22 +16,25 @@ from typing import Any
 
 from nakama_py.runtime import Context, NakamaError, NakamaModule, RateLimitedError, RuntimeLogger
 
-from . import payloads, telemetry
+from . import payloads, replies, telemetry
 from .access import BOARD, require_player
 from .cycles import Cycles
 from .player_regions import PlayerRegions, requested_region
 from .region_settings import region_board
 from .settings import RacingSettings
 from .standings import Standings
+from .stream_accept import StreamAccept
 
 RATE_WINDOW_SECONDS = 60
 
 
 class Submissions:
-    def __init__(self, settings: RacingSettings, cycles: Cycles, standings: Standings) -> None:
+    def __init__(self, settings: RacingSettings, cycles: Cycles, standings: Standings,
+                 stream: StreamAccept | None = None) -> None:
         self.settings = settings
         self.cycles = cycles
         self.standings = standings
+        self.stream = stream  # racing_submit_mode=stream: accepted here, applied by stream_apply.py
         self.regions: PlayerRegions | None = None  # racing_regions: each player's board is their region's
         self.on_change: list[Callable[[str, int], None]] = []  # (board, rank) after each accepted write
         self.boards = [BOARD]  # the current cycle's boards the leaderboard-size metric adds up
@@ -49,6 +54,8 @@ class Submissions:
         except NakamaError:
             self._rejected(nk, "invalid")
             raise
+        if self.stream is not None:
+            return await self.stream.accept(nk, user_id, ctx.username, seconds, key, metadata)
         return nk.json_encode(await self.record(nk, user_id, ctx.username, seconds, key, metadata, region))
 
     async def record(self, nk: NakamaModule, user_id: str, username: str | None, seconds: float, key: str,
@@ -76,7 +83,6 @@ class Submissions:
             raise RateLimitedError(f"rate limit exceeded: at most {settings.submit_rate_per_minute} submissions "
                                    f"per minute; retry in {max(1, math.ceil(exc.retry_after))} s",
                                    exc.retry_after) from None
-        record = receipt.record
         if receipt.replayed:
             self._rejected(nk, "duplicate")
         else:
@@ -86,15 +92,7 @@ class Submissions:
                 notify(board, receipt.rank)
             size = sum([(await nk.leaderboard_top(b, 0)).total for b in self.boards])  # from memory
             nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, size)
-        expiry = int(record.expiry_time.timestamp()) if record.expiry_time else 0
-        reply: dict[str, Any] = {
-            "success": True,
-            "cycle": self.cycles.of_expiry(expiry),
-            "race_time_ms": receipt.submitted_score,
-            "best_time_ms": record.score,
-            "rank": receipt.rank,
-            "personal_best": receipt.updated,
-        }
+        reply = replies.applied(self.cycles, receipt)
         if self.regions is not None:
             reply["region"] = region
         return reply

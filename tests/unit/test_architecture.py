@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "nakama_py"
 # Shared leaves every layer may use: error codes, config models, logging, metrics, the bus interface,
 # the leaderboard vocabulary (sort orders and operators), and Nakama's protocol messages (proto: generated
 # from our .proto files, imports nothing else).
-LEAVES = {"errors", "config", "logs", "metrics", "route_hooks", "cluster.bus", "leaderboard_enums", "__init__", "proto"}
+LEAVES = {"errors", "config", "logs", "metrics", "route_hooks", "cluster.bus", "cluster.event_log", "leaderboard_enums",
+          "__init__", "proto"}
 
 MAY_IMPORT: dict[str, set[str]] = {
     "wire": set(),
@@ -49,8 +50,8 @@ def layer_of(module: str) -> str:
     parts = module.split(".")[1:]
     if not parts:
         return "__init__"
-    if parts[0] == "cluster" and len(parts) > 1 and parts[1] == "bus":
-        return "cluster.bus"
+    if parts[0] == "cluster" and len(parts) > 1 and parts[1] in ("bus", "event_log"):
+        return f"cluster.{parts[1]}"
     return parts[0]
 
 

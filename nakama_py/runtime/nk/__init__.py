@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from nakama_py.cluster.event_log import EventLog
 from nakama_py.core.accounts import AccountService
 from nakama_py.core.channels import ChannelService
 from nakama_py.core.disconnects import Disconnects
@@ -38,6 +39,7 @@ from nakama_py.runtime.localcache import LocalCache
 from nakama_py.runtime.logger import RuntimeLogger
 from nakama_py.runtime.nk.accounts import AccountCalls
 from nakama_py.runtime.nk.channels import ChannelCalls
+from nakama_py.runtime.nk.event_log import EventLogCalls
 from nakama_py.runtime.nk.events import EventCalls
 from nakama_py.runtime.nk.friends import FriendCalls
 from nakama_py.runtime.nk.groups import GroupCalls
@@ -56,7 +58,7 @@ from nakama_py.runtime.nk.wallets import WalletCalls
 
 class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
                    SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls, ChannelCalls,
-                   SessionCalls, MatchCalls, HttpCalls):
+                   SessionCalls, MatchCalls, EventLogCalls, HttpCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,
@@ -64,7 +66,8 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
                  leaderboards: LeaderboardService, multi_updater: MultiUpdater, sql: SqlDatabase,
                  metrics: Metrics, streams: StreamService, friends: FriendService, groups: GroupService,
                  tournaments: TournamentService, events: EventQueue, channels: ChannelService,
-                 disconnects: Disconnects, match_registry: MatchRegistry, match_listings: MatchListings) -> None:
+                 disconnects: Disconnects, match_registry: MatchRegistry, match_listings: MatchListings,
+                 event_log: EventLog | None = None) -> None:
         self._info = info
         self._accounts = accounts
         self._sessions = sessions
@@ -82,6 +85,7 @@ class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, No
         self._events = events
         self._channels = channels
         self._disconnects = disconnects
+        self._event_log = event_log  # None without cluster.nats_url
         self._match_registry = match_registry
         self._match_listings = match_listings
         self._cache = LocalCache()

@@ -13,7 +13,7 @@ import aiohttp
 
 from nakama_py.errors import Code, NakamaError, invalid_argument
 from nakama_py.runtime.call_scope import tracked
-from nakama_py.runtime.types import HttpResponse
+from nakama_py.runtime.types import HttpResult
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"})
 MAX_TIMEOUT_MS = 60_000
@@ -24,7 +24,7 @@ class HttpCalls:
 
     @tracked
     async def http_request(self, url: str, method: str = "GET", headers: Mapping[str, str] | None = None,
-                           body: str = "", timeout_ms: int = 5000) -> HttpResponse:
+                           body: str = "", timeout_ms: int = 5000) -> HttpResult:
         """Send one HTTP request and read the whole response (text) within ``timeout_ms``."""
         verb = method.upper()
         if verb not in METHODS:
@@ -39,7 +39,7 @@ class HttpCalls:
             async with self._http.request(verb, url, headers=dict(headers or {}), data=body or None,
                                           timeout=aiohttp.ClientTimeout(total=timeout_ms / 1000)) as response:
                 text = await response.text()
-                return HttpResponse(response.status, dict(response.headers), text)
+                return HttpResult(response.status, dict(response.headers), text)
         except (TimeoutError, aiohttp.ClientError) as exc:
             # The message names the host, never the query string (it may carry a key).
             raise NakamaError(f"http_request to {url.split('?', 1)[0]} failed: {type(exc).__name__}",

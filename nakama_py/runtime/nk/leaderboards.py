@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from nakama_py.core.leaderboard_batch import OnceWriteItem
 from nakama_py.core.leaderboards import BucketNotLoaded, LeaderboardService
-from nakama_py.errors import invalid_argument
+from nakama_py.errors import NakamaError, invalid_argument
 from nakama_py.leaderboard_enums import OperatorOverride
 from nakama_py.runtime import type_conversions as to_public
 from nakama_py.runtime.call_scope import CURRENT, tracked
@@ -99,14 +100,36 @@ class LeaderboardCalls:
     async def leaderboard_record_write_once(self, id: str, owner_id: str, key: str, *, score: int,
                                             subscore: int = 0, username: str | None = None,
                                             metadata: Mapping[str, Any] | None = None, ttl_seconds: int = 3600,
-                                            rate_limit: tuple[int, int] | None = None) -> WriteReceipt:
+                                            rate_limit: tuple[int, int] | None = None,
+                                            expiry: int | None = None) -> WriteReceipt:
         """An idempotent write: the first call with ``(id, owner_id, key)`` writes; later calls within
         ``ttl_seconds`` return its receipt (``replayed=True``). ``rate_limit=(n, window_seconds)``
-        caps accepted writes per owner and raises ``RateLimitedError`` beyond it."""
+        caps accepted writes per owner and raises ``RateLimitedError`` beyond it. ``expiry`` (unix
+        seconds) writes into the period ending then instead of the current one."""
         return await self._leaderboards.write_record_once(
             id, owner_id, key, score=score, subscore=subscore, username=username or None,
             metadata=dict(metadata) if metadata is not None else None, ttl_seconds=ttl_seconds,
-            rate_limit=rate_limit)
+            rate_limit=rate_limit, expiry=expiry)
+
+    @tracked
+    async def leaderboard_records_write_once(self, id: str, writes: Sequence[Mapping[str, Any]], *,
+                                             ttl_seconds: int = 3600, rate_limit: tuple[int, int] | None = None,
+                                             expiry: int | None = None) -> list[WriteReceipt | NakamaError]:
+        """``leaderboard_record_write_once`` for many writes (each a dict of ``owner_id``, ``key``, ``score``
+        and optionally ``subscore``, ``username``, ``metadata``), committed in one transaction. The answer
+        holds, in order, each write's receipt or its error (``RateLimitedError``, a bad write): one
+        write's refusal does not stop the others."""
+        items = [OnceWriteItem(str(w["owner_id"]), str(w["key"]), int(w["score"]), int(w.get("subscore", 0)),
+                               w.get("username") or None,
+                               dict(w["metadata"]) if w.get("metadata") is not None else None) for w in writes]
+        return await self._leaderboards.write_records_once(id, items, ttl_seconds=ttl_seconds,
+                                                           rate_limit=rate_limit, expiry=expiry)
+
+    @tracked
+    async def leaderboard_record_write_once_get(self, id: str, owner_id: str, key: str) -> WriteReceipt | None:
+        """The receipt of ``leaderboard_record_write_once(id, owner_id, key)`` (``replayed=True``) while it is
+        kept, or None: never written (or not yet, for a queued write), or forgotten past its ttl."""
+        return await self._leaderboards.read_record_once(id, owner_id, key)
 
     @tracked
     async def leaderboard_top(self, id: str, limit: int, expiry: int = 0) -> TopList:
