@@ -46,7 +46,7 @@ async def install_regions(ctx: Context, nk: NakamaModule, initializer: Initializ
         local[name] = LocalRegion(nk, name, board.id, cycles)
         everyone.append(local[name])
     players = PlayerRegions(regions)
-    standings = RegionalStandings(settings, cycles, everyone, players)
+    standings = RegionalStandings(settings, cycles, everyone, regions)
     submissions.regions = players
     submissions.on_change.append(standings.changed)
     boards = [region.board for region in local.values()]

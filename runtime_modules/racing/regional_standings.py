@@ -24,7 +24,7 @@ from nakama_py.runtime import Code, Context, NakamaError, NakamaModule, RuntimeL
 
 from .cycles import Cycles
 from .payloads import invalid, json_object, optional_int
-from .player_regions import PlayerRegions
+from .region_settings import RegionSettings
 from .regions import GlobalStanding, RegionStandings, Standing, global_rank, global_top
 from .settings import RacingSettings
 from .standings import DEFAULT_LIMIT, MAX_LIMIT
@@ -42,12 +42,12 @@ def _entry(standing: Standing, rank: int, region: str | None = None) -> dict[str
 
 class RegionalStandings:
     def __init__(self, settings: RacingSettings, cycles: Cycles, regions: Sequence[RegionStandings],
-                 players: PlayerRegions) -> None:
+                 region_settings: RegionSettings) -> None:
         self.settings = settings
         self.cycles = cycles
         self.regions = list(regions)
         self.by_name = {r.name: r for r in regions}
-        self.players = players
+        self.local = [r for r in regions if r.name not in region_settings.remote]
         self.max_age = settings.leaderboard_cache_ms / 1000
         self._memo: dict[tuple[int, int], tuple[float, int, list[GlobalStanding], dict[str, int]]] = {}
         self._generation = 0
@@ -84,6 +84,14 @@ class RegionalStandings:
         self._memo[key] = (now, generation, top, counts)
         return top, counts
 
+    async def _home(self, cycle: int, user_id: str) -> RegionStandings | None:
+        """The region holding the player's record of the cycle: a rank-memory lookup per local region
+        (with read-your-writes across this server's workers), no database read."""
+        for region in self.local:
+            if await region.rank_of(cycle, user_id) is not None:
+                return region
+        return None
+
     def region(self, name: object) -> RegionStandings:
         region = self.by_name.get(name) if isinstance(name, str) else None
         if region is None:
@@ -112,21 +120,21 @@ class RegionalStandings:
         if name is not None and scope is not None:
             raise invalid('give either "region" or "scope": "global", not both')
         cycle = self._cycle(body)
-        home_name = await self.players.region_of(nk, ctx.user_id) if ctx.user_id else None
         reply: dict[str, object]
         if name is not None:
             region = self.region(name)
             top = await region.top(cycle, limit)
             # A local region reads this process's rank memory (fresh); the caller never races in a remote one.
-            mine = await region.rank_of(cycle, ctx.user_id) if ctx.user_id and home_name == name else None
+            mine = await region.rank_of(cycle, ctx.user_id) if ctx.user_id else None
             reply = {"region": region.name, "cycle": cycle, "ends_at": self.cycles.ends_at(cycle),
                      "entries": [_entry(s, s.rank) for s in top], "total": await region.count(cycle),
                      "me": {"rank": mine.rank, "race_time_ms": mine.race_time_ms} if mine else None}
             return json.dumps(reply, separators=(",", ":"))
         merged, counts = await self.merged(cycle, limit)
         me: dict[str, object] | None = None
-        if home_name is not None and ctx.user_id:
-            standing = await global_rank(self.regions, self.by_name[home_name], cycle, ctx.user_id)
+        home = await self._home(cycle, ctx.user_id) if ctx.user_id else None
+        if home is not None and ctx.user_id:
+            standing = await global_rank(self.regions, home, cycle, ctx.user_id)
             if standing is not None:
                 me = {"rank": standing.rank, "race_time_ms": standing.standing.race_time_ms,
                       "region": standing.region, "region_rank": standing.standing.rank}
