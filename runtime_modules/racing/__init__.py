@@ -75,8 +75,8 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     finalizer = Finalizer(settings, cycles)
     retention = Retention(settings)
     system = SystemMetrics(cycles)
-    regional = await install_regions(ctx, nk, initializer, settings, cycles, submissions, finalizer, retention,
-                                     system)
+    regional = await install_regions(ctx, nk, initializer, settings, cycles, standings, submissions, finalizer,
+                                     retention, system)
 
     initializer.register_rpc("submit_race_time", submissions.submit_race_time)
     initializer.register_rpc("get_leaderboard", regional.get_leaderboard if regional else standings.get_leaderboard)

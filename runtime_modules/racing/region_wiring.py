@@ -16,12 +16,13 @@ from .regions import RegionStandings
 from .remote_region import RemoteRegion
 from .retention import Retention
 from .settings import RacingSettings, SettingsError
+from .standings import Standings
 from .submissions import Submissions
 from .system import SystemMetrics
 
 
 async def install_regions(ctx: Context, nk: NakamaModule, initializer: Initializer, settings: RacingSettings,
-                          cycles: Cycles, submissions: Submissions, finalizer: Finalizer,
+                          cycles: Cycles, standings: Standings, submissions: Submissions, finalizer: Finalizer,
                           retention: Retention, system: SystemMetrics) -> RegionalStandings | None:
     """The regional ``get_leaderboard`` (None without regions), after creating each local region's board
     and pointing submissions and finalization at the regions."""
@@ -46,12 +47,12 @@ async def install_regions(ctx: Context, nk: NakamaModule, initializer: Initializ
         local[name] = LocalRegion(nk, name, board.id, cycles)
         everyone.append(local[name])
     players = PlayerRegions(regions)
-    standings = RegionalStandings(settings, cycles, everyone, regions)
+    regional = RegionalStandings(settings, cycles, everyone, regions, standings)
     submissions.regions = players
-    submissions.on_change.append(standings.changed)
+    submissions.on_change.append(regional.changed)
     boards = [region.board for region in local.values()]
     retention.boards += boards
     submissions.boards = system.boards = boards  # the sizes and counts of this cluster's regions
     finalizer.payouts = region_payouts(settings, regions, everyone, list(local.values()))
     initializer.register_rpc(RPC, RegionService(local).standings)
-    return standings
+    return regional

@@ -20,14 +20,14 @@ import json
 import time
 from collections.abc import Sequence
 
-from nakama_py.runtime import Code, Context, NakamaError, NakamaModule, RuntimeLogger
+from nakama_py.runtime import Context, NakamaModule, RuntimeLogger
 
 from .cycles import Cycles
 from .payloads import invalid, json_object, optional_int
 from .region_settings import RegionSettings
 from .regions import GlobalStanding, RegionStandings, Standing, global_rank, global_top
 from .settings import RacingSettings
-from .standings import DEFAULT_LIMIT, MAX_LIMIT
+from .standings import DEFAULT_LIMIT, MAX_LIMIT, Standings
 
 MAX_MEMOS = 256
 
@@ -42,8 +42,9 @@ def _entry(standing: Standing, rank: int, region: str | None = None) -> dict[str
 
 class RegionalStandings:
     def __init__(self, settings: RacingSettings, cycles: Cycles, regions: Sequence[RegionStandings],
-                 region_settings: RegionSettings) -> None:
+                 region_settings: RegionSettings, standings: Standings) -> None:
         self.settings = settings
+        self.standings = standings  # the single board's view: its cycle rules are the same
         self.cycles = cycles
         self.regions = list(regions)
         self.by_name = {r.name: r for r in regions}
@@ -56,19 +57,6 @@ class RegionalStandings:
         """A submission on this process reached ``rank`` of a region: merged tops that may show it are stale."""
         if rank <= MAX_LIMIT:
             self._generation += 1
-
-    def _cycle(self, body: dict[str, object]) -> int:
-        now = time.time()
-        current = self.cycles.of(now)
-        cycle = optional_int(body, "cycle", low=0)
-        if cycle is None:
-            return current
-        if cycle > current:
-            raise NakamaError(f"cycle {cycle} has not started yet (the current cycle is {current})",
-                              Code.INVALID_ARGUMENT)
-        if self.cycles.end(cycle) <= now - self.settings.retention_seconds:
-            raise NakamaError(f"cycle {cycle} is no longer kept", Code.NOT_FOUND)
-        return cycle
 
     async def merged(self, cycle: int, limit: int) -> tuple[list[GlobalStanding], dict[str, int]]:
         """The global top ``limit`` and each region's count, memoized (module docstring)."""
@@ -119,7 +107,7 @@ class RegionalStandings:
             raise invalid('scope must be "global" (or give "region" for one region\'s standings)')
         if name is not None and scope is not None:
             raise invalid('give either "region" or "scope": "global", not both')
-        cycle = self._cycle(body)
+        cycle = self.standings.checked_cycle(optional_int(body, "cycle", low=0), time.time())
         reply: dict[str, object]
         if name is not None:
             region = self.region(name)
