@@ -23,7 +23,6 @@ Staleness bound through a cache honouring these headers: the origin's memo (at m
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from email.utils import formatdate
 
@@ -86,7 +85,7 @@ class PublicStandings:
         cycle = self.standings.checked_cycle(_int_param(request.path_params.get("cycle"), "cycle", 0), now)
         if self.regional is not None:  # racing_regions: the global standings, or ?region= one region's
             region = request.query_value("region")
-            body = json.dumps(await self.regional.public(cycle, limit, region), separators=(",", ":")).encode()
+            body = (await self.regional.public(cycle, limit, region)).encode()
         else:
             entries, total = await self.standings.top(nk, cycle, limit)
             body = (f'{{"cycle":{cycle},"ends_at":"{self.cycles.ends_at(cycle)}","entries":{entries},'
