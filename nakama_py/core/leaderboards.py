@@ -46,6 +46,7 @@ from nakama_py.core.leaderboard_types import (
 )
 from nakama_py.core.leaderboard_writes import RecordWriter
 from nakama_py.core.ranks import (
+    SCORE_MAX,
     VISIBILITY_BOUND_SEC,
     BucketBuilder,
     RankBucket,
@@ -460,6 +461,19 @@ class LeaderboardService:
         if entry is None:
             return None
         return RankEntry(entry.rank, owner_id, entry.username, entry.score, entry.subscore)
+
+    def rank_if(self, id: str, owner_id: str, score: int, subscore: int = 0, expiry: int = 0) -> int:
+        """The rank a record of ``owner_id`` with this score and subscore would have in a bucket, every
+        other record unchanged: 1 + the records the board's order puts strictly before it (score,
+        subscore, then owner). From memory, like ``top``; what merging several boards' ranks needs."""
+        try:
+            owner = owner_int(owner_id)
+        except (ValueError, AttributeError):
+            raise invalid_argument("expects owner ID to be a valid identifier") from None
+        if not (0 <= score <= SCORE_MAX and 0 <= subscore <= SCORE_MAX):
+            raise invalid_argument("expects score and subscore to be between 0 and 2^64-1")
+        _, bucket = self._resident(id, expiry)
+        return bucket.rank_if(owner, score, subscore) if bucket is not None else 1
 
     async def load_bucket(self, id: str, expiry: int = 0) -> int:
         """Bring a bucket's ranks into memory (a past period, for ``top``/``rank_of``); its size.

@@ -297,6 +297,8 @@ class LoadedRuntime:
                     Context(self.info, SHUTDOWN), entry.logger, self.nk)), timeout)
             except Exception:
                 entry.logger.error("shutdown function failed", exc_info=True)
+        if self.nk is not None:
+            await self.nk._close_http()  # nk.http_request's connection pool
 
 
 async def _scoped(kind: str, name: str, call: Any) -> Any:

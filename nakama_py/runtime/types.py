@@ -185,6 +185,15 @@ class LogBatch:
     rejected: Mapping[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class HttpResult:
+    """What ``nk.http_request`` returns (Nakama's http_request: code, headers, body)."""
+
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
 __all__ = [
     "SYSTEM_USER_ID",
     "Account",
@@ -197,6 +206,7 @@ __all__ = [
     "GroupUser",
     "HttpRequest",
     "HttpResponse",
+    "HttpResult",
     "HttpSession",
     "Leaderboard",
     "LeaderboardRecord",

@@ -10,6 +10,10 @@ RPCs:
   manual_reset_leaderboard  http_key: {} finalizes the last ended cycle, {"cycle": n} an older one
   system_metrics            http_key: counts and the last finalization
 
+Regions (racing_regions; region_wiring.py): a board per region, a global view merged from them
+(get_leaderboard's "region" / "scope": "global"), and racing_region_standings (http_key) for other
+clusters' global views.
+
 Live races: the matchmaker (tickets with ``mode: race``, 2 to 8 players) starts an authoritative
 ``"race"`` match (race_match.py, race_matchmaking.py) that validates progress and records each
 finisher's time, measured by the server, on the same leaderboard.
@@ -38,6 +42,7 @@ from .public_standings import PATH as STANDINGS_PATH
 from .public_standings import PublicStandings
 from .race_match import RaceMatch
 from .race_matchmaking import RACE_HANDLER, matchmaker_matched
+from .region_wiring import install_regions
 from .retention import INTERVAL_SECONDS, Retention
 from .settings import RacingSettings, SettingsError
 from .standings import Standings
@@ -68,17 +73,22 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
                                                 batch_size=settings.stream_batch_size, max_wait_ms=50)
     submissions = Submissions(settings, cycles, standings, stream)
     finalizer = Finalizer(settings, cycles)
+    retention = Retention(settings)
+    system = SystemMetrics(cycles)
+    regional = await install_regions(ctx, nk, initializer, settings, cycles, standings, submissions, finalizer,
+                                     retention, system)
 
     initializer.register_rpc("submit_race_time", submissions.submit_race_time)
-    initializer.register_rpc("get_leaderboard", standings.get_leaderboard)
+    initializer.register_rpc("get_leaderboard", regional.get_leaderboard if regional else standings.get_leaderboard)
     initializer.register_rpc("get_submission", outcomes.get_submission)
     initializer.register_rpc("manual_reset_leaderboard", finalizer.manual_reset_leaderboard)
-    initializer.register_rpc("system_metrics", SystemMetrics(cycles).system_metrics)
+    initializer.register_rpc("system_metrics", system.system_metrics)
     initializer.register_leaderboard_reset(finalizer.on_leaderboard_reset)
     public = PublicStandings(settings, cycles, standings)
+    public.regional = regional
     initializer.register_http(STANDINGS_PATH, public.get, ["GET", "HEAD"])
     initializer.register_http(STANDINGS_PATH + "/{cycle}", public.get, ["GET", "HEAD"])
-    initializer.register_background_job("racing_retention", INTERVAL_SECONDS, Retention(settings).run)
+    initializer.register_background_job("racing_retention", INTERVAL_SECONDS, retention.run)
     initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race
     initializer.register_matchmaker_matched(matchmaker_matched)
 

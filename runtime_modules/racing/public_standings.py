@@ -3,6 +3,8 @@ cacheable top ``?limit=`` (default 100, at most 1000) of a cycle, for a CDN or c
 
 The body has nothing player-specific (no ``me``), so one cached copy serves everybody:
 ``{"cycle": n, "ends_at": "...", "entries": [{"rank", "user_id", "username", "race_time_ms"}], "total": n}``.
+With ``racing_regions``: the global standings (``"scope": "global"``, entries with their ``"region"``,
+``"regions"`` the counts), or with ``?region=<name>`` that region's (``"region": name``).
 
 - ``ETag`` is a hash of that body: it changes exactly when the standings shown change (a new
   time, a new player in the top, the count of racers), and every server process computes the
@@ -28,6 +30,7 @@ from nakama_py.runtime import Code, Context, HttpRequest, HttpResponse, NakamaEr
 
 from .cycles import Cycles
 from .finalization import SETTLE_SECONDS
+from .regional_standings import RegionalStandings
 from .settings import RacingSettings
 from .standings import DEFAULT_LIMIT, MAX_LIMIT, Standings
 
@@ -64,9 +67,10 @@ class PublicStandings:
         self.cycles = cycles
         self.standings = standings
         self.max_age = max(1, round(settings.leaderboard_cache_ms / 1000))
-        self._first_served: dict[tuple[int, int], tuple[str, float]] = {}  # (cycle, limit) -> (etag, when)
+        self._first_served: dict[tuple[int, int, str], tuple[str, float]] = {}  # (cycle, limit, region) -> (etag, when)
+        self.regional: RegionalStandings | None = None  # set with racing_regions (region_wiring.py)
 
-    def _last_modified(self, key: tuple[int, int], etag: str, now: float) -> float:
+    def _last_modified(self, key: tuple[int, int, str], etag: str, now: float) -> float:
         seen = self._first_served.get(key)
         if seen is None or seen[0] != etag:
             if len(self._first_served) > 256:
@@ -79,9 +83,13 @@ class PublicStandings:
         now = time.time()
         limit = _int_param(request.query_value("limit"), "limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
         cycle = self.standings.checked_cycle(_int_param(request.path_params.get("cycle"), "cycle", 0), now)
-        entries, total = await self.standings.top(nk, cycle, limit)
-        body = (f'{{"cycle":{cycle},"ends_at":"{self.cycles.ends_at(cycle)}","entries":{entries},'
-                f'"total":{total}}}').encode()
+        if self.regional is not None:  # racing_regions: the global standings, or ?region= one region's
+            region = request.query_value("region")
+            body = (await self.regional.public(cycle, limit, region)).encode()
+        else:
+            entries, total = await self.standings.top(nk, cycle, limit)
+            body = (f'{{"cycle":{cycle},"ends_at":"{self.cycles.ends_at(cycle)}","entries":{entries},'
+                    f'"total":{total}}}').encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         settled = self.cycles.end(cycle) + SETTLE_SECONDS
         if now >= settled:
@@ -89,7 +97,7 @@ class PublicStandings:
             modified = settled
         else:
             cache_control = f"public, max-age={self.max_age}, stale-while-revalidate={self.max_age}"
-            modified = self._last_modified((cycle, limit), etag, now)
+            modified = self._last_modified((cycle, limit, request.query_value("region") or ""), etag, now)
         headers = {"ETag": etag, "Cache-Control": cache_control, "Last-Modified": formatdate(modified, usegmt=True)}
         if _matches(request.header("If-None-Match"), etag):
             return HttpResponse(304, b"", headers)

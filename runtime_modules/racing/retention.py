@@ -19,10 +19,13 @@ INTERVAL_SECONDS = 60.0
 class Retention:
     def __init__(self, settings: RacingSettings) -> None:
         self.settings = settings
+        self.boards = [BOARD]  # with racing_regions, each local region's board too (region_wiring.py)
 
     async def run(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule) -> None:
         cutoff = int(time.time() - self.settings.retention_seconds)
-        records = await nk.leaderboard_records_delete_expired(BOARD, cutoff, BATCH_SIZE)  # batches inside
+        records = 0
+        for board in self.boards:
+            records += await nk.leaderboard_records_delete_expired(board, cutoff, BATCH_SIZE)  # batches inside
         receipts = 0
         while True:
             purged = await nk.leaderboard_record_write_once_purge(BATCH_SIZE)

@@ -11,6 +11,7 @@ the reply is the same; replays do not count toward the rate limit.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from nakama_py.runtime import Context, NakamaError, NakamaModule, RateLimitedError, RuntimeLogger
@@ -18,6 +19,8 @@ from nakama_py.runtime import Context, NakamaError, NakamaModule, RateLimitedErr
 from . import payloads, replies, telemetry
 from .access import BOARD, require_player
 from .cycles import Cycles
+from .player_regions import PlayerRegions, requested_region
+from .region_settings import region_board
 from .settings import RacingSettings
 from .standings import Standings
 from .stream_accept import StreamAccept
@@ -32,6 +35,9 @@ class Submissions:
         self.cycles = cycles
         self.standings = standings
         self.stream = stream  # racing_submit_mode=stream: accepted here, applied by stream_apply.py
+        self.regions: PlayerRegions | None = None  # racing_regions: each player's board is their region's
+        self.on_change: list[Callable[[str, int], None]] = []  # (board, rank) after each accepted write
+        self.boards = [BOARD]  # the current cycle's boards the leaderboard-size metric adds up
 
     def _rejected(self, nk: NakamaModule, reason: str) -> None:
         nk.metrics_counter_add(telemetry.SUBMISSIONS_REJECTED, {"reason": reason}, 1)
@@ -44,21 +50,31 @@ class Submissions:
             seconds = payloads.race_time(body, settings.min_race_seconds, settings.max_race_seconds)
             key = payloads.idempotency_key(body)
             metadata = payloads.metadata(body)
+            region = requested_region(body, ctx) if self.regions is not None else None
         except NakamaError:
             self._rejected(nk, "invalid")
             raise
         if self.stream is not None:
             return await self.stream.accept(nk, user_id, ctx.username, seconds, key, metadata)
-        return nk.json_encode(await self.record(nk, user_id, ctx.username, seconds, key, metadata))
+        return nk.json_encode(await self.record(nk, user_id, ctx.username, seconds, key, metadata, region))
 
     async def record(self, nk: NakamaModule, user_id: str, username: str | None, seconds: float, key: str,
-                     metadata: dict[str, Any] | None) -> dict[str, Any]:
+                     metadata: dict[str, Any] | None, region: str | None = None) -> dict[str, Any]:
         """Write one race time (idempotent by ``key``): the RPC's path, and the live race's (race_match.py),
-        which submits the time its own clock measured."""
+        which submits the time its own clock measured. With regions, into the player's region's board
+        (``region`` names it on the first submission: player_regions.py)."""
         settings = self.settings
+        board = BOARD
+        if self.regions is not None:
+            try:
+                region = await self.regions.fix(nk, user_id, region)
+            except NakamaError:
+                self._rejected(nk, "invalid")
+                raise
+            board = region_board(region)
         try:
             receipt = await nk.leaderboard_record_write_once(
-                BOARD, user_id, key, score=round(seconds * 1000), username=username, metadata=metadata,
+                board, user_id, key, score=round(seconds * 1000), username=username, metadata=metadata,
                 ttl_seconds=settings.idempotency_ttl_seconds,
                 rate_limit=(settings.submit_rate_per_minute, RATE_WINDOW_SECONDS))
         except RateLimitedError as exc:
@@ -72,5 +88,11 @@ class Submissions:
         else:
             nk.metrics_counter_add(telemetry.SUBMISSIONS_ACCEPTED, None, 1)
             self.standings.changed(receipt.rank)
-            nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, (await nk.leaderboard_top(BOARD, 0)).total)
-        return replies.applied(self.cycles, receipt)
+            for notify in self.on_change:
+                notify(board, receipt.rank)
+            size = sum([(await nk.leaderboard_top(b, 0)).total for b in self.boards])  # from memory
+            nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, size)
+        reply = replies.applied(self.cycles, receipt)
+        if self.regions is not None:
+            reply["region"] = region
+        return reply

@@ -44,6 +44,7 @@ from nakama_py.runtime.nk.event_log import EventLogCalls
 from nakama_py.runtime.nk.events import EventCalls
 from nakama_py.runtime.nk.friends import FriendCalls
 from nakama_py.runtime.nk.groups import GroupCalls
+from nakama_py.runtime.nk.http import HttpCalls
 from nakama_py.runtime.nk.leaderboards import LeaderboardCalls
 from nakama_py.runtime.nk.matches import MatchCalls
 from nakama_py.runtime.nk.notifications import NotificationCalls
@@ -59,7 +60,7 @@ from nakama_py.runtime.nk.wallets import WalletCalls
 
 class NakamaModule(LeaderboardCalls, StorageCalls, AccountCalls, WalletCalls, NotificationCalls, StreamCalls,
                    SqlCalls, UtilityCalls, FriendCalls, GroupCalls, TournamentCalls, EventCalls, ChannelCalls,
-                   SessionCalls, MatchCalls, PartyCalls, EventLogCalls):
+                   SessionCalls, MatchCalls, PartyCalls, EventLogCalls, HttpCalls):
     """The ``nk`` object. One per server process, shared by every module and call."""
 
     def __init__(self, *, info: RuntimeInfo, accounts: AccountService, sessions: SessionService,

@@ -161,6 +161,23 @@ class LeaderboardCalls:
             return self._leaderboards.rank_of(id, owner_id, expiry)
 
     @tracked
+    async def leaderboard_rank_if(self, id: str, owner_id: str, score: int, subscore: int = 0,
+                                  expiry: int = 0) -> int:
+        """The rank a record of ``owner_id`` with ``score`` and ``subscore`` would have in a period (the
+        owner's own record, if any, left out): 1 + the records ahead of it in the board's order, from
+        memory like ``leaderboard_top``. With an owner who has no record there, the records strictly
+        better than that score: what a merge of several boards' ranks adds up."""
+        scope = CURRENT.get()
+        if scope is not None and (user_id := scope.catch_up_for) is not None:
+            await self._leaderboards.caught_up(user_id)  # read-your-writes (module docstring)
+            scope.catch_up_for = None
+        try:
+            return self._leaderboards.rank_if(id, owner_id, score, subscore, expiry)
+        except BucketNotLoaded:
+            await self._leaderboards.load_bucket(id, expiry)
+            return self._leaderboards.rank_if(id, owner_id, score, subscore, expiry)
+
+    @tracked
     async def leaderboard_ranks_load(self, id: str, expiry: int = 0) -> int:
         """Read the ranks of the period that ends at ``expiry`` into memory now (``leaderboard_top``
         and ``leaderboard_rank`` would on first use); the number of records in that period."""
