@@ -165,3 +165,29 @@ async def test_finalization_waits_for_the_log_then_runs(racing_factory: Callable
     # Asked once, not polled: finalization returned only after the log was applied.
     _, outcome = await racing.call("get_submission", {"idempotency_key": "f"}, player)
     assert outcome["status"] == "applied"
+
+
+async def test_with_regions_a_streamed_submission_lands_on_the_players_region_board(
+        racing_factory: Callable[..., Any]) -> None:
+    racing: Racing = await racing_factory(regions="us-east,eu-west")
+    east, west = await create_user(racing.state), await create_user(racing.state)
+    status, reply = await racing.call("submit_race_time",
+                                      {"race_time": 70.0, "idempotency_key": "r1", "region": "us-east"}, east)
+    assert status == 200 and reply["status"] == "accepted" and reply["region"] == "us-east", reply
+    status, reply = await racing.call("submit_race_time",
+                                      {"race_time": 65.0, "idempotency_key": "r1", "region": "eu-west"}, west)
+    assert status == 200 and reply["region"] == "eu-west", reply
+    # The region is fixed at accept time: a later different one is refused before anything is queued.
+    status, refused = await racing.call("submit_race_time",
+                                        {"race_time": 60.0, "idempotency_key": "r2", "region": "eu-west"}, east)
+    assert status == 400 and "region is fixed" in refused["message"], refused
+
+    assert (await racing.outcome(east, "r1"))["status"] == "applied"
+    west_outcome = await racing.outcome(west, "r1")
+    assert west_outcome["status"] == "applied" and west_outcome["rank"] == 1, west_outcome
+    _, region_view = await racing.call("get_leaderboard", {"region": "us-east"}, east)
+    assert [e["race_time_ms"] for e in region_view["entries"]] == [70000]
+    _, global_view = await racing.call("get_leaderboard", {"scope": "global"}, east)
+    assert [(e["race_time_ms"], e["region"]) for e in global_view["entries"]] == [(65000, "eu-west"),
+                                                                                 (70000, "us-east")]
+    assert global_view["me"]["rank"] == 2, global_view["me"]

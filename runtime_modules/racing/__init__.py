@@ -69,14 +69,15 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
         if not nk.event_log_available():
             raise SettingsError("racing_submit_mode: stream needs the event log (set cluster.nats_url, NATS JetStream)")
         stream = StreamAccept(settings, cycles, outcomes)
-        initializer.register_event_log_consumer(STREAM_LOG, StreamApply(settings, cycles, standings).apply,
-                                                batch_size=settings.stream_batch_size, max_wait_ms=50)
     submissions = Submissions(settings, cycles, standings, stream)
+    if stream is not None:
+        initializer.register_event_log_consumer(STREAM_LOG, StreamApply(settings, cycles, standings, submissions).apply,
+                                                batch_size=settings.stream_batch_size, max_wait_ms=50)
     finalizer = Finalizer(settings, cycles)
     retention = Retention(settings)
     system = SystemMetrics(cycles)
-    regional = await install_regions(ctx, nk, initializer, settings, cycles, standings, submissions, finalizer,
-                                     retention, system)
+    regional = await install_regions(ctx, nk, initializer, settings, cycles, standings, submissions, outcomes,
+                                     finalizer, retention, system)
 
     initializer.register_rpc("submit_race_time", submissions.submit_race_time)
     initializer.register_rpc("get_leaderboard", regional.get_leaderboard if regional else standings.get_leaderboard)

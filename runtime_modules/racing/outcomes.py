@@ -11,6 +11,8 @@ from nakama_py.runtime import Context, NakamaModule, RuntimeLogger
 from . import payloads, replies
 from .access import BOARD, COLLECTION, require_player
 from .cycles import Cycles
+from .player_regions import PlayerRegions
+from .region_settings import region_board
 
 
 def rejection_key(idempotency_key: str) -> str:
@@ -26,9 +28,14 @@ def rejection_write(user_id: str, idempotency_key: str, reason: str, detail: str
 class Outcomes:
     def __init__(self, cycles: Cycles) -> None:
         self.cycles = cycles
+        self.regions: PlayerRegions | None = None  # racing_regions: receipts are on the player's region's board
 
     async def outcome(self, nk: NakamaModule, user_id: str, key: str) -> dict[str, Any]:
-        receipt = await nk.leaderboard_record_write_once_get(BOARD, user_id, key)
+        board = BOARD
+        if self.regions is not None:
+            region = await self.regions.region_of(nk, user_id)
+            board = region_board(region) if region is not None else BOARD
+        receipt = await nk.leaderboard_record_write_once_get(board, user_id, key)
         if receipt is not None:
             return {**replies.applied(self.cycles, receipt), "status": "applied", "idempotency_key": key}
         stored = await nk.storage_read([{"collection": COLLECTION, "key": rejection_key(key), "user_id": user_id}])

@@ -7,6 +7,7 @@ from nakama_py.runtime import Context, Initializer, NakamaModule
 from .cycles import Cycles
 from .finalization import Finalizer
 from .local_region import LocalRegion
+from .outcomes import Outcomes
 from .player_regions import PlayerRegions
 from .region_finalization import region_payouts
 from .region_service import RPC, RegionService
@@ -22,15 +23,14 @@ from .system import SystemMetrics
 
 
 async def install_regions(ctx: Context, nk: NakamaModule, initializer: Initializer, settings: RacingSettings,
-                          cycles: Cycles, standings: Standings, submissions: Submissions, finalizer: Finalizer,
-                          retention: Retention, system: SystemMetrics) -> RegionalStandings | None:
+                          cycles: Cycles, standings: Standings, submissions: Submissions, outcomes: Outcomes,
+                          finalizer: Finalizer, retention: Retention,
+                          system: SystemMetrics) -> RegionalStandings | None:
     """The regional ``get_leaderboard`` (None without regions), after creating each local region's board
     and pointing submissions and finalization at the regions."""
     regions = RegionSettings.from_env(ctx.env)
     if not regions.enabled:
         return None
-    if settings.submit_mode != "direct":  # the stream's consumer writes to the one board (stream_apply.py)
-        raise SettingsError("racing_regions: not yet with racing_submit_mode=stream; use direct")
     local: dict[str, LocalRegion] = {}
     everyone: list[RegionStandings] = []
     for name in regions.regions:
@@ -48,7 +48,7 @@ async def install_regions(ctx: Context, nk: NakamaModule, initializer: Initializ
         everyone.append(local[name])
     players = PlayerRegions(regions)
     regional = RegionalStandings(settings, cycles, everyone, regions, standings)
-    submissions.regions = players
+    submissions.regions = outcomes.regions = players  # the streamed mode's entries and receipts name the region too
     submissions.on_change.append(regional.changed)
     boards = [region.board for region in local.values()]
     retention.boards += boards

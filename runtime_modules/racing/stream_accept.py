@@ -23,6 +23,7 @@ from nakama_py.runtime import NakamaModule, RateLimitedError
 
 from . import telemetry
 from .accept_window import AcceptWindow
+from .access import BOARD
 from .cycles import Cycles
 from .outcomes import Outcomes
 from .settings import RacingSettings
@@ -44,7 +45,9 @@ class StreamAccept:
         self.window = AcceptWindow(settings.submit_rate_per_minute, RATE_WINDOW_SECONDS)
 
     async def accept(self, nk: NakamaModule, user_id: str, username: str | None, seconds: float, key: str,
-                     metadata: dict[str, Any] | None) -> str:
+                     metadata: dict[str, Any] | None, *, board: str = BOARD, region: str | None = None) -> str:
+        """``board``: the player's region's board with racing_regions (the entry's ``b``; absent for the
+        one board, so a log written without regions reads the same)."""
         retry_after = self.window.retry_after(user_id)
         if retry_after > 0:
             # A replay never counts: one already applied answers its receipt even now.
@@ -59,6 +62,8 @@ class StreamAccept:
         race_time_ms = round(seconds * 1000)
         entry = {"u": user_id, "n": username or "", "k": key, "ms": race_time_ms, "c": cycle, "m": metadata,
                  "t": now}
+        if board != BOARD:
+            entry["b"] = board
         self.window.take(user_id)
         try:
             appended = await nk.event_log_append(LOG, nk.json_encode(entry), f"{user_id}:{key}")
@@ -67,6 +72,8 @@ class StreamAccept:
             raise
         reply: dict[str, Any] = {"success": True, "status": "accepted", "cycle": cycle, "race_time_ms": race_time_ms,
                                  "idempotency_key": key, "sequence": appended.sequence}
+        if region is not None:
+            reply["region"] = region
         if appended.duplicate:
             self.window.give_back(user_id)  # replays never count
             nk.metrics_counter_add(telemetry.SUBMISSIONS_REJECTED, {"reason": "duplicate"}, 1)

@@ -24,6 +24,7 @@ from .outcomes import rejection_write
 from .settings import RacingSettings
 from .standings import Standings
 from .stream_accept import RATE_WINDOW_SECONDS
+from .submissions import Submissions
 
 
 def _submission(nk: NakamaModule, data: bytes) -> dict[str, Any] | None:
@@ -38,14 +39,17 @@ def _submission(nk: NakamaModule, data: bytes) -> dict[str, Any] | None:
 
 
 class StreamApply:
-    def __init__(self, settings: RacingSettings, cycles: Cycles, standings: Standings) -> None:
+    def __init__(self, settings: RacingSettings, cycles: Cycles, standings: Standings,
+                 submissions: Submissions) -> None:
         self.settings = settings
         self.cycles = cycles
         self.standings = standings
+        self.submissions = submissions  # this cluster's boards (one, or a board per local region) and their listeners
 
     async def apply(self, ctx: Context, logger: RuntimeLogger, nk: NakamaModule, batch: LogBatch) -> None:
         now = time.time()
-        by_cycle: dict[int, list[tuple[dict[str, Any], float]]] = defaultdict(list)
+        by_board: dict[tuple[int, str], list[tuple[dict[str, Any], float]]] = defaultdict(list)
+        boards = self.submissions.boards
         rejections: dict[tuple[str, str], dict[str, Any]] = {}
         for entry in batch.entries:
             submission = _submission(nk, entry.data)
@@ -58,14 +62,16 @@ class StreamApply:
             elif self.cycles.end(submission["c"]) <= now - self.settings.retention_seconds:
                 rejections[(user_id, key)] = rejection_write(user_id, key, "expired",
                                                              f"cycle {submission['c']} is no longer kept")
+            elif (board := submission.get("b", BOARD)) not in boards:  # a region this cluster does not serve now
+                rejections[(user_id, key)] = rejection_write(user_id, key, "invalid", f"unknown board {board!r}")
             else:
-                by_cycle[submission["c"]].append((submission, entry.appended_at))
+                by_board[(submission["c"], board)].append((submission, entry.appended_at))
         applied = replayed = 0
-        for cycle, items in sorted(by_cycle.items()):
+        for (cycle, board), items in sorted(by_board.items()):
             writes = [{"owner_id": s["u"], "key": s["k"], "score": s["ms"], "username": s.get("n") or None,
                        "metadata": s.get("m")} for s, _ in items]
             results = await nk.leaderboard_records_write_once(
-                BOARD, writes, ttl_seconds=self.settings.idempotency_ttl_seconds,
+                board, writes, ttl_seconds=self.settings.idempotency_ttl_seconds,
                 rate_limit=(self.settings.submit_rate_per_minute, RATE_WINDOW_SECONDS), expiry=self.cycles.end(cycle))
             done = time.time()
             for (submission, appended_at), result in zip(items, results, strict=True):
@@ -82,6 +88,8 @@ class StreamApply:
                 else:
                     applied += 1
                     self.standings.changed(result.rank)
+                    for notify in self.submissions.on_change:
+                        notify(board, result.rank)
                     nk.metrics_counter_add(telemetry.SUBMISSIONS_ACCEPTED, None, 1)
                     nk.metrics_timer_record(telemetry.STREAM_LAG, None, max(0.0, done - appended_at))
         if rejections:
@@ -91,4 +99,5 @@ class StreamApply:
             logger.info("racing_submissions batch delivered again", applied=applied, replayed=replayed,
                         redelivered=redelivered, entries=len(batch.entries))
         if applied:
-            nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, (await nk.leaderboard_top(BOARD, 0)).total)
+            size = sum([(await nk.leaderboard_top(b, 0)).total for b in boards])  # from memory
+            nk.metrics_gauge_set(telemetry.LEADERBOARD_SIZE, None, size)

@@ -55,8 +55,22 @@ class Submissions:
             self._rejected(nk, "invalid")
             raise
         if self.stream is not None:
-            return await self.stream.accept(nk, user_id, ctx.username, seconds, key, metadata)
+            region, board = await self._board_of(nk, user_id, region)
+            return await self.stream.accept(nk, user_id, ctx.username, seconds, key, metadata, board=board,
+                                            region=region)
         return nk.json_encode(await self.record(nk, user_id, ctx.username, seconds, key, metadata, region))
+
+    async def _board_of(self, nk: NakamaModule, user_id: str, region: str | None) -> tuple[str | None, str]:
+        """The player's region (fixed by their first submission: player_regions.py) and its board; without
+        regions, none and the one board."""
+        if self.regions is None:
+            return None, BOARD
+        try:
+            region = await self.regions.fix(nk, user_id, region)
+        except NakamaError:
+            self._rejected(nk, "invalid")
+            raise
+        return region, region_board(region)
 
     async def record(self, nk: NakamaModule, user_id: str, username: str | None, seconds: float, key: str,
                      metadata: dict[str, Any] | None, region: str | None = None) -> dict[str, Any]:
@@ -64,14 +78,7 @@ class Submissions:
         which submits the time its own clock measured. With regions, into the player's region's board
         (``region`` names it on the first submission: player_regions.py)."""
         settings = self.settings
-        board = BOARD
-        if self.regions is not None:
-            try:
-                region = await self.regions.fix(nk, user_id, region)
-            except NakamaError:
-                self._rejected(nk, "invalid")
-                raise
-            board = region_board(region)
+        region, board = await self._board_of(nk, user_id, region)
         try:
             receipt = await nk.leaderboard_record_write_once(
                 board, user_id, key, score=round(seconds * 1000), username=username, metadata=metadata,
