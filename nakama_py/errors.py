@@ -148,6 +148,11 @@ class BucketNotLoaded(NakamaError):
         self.expiry = expiry
 
 
+class BucketWarming(BucketNotLoaded):
+    """``top``/``rank_of`` asked about a bucket whose ranks are still being read at start-up: absent is
+    not empty. ``read_top``/``read_rank`` answer from the database meanwhile."""
+
+
 class AccountNotFound(NakamaError):
     """No such user (sign-in without create, a refresh of a deleted user, an account read)."""
 

@@ -61,6 +61,31 @@ def _sanitize(name: str) -> str:
     return _NAME_OK.sub("_", name)
 
 
+class Meter:
+    """The labelled children one route (or one RPC id) writes to, looked up once: a request then costs
+    one dict lookup for its meter instead of a ``labels()`` lookup per metric and per call."""
+
+    __slots__ = ("by_code", "in_flight", "latency", "prefix", "requests")
+
+    def __init__(self, requests: Any, in_flight: Any, latency: Any, prefix: tuple[str, ...]) -> None:
+        self.requests = requests  # the counter family: its child per code is made on first use
+        self.prefix = prefix  # the labels before the code
+        self.in_flight = in_flight
+        self.latency = latency
+        self.by_code: dict[int, Any] = {}
+
+    def started(self) -> None:
+        self.in_flight.inc()
+
+    def finished(self, code: int, seconds: float) -> None:
+        self.in_flight.dec()
+        counter = self.by_code.get(code)
+        if counter is None:
+            counter = self.by_code[code] = self.requests.labels(*self.prefix, str(code))
+        counter.inc()
+        self.latency.observe(seconds)
+
+
 class Metrics:
     def __init__(self, prefix: str = "nakama", custom_prefix: str = "custom") -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -117,6 +142,8 @@ class Metrics:
         self.db_waiting = Gauge(f"{p}_db_pool_waiting", "Requests waiting for a database connection.",
                                 registry=reg, multiprocess_mode="livesum")
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._routes: dict[tuple[str, str], Meter] = {}
+        self._rpcs: dict[str, Meter] = {}
         self._custom: dict[tuple[str, str, tuple[str, ...]], Any] = {}
         self._lock = threading.Lock()
         self.gc_pauses = Histogram(f"{p}_gc_pause_seconds", "Garbage collector pauses, by generation.",
@@ -154,21 +181,34 @@ class Metrics:
         self._child(self.replica_in_rotation, replica).set(1 if in_rotation else 0)
         self._child(self.replica_lag, replica).set(lag_sec if lag_sec != float("inf") else -1)
 
+    def route(self, route: str, method: str) -> Meter:
+        """The meter of an HTTP route and method (the wire middleware's measurement point)."""
+        meter = self._routes.get((route, method))
+        if meter is None:
+            meter = self._routes[(route, method)] = Meter(
+                self.api_requests, self._child(self.api_in_flight, route),
+                self._child(self.api_latency, route, method), (route, method))
+        return meter
+
+    def rpc(self, rpc_id: str) -> Meter:
+        """The meter of an RPC id (the RPC dispatcher's measurement point)."""
+        meter = self._rpcs.get(rpc_id)
+        if meter is None:
+            meter = self._rpcs[rpc_id] = Meter(self.rpc_requests, self._child(self.rpc_in_flight, rpc_id),
+                                               self._child(self.rpc_latency, rpc_id), (rpc_id,))
+        return meter
+
     def request_started(self, route: str) -> None:
         self._child(self.api_in_flight, route).inc()
 
     def request_finished(self, route: str, method: str, code: int, seconds: float) -> None:
-        self._child(self.api_in_flight, route).dec()
-        self._child(self.api_requests, route, method, str(code)).inc()
-        self._child(self.api_latency, route, method).observe(seconds)
+        self.route(route, method).finished(code, seconds)
 
     def rpc_started(self, rpc_id: str) -> None:
-        self._child(self.rpc_in_flight, rpc_id).inc()
+        self.rpc(rpc_id).started()
 
     def rpc_finished(self, rpc_id: str, code: int, seconds: float) -> None:
-        self._child(self.rpc_in_flight, rpc_id).dec()
-        self._child(self.rpc_requests, rpc_id, str(code)).inc()
-        self._child(self.rpc_latency, rpc_id).observe(seconds)
+        self.rpc(rpc_id).finished(code, seconds)
 
     def request_shed(self) -> None:
         self.api_shed.inc()

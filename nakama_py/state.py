@@ -324,7 +324,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         state.spawn(matchmaker.sweep(), "matchmaker-sweep")
         if replicas.replicas:
             state.spawn(_replica_gauges(state), "replica-gauges")
-        await leaderboards.start()  # boards, and the current bucket of each warmed into ranks, in batches
+        await leaderboards.start()  # boards; the current bucket of each ranked one warms in the background
         state.spawn(leaderboards.maintain(), "leaderboard-maintenance")
         state.metrics.watch_gc()  # perf (issue 19): what the tails are made of
         state.spawn(ResetScheduler(db, leaderboards, workers=config.leaderboard.callback_queue_workers).run(),

@@ -219,6 +219,20 @@ def test_tokens_are_refreshed_during_a_long_run(capsys: pytest.CaptureFixture[st
     assert server.state.seen["/v2/account/session/refresh"] >= 3
 
 
+def test_a_refresh_answered_500_is_tried_again(capsys: pytest.CaptureFixture[str]) -> None:
+    """Setup refreshes tokens that would expire during the run; a 500 among those answers (Nakama's
+    "Error finding user account." when its database read times out) is asked again, not fatal."""
+    server = StandIn(StandInConfig(token_lifetime_s=20, refresh_failures=2))
+    server.start()
+    try:
+        report = bench(capsys, "account", *short(server.url, "--engine", "python", "--users", "3"))
+    finally:
+        server.stop()
+    assert server.state.refresh_failures_sent == 2
+    assert server.state.seen["/v2/account/session/refresh"] >= 5  # 3 users, 2 of the answers refused
+    assert report["errors"]["total"] == 0 and report["requests"] > 0
+
+
 @needs_wrk
 @pytest.mark.parametrize("scenario", ["auth", "account", "echo", "submit", "leaderboard", "mix"])
 def test_wrk_engine_sends_each_scenario(standin: StandIn, capsys: pytest.CaptureFixture[str], scenario: str) -> None:

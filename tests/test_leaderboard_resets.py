@@ -43,6 +43,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 async def service(db: Database, config: Config) -> LeaderboardService:
     leaderboards = LeaderboardService(db, config)
     await leaderboards.start()
+    await leaderboards.warmed()  # these tests look at the ranks in memory
     return leaderboards
 
 

@@ -20,6 +20,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SETUP_CONCURRENCY = 48
+# A sign-in or refresh answered 5xx is tried again this many times: on a loaded machine Nakama
+# answers a refresh whose database read timed out with 500 "Error finding user account.", and
+# one such answer among thousands must not end the run.
+SETUP_RETRIES = 3
+SETUP_RETRY_PAUSE_S = 0.5
 
 
 class SetupError(Exception):
@@ -86,7 +91,7 @@ async def sign_in(pool: HttpPool, ids: Sequence[str], concurrency: int = SETUP_C
     async def one(custom_id: str) -> UserSession:
         request = build_request("POST", "/v2/account/authenticate/custom?create=true", target.host_header, auth,
                                 orjson.dumps({"id": custom_id}))
-        return _session(custom_id, await pool.request(request), "authenticate/custom")
+        return _session(custom_id, await _setup_call(pool, request), "authenticate/custom")
 
     return await run_all(ids, one, concurrency)
 
@@ -102,7 +107,7 @@ async def refresh_expiring(pool: HttpPool, sessions: Sequence[UserSession], vali
             return session
         request = build_request("POST", "/v2/account/session/refresh", target.host_header, auth,
                                 orjson.dumps({"token": session.refresh_token}))
-        return _session(session.custom_id, await pool.request(request), "session/refresh")
+        return _session(session.custom_id, await _setup_call(pool, request), "session/refresh")
 
     return await run_all(sessions, one, concurrency)
 
@@ -110,6 +115,16 @@ async def refresh_expiring(pool: HttpPool, sessions: Sequence[UserSession], vali
 def shortest_life(sessions: Sequence[UserSession]) -> float:
     """Seconds until the first of these tokens expires."""
     return min((s.expires_at for s in sessions), default=0) - time.time()
+
+
+async def _setup_call(pool: HttpPool, request: bytes) -> Response:
+    """The server's answer, asked again after a pause while it is a 5xx (see SETUP_RETRIES)."""
+    for attempt in range(SETUP_RETRIES):
+        response = await pool.request(request)
+        if response.status < 500:
+            return response
+        await asyncio.sleep(SETUP_RETRY_PAUSE_S * (attempt + 1))
+    return await pool.request(request)
 
 
 def _session(custom_id: str, response: Response, call: str) -> UserSession:

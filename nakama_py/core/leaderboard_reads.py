@@ -4,7 +4,9 @@ owner (Nakama's LeaderboardRecordsList and getLeaderboardRecordsHaystack).
 Ranks on pages are positional: they count on from the rank stored in the cursor (up
 for a next page, down for a previous one, then put back in board order). Owner
 records and haystack windows take their ranks from the in-memory rank structure, and
-``rank_count`` is the size of that structure (0 when the board has no ranks).
+``rank_count`` is the size of that structure (0 when the board has no ranks). A ranked
+bucket whose ranks are still being read at start-up (``warming``) has them counted by the
+database instead, so a read during the warm-up answers what it will answer once warm.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import orjson
 
 from nakama_py.core.leaderboard_cursor import CursorCodec, RecordCursor
 from nakama_py.core.leaderboard_memory import MemoryReads, Stale, with_rank
-from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, RecordList, from_unix
+from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, from_unix
 from nakama_py.core.ranks import RankBucket, owner_int, owner_str
 from nakama_py.db import leaderboards as sql
 from nakama_py.db.errors import DatabaseError
@@ -34,6 +36,7 @@ HAYSTACK_ERROR = "Error querying records from leaderboard."
 
 BoardLookup = Callable[[str], Awaitable[Leaderboard]]
 RanksLookup = Callable[[Leaderboard, int], RankBucket | None]
+WarmingLookup = Callable[[Leaderboard, int], bool]
 Page = tuple[list[LeaderboardRecord], str, str]  # records, next cursor, prev cursor
 
 
@@ -64,8 +67,9 @@ def board_order(board: Leaderboard) -> Callable[[LeaderboardRecord], tuple[int, 
 
 class RecordReader:
     def __init__(self, db: Database, cursors: CursorCodec, board: BoardLookup, ranks_for: RanksLookup,
-                 replicas: ReplicaSet | None = None) -> None:
+                 replicas: ReplicaSet | None = None, warming: WarmingLookup | None = None) -> None:
         self.db = db
+        self._warming = warming or (lambda board, expiry: False)
         self.replicas = replicas or ReplicaSet(db, [], max_lag_sec=0.0)
         self.cursors = cursors
         self._board = board
@@ -73,13 +77,24 @@ class RecordReader:
         # Client reads of buckets held in memory; None: every read from the database.
         self.memory: MemoryReads | None = MemoryReads(db, row_record, self._cursor)
 
-    def _fill(self, board: Leaderboard, expiry: int,
-              records: list[LeaderboardRecord]) -> tuple[list[LeaderboardRecord], int]:
-        """Records with their ranks from memory, and the bucket's rank count (0 without ranks)."""
+    async def _fill(self, board: Leaderboard, expiry: int, records: list[LeaderboardRecord],
+                    consecutive: bool = False) -> tuple[list[LeaderboardRecord], int]:
+        """Records with their ranks from memory, and the bucket's rank count (0 without ranks).
+        ``consecutive``: the records are neighbours in board order (a window), so the database,
+        when it counts, counts for the first only."""
         bucket = self._ranks_for(board, expiry)
-        if bucket is None:
+        if bucket is not None:
+            return [with_rank(r, bucket.rank(owner_int(r.owner_id))) for r in records], len(bucket)
+        if not self._warming(board, expiry):
             return records, 0
-        return [with_rank(r, bucket.rank(owner_int(r.owner_id))) for r in records], len(bucket)
+        expiry_time = from_unix(expiry)
+        asked = records[:1] if consecutive else records
+        ahead = await sql.ranks_ahead(self.db, board.id, expiry_time, board.descending,
+                                      [(r.score, r.subscore, r.owner_id) for r in asked])
+        if consecutive and ahead:
+            ahead = [ahead[0] + i for i in range(len(records))]
+        size = await sql.bucket_size(self.db, board.id, expiry_time)
+        return [with_rank(r, n + 1) for r, n in zip(records, ahead, strict=True)], size
 
     def _cursor(self, board: Leaderboard, expiry: int, is_next: bool, record: LeaderboardRecord) -> str:
         return self.cursors.encode_records(board.id, expiry, RecordCursor(
@@ -138,7 +153,11 @@ class RecordReader:
                 log.error("leaderboard owner records failed", exc_info=exc)
                 raise internal(LIST_ERROR) from None
             found = sorted((row_record(id, row, bucket_expiry, 0) for row in rows), key=board_order(board))
-        found, rank_count = self._fill(board, bucket_expiry, found)
+        try:
+            found, rank_count = await self._fill(board, bucket_expiry, found)
+        except DatabaseError as exc:
+            log.error("leaderboard owner ranks failed", exc_info=exc)
+            raise internal(LIST_ERROR) from None
         return RecordList(records, found, following, preceding, rank_count)
 
     async def _list_from_memory(self, board: Leaderboard, expiry: int, owners: list[str], limit: int | None,
@@ -239,7 +258,8 @@ class RecordReader:
                     return served
             if position is not None:
                 records, following, preceding = await self._page(self.db, board, bucket_expiry, limit, position)
-                return RecordList(records, [], following, preceding, self._fill(board, bucket_expiry, [])[1])
+                _, rank_count = await self._fill(board, bucket_expiry, [])
+                return RecordList(records, [], following, preceding, rank_count)
             return await self._around(board, bucket_expiry, owner_id, limit)
         except DatabaseError as exc:
             log.error("leaderboard haystack failed", exc_info=exc)
@@ -292,7 +312,7 @@ class RecordReader:
             start = 0
         if start > 0:
             has_prev = True
-        window, rank_count = self._fill(board, expiry, window[start:start + limit])
+        window, rank_count = await self._fill(board, expiry, window[start:start + limit], consecutive=True)
         following = self._cursor(board, expiry, True, window[-1]) if has_next else ""
         preceding = self._cursor(board, expiry, False, window[0]) if has_prev else ""
         return RecordList(window, [], following, preceding, rank_count)
@@ -305,8 +325,34 @@ class RecordReader:
         if rank == 1:
             return ""
         bucket = self._ranks_for(board, bucket_expiry)
-        entry = bucket.at_rank(rank - 1) if bucket is not None else None
-        if entry is None:
+        position: tuple[int, int, str] | None = None
+        if bucket is not None:
+            entry = bucket.at_rank(rank - 1)
+            if entry is not None:
+                position = (entry.score, entry.subscore, owner_str(entry.owner))
+        elif self._warming(board, bucket_expiry):
+            row = await sql.record_at(self.db, board.id, from_unix(bucket_expiry), board.descending, rank - 2)
+            if row is not None:
+                position = (row.score, row.subscore, row.owner_id)
+        if position is None:
             raise invalid_argument(f"failed to get cursor from rank: rank entry {rank - 1} not found")
-        return self.cursors.encode_records(id, bucket_expiry, RecordCursor(
-            True, entry.score, entry.subscore, owner_str(entry.owner), rank - 1))
+        return self.cursors.encode_records(id, bucket_expiry, RecordCursor(True, *position, rank - 1))
+
+    # --- what top/rank_of answer while a bucket's ranks are still being read (start-up warm-up) ---
+
+    async def top_from_database(self, board: Leaderboard, expiry: int, limit: int) -> TopList:
+        """``top`` from the database: the first ``limit`` records and the bucket's size."""
+        records, _, _ = await self._page(self.db, board, expiry, limit, None) if limit else ([], "", "")
+        size = await sql.bucket_size(self.db, board.id, from_unix(expiry))
+        return TopList([RankEntry(r.rank, r.owner_id, r.username, r.score, r.subscore) for r in records], size, expiry)
+
+    async def rank_from_database(self, board: Leaderboard, expiry: int, owner_id: str) -> RankEntry | None:
+        """``rank_of`` from the database: the owner's record and how many records are ahead of it."""
+        expiry_time = from_unix(expiry)
+        rows = await sql.owner_records(self.db, board.id, expiry_time, [owner_id])
+        if not rows:
+            return None
+        own = rows[0]
+        ahead = await sql.ranks_ahead(self.db, board.id, expiry_time, board.descending,
+                                      [(own.score, own.subscore, own.owner_id)])
+        return RankEntry(ahead[0] + 1, owner_id, own.username, own.score, own.subscore)

@@ -11,12 +11,18 @@ None for the runtime, which bypasses the authoritative check as Nakama's runtime
   pages, owner records and haystacks: core/leaderboard_reads.py.
 - Ranks come from core/ranks.py (one structure per bucket), kept in step across server
   processes by core/rank_sync.py; ``top`` and ``rank_of`` answer from it alone.
+- Start-up does not wait for ranks: the current bucket of every ranked board is marked
+  "warming" at once and read in the background, one bucket after another. Until a
+  bucket is in memory its reads are answered by the database (``read_top``/``read_rank``,
+  client lists and haystacks with ranks counted by SQL), writes are queued for the loaded
+  copy (ranks.RankStore.loading), so start-up time does not grow with the data.
 - The reset scheduler (scheduler/leaderboard_resets.py) calls the ``on_reset`` handler.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -60,6 +66,7 @@ from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
 from nakama_py.errors import (
     BucketNotLoaded,
+    BucketWarming,
     LeaderboardNotFound,
     LeaderboardRanksDisabled,
     NakamaError,
@@ -69,6 +76,7 @@ from nakama_py.leaderboard_enums import Operator, OperatorOverride, SortOrder
 
 __all__ = [
     "BucketNotLoaded",
+    "BucketWarming",
     "Leaderboard",
     "LeaderboardRecord",
     "LeaderboardService",
@@ -84,6 +92,7 @@ WARM_BATCH = 10_000
 DELETE_BATCH = 10_000
 MAINTENANCE_SEC = 5.0
 MAX_ID_CHARS = 128
+WARM_RETRY_SEC = 1.0
 
 ResetHandler = Callable[[Leaderboard, int], Awaitable[None]]
 
@@ -110,28 +119,60 @@ class LeaderboardService:
             bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
         if marks is not None:
             marks.on_late = self._sibling_late
-        self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for, replicas)
+        self.reads = RecordReader(db, self.cursors, self.board, self._ranks_for, replicas, self._warming)
         self.writes = RecordWriter(db, self.board, self.ranked, self.ranks, self.publisher.publish, self.forget_board)
         self.reset_handler: ResetHandler | None = None
         self._loads: dict[tuple[str, int], asyncio.Future[RankBucket]] = {}
+        self._warm_task: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load every board and warm the current bucket of each ranked one, in batches."""
-        started = time.monotonic()
+        """Load every board, mark the current bucket of each ranked one warming, and start reading
+        those in the background (``warmed()`` waits for them)."""
         heads = self.marks.heads() if self.marks is not None else None
         await self.refresh_boards()
-        records = 0
-        for board in list(self._boards.values()):
-            if self.ranked(board) and board.has_current_bucket():
-                records += len(await self.load_ranks(board, board.current_expiry(), force=True))
+        cold = [(board.id, board.current_expiry()) for board in self._boards.values()
+                if self.ranked(board) and board.has_current_bucket()]
+        for board_id, expiry in cold:
+            # From now on writes and bus events for the bucket are queued for the loaded copy, and
+            # reads know that absent is not empty. The database read starts later, so it holds every
+            # change the sibling marks of ``heads`` stand for: those marks count as applied now.
+            self.ranks.begin_load(board_id, expiry)
         if heads is not None and self.marks is not None:
             self.marks.loaded(heads)
         self.publisher.start()
         self.follower.started = True
+        self._warm_task = asyncio.create_task(self._warm(cold), name="rank-warm-up")
+
+    async def warmed(self) -> None:
+        """Returns once the start-up warm-up has read every bucket it began with."""
+        if self._warm_task is not None:
+            await asyncio.shield(self._warm_task)
+
+    def warming_buckets(self) -> int:
+        """How many buckets are still being read for the first time."""
+        return sum(1 for board_id, expiry in self.ranks.loading if self.ranks.warming(board_id, expiry))
+
+    async def _warm(self, cold: list[tuple[str, int]]) -> None:
+        started = time.monotonic()
+        records = 0
+        for board_id, expiry in cold:
+            while True:
+                board = self._boards.get(board_id)
+                if board is None or not self.ranked(board):
+                    self.ranks.abandon_load(board_id, expiry)  # deleted or switched off meanwhile
+                    break
+                try:
+                    records += len(await self.load_ranks(board, expiry))
+                    break
+                except Exception as exc:  # the database is away: keep the bucket warming, try again
+                    self.ranks.begin_load(board_id, expiry)
+                    log.warning("leaderboard rank warm-up failed; retrying", extra={"fields": {
+                        "leaderboard": board_id, "error": str(exc)}})
+                    await asyncio.sleep(WARM_RETRY_SEC)
         log.info("leaderboard ranks warmed", extra={"fields": {
-            "boards": len(self._boards), "records": records, "seconds": round(time.monotonic() - started, 3)}})
+            "buckets": len(cold), "records": records, "seconds": round(time.monotonic() - started, 3)}})
 
     async def caught_up(self, user_id: str) -> None:
         """Read-your-writes: once this returns, this process's ranks hold every record change
@@ -176,6 +217,10 @@ class LeaderboardService:
         self.marks.loaded(self.marks.heads())
 
     async def close(self) -> None:
+        if self._warm_task is not None:
+            self._warm_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warm_task
         await self.follower.close()
         await self.publisher.close()
 
@@ -420,6 +465,9 @@ class LeaderboardService:
     def _ranks_for(self, board: Leaderboard, expiry: int) -> RankBucket | None:
         return self.ranks.get(board.id, expiry) if self.ranked(board) else None
 
+    def _warming(self, board: Leaderboard, expiry: int) -> bool:
+        return self.ranked(board) and self.ranks.warming(board.id, expiry)
+
     def _resident(self, id: str, expiry: int) -> tuple[int, RankBucket | None]:
         board = self._boards.get(id)
         if board is None:
@@ -429,12 +477,37 @@ class LeaderboardService:
         current = board.current_expiry()
         bucket_expiry = expiry or current
         bucket = self.ranks.get(id, bucket_expiry)
-        if bucket is None and bucket_expiry != current and 0 < bucket_expiry <= time.time():
-            raise BucketNotLoaded(id, bucket_expiry)
+        if bucket is None:
+            if self.ranks.warming(id, bucket_expiry):
+                raise BucketWarming(id, bucket_expiry)
+            if bucket_expiry != current and 0 < bucket_expiry <= time.time():
+                raise BucketNotLoaded(id, bucket_expiry)
         return bucket_expiry, bucket
 
+    async def read_top(self, id: str, limit: int, expiry: int = 0) -> TopList:
+        """``top``, also for a bucket not in memory: a past one is loaded first, one still warming
+        at start-up is answered by the database."""
+        try:
+            return self.top(id, limit, expiry)
+        except BucketWarming as warming:
+            return await self.reads.top_from_database(await self.board(id), warming.expiry, limit)
+        except BucketNotLoaded:
+            await self.load_bucket(id, expiry)
+            return self.top(id, limit, expiry)
+
+    async def read_rank(self, id: str, owner_id: str, expiry: int = 0) -> RankEntry | None:
+        """``rank_of``, also for a bucket not in memory (as ``read_top``)."""
+        try:
+            return self.rank_of(id, owner_id, expiry)
+        except BucketWarming as warming:
+            return await self.reads.rank_from_database(await self.board(id), warming.expiry, owner_id)
+        except BucketNotLoaded:
+            await self.load_bucket(id, expiry)
+            return self.rank_of(id, owner_id, expiry)
+
     def top(self, id: str, limit: int, expiry: int = 0) -> TopList:
-        """The best ``limit`` records of a bucket, from memory (no database round trip)."""
+        """The best ``limit`` records of a bucket, from memory (no database round trip); BucketWarming
+        while the bucket is read at start-up, BucketNotLoaded for a past bucket not in memory."""
         if limit < 0:
             raise invalid_argument("expects limit to be >= 0")
         bucket_expiry, bucket = self._resident(id, expiry)

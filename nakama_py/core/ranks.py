@@ -287,6 +287,12 @@ class RankStore:
         if bucket is not None:
             bucket.delete(owner, stamp)
 
+    def warming(self, board: str, expiry: int) -> bool:
+        """True while a bucket is being read for the first time: absent here does not mean empty
+        (core/leaderboards.py serves its reads from the database meanwhile)."""
+        key = (board, expiry)
+        return key in self.loading and key not in self.buckets
+
     def begin_load(self, board: str, expiry: int) -> None:
         self.loading.setdefault((board, expiry), [])
 

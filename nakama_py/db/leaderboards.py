@@ -313,6 +313,42 @@ async def record_page(db: Database, board_id: str, expiry: datetime, limit: int,
                                                       "subscore": subscore, "owner_id": owner_id, "limit": limit})
 
 
+# Ranks counted by the database, for a bucket whose ranks are not in memory yet (start-up warm-up):
+# how many records are ahead of each (score, subscore, owner), one index range count each.
+_AHEAD: dict[bool, LiteralString] = {
+    desc: "SELECT (SELECT count(*) FROM leaderboard_record r"
+          " WHERE r.leaderboard_id = %(board_id)s AND r.expiry_time = %(expiry)s"
+          " AND (r.leaderboard_id, r.expiry_time, r.score, r.subscore, r.owner_id) " + ("> " if desc else "< ") +
+          "(%(board_id)s, %(expiry)s, k.score, k.subscore, k.owner_id))"
+          " FROM unnest(%(scores)s::bigint[], %(subscores)s::bigint[], %(owners)s::uuid[])"
+          " WITH ORDINALITY AS k(score, subscore, owner_id, i) ORDER BY k.i"
+    for desc in (False, True)}
+
+
+async def ranks_ahead(db: Database, board_id: str, expiry: datetime, desc: bool,
+                      keys: list[tuple[int, int, str]]) -> list[int]:
+    """For each (score, subscore, owner id), how many records of the bucket come before it."""
+    if not keys:
+        return []
+    rows = await db.fetch(_AHEAD[desc], {"board_id": board_id, "expiry": expiry, "scores": [k[0] for k in keys],
+                                         "subscores": [k[1] for k in keys], "owners": [k[2] for k in keys]})
+    return [int(row[0]) for row in rows]
+
+
+async def bucket_size(db: Database, board_id: str, expiry: datetime) -> int:
+    rows = await db.fetch("SELECT count(*) FROM leaderboard_record"
+                          " WHERE leaderboard_id = %(board_id)s AND expiry_time = %(expiry)s",
+                          {"board_id": board_id, "expiry": expiry})
+    return int(rows[0][0])
+
+
+async def record_at(db: Database, board_id: str, expiry: datetime, desc: bool, offset: int) -> RecordRow | None:
+    """The record with ``offset`` records ahead of it (the one at rank offset + 1)."""
+    rows = await db.fetch_as(RecordRow._make, _PAGE + (_DESC if desc else _ASC) + " OFFSET %(offset)s",
+                             {"board_id": board_id, "expiry": expiry, "limit": 1, "offset": offset})
+    return rows[0] if rows else None
+
+
 _BUCKET: LiteralString = ("SELECT uuid_send(owner_id), score, subscore,"
                           " (EXTRACT(EPOCH FROM create_time) * 1000000)::bigint, num_score, username"
                           " FROM leaderboard_record WHERE leaderboard_id = %(board_id)s AND expiry_time = %(expiry)s")

@@ -125,7 +125,8 @@ class LoadedRuntime:
         metrics = self._metrics
         assert metrics is not None
         rpc_id = entry.id
-        metrics.rpc_started(rpc_id)
+        meter = metrics.rpc(rpc_id)
+        meter.started()
         started = time.perf_counter()
         code = 0
         scope = CallScope("rpc", rpc_id, ctx.user_id)
@@ -153,7 +154,7 @@ class LoadedRuntime:
             raise InternalRpcError() from exc
         finally:
             CURRENT.reset(token)
-            metrics.rpc_finished(rpc_id, code, time.perf_counter() - started)
+            meter.finished(code, time.perf_counter() - started)
 
     # --- module HTTP routes -------------------------------------------------------------
 

@@ -86,7 +86,8 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
             started = time.perf_counter()
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
-            metrics.request_started(route)
+            meter = metrics.route(route, request.method)
+            meter.started()
             try:
                 response = await handler(request)
             except NakamaError as exc:
@@ -94,7 +95,7 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
             except web.HTTPException as exc:
                 response = http_exception_to_response(exc)
             except asyncio.CancelledError:  # the client went away
-                metrics.request_finished(route, request.method, Code.CANCELLED, time.perf_counter() - started)
+                meter.finished(Code.CANCELLED, time.perf_counter() - started)
                 raise
             except Exception:
                 log.exception("unhandled error", extra={"fields": {"path": request.path}})
@@ -117,7 +118,7 @@ def build_middleware(metrics: Metrics, response_headers: Sequence[str] = ()) -> 
 
             elapsed = time.perf_counter() - started
             code = grpc_code_of(response)
-            metrics.request_finished(route, request.method, code, elapsed)
+            meter.finished(code, elapsed)
             if ACCESS.enabled:
                 ACCESS.request(route, request.method, response.status, code, round(elapsed * 1000, 3),
                                request.get(USER_ID, ""))

@@ -39,6 +39,7 @@ class StandInConfig:
     chunked_leaderboard: bool = True  # send get_leaderboard replies chunked, as Go does for large bodies
     auto_finalize: bool = False  # finalize each cycle itself as it ends, like a reset hook
     close_every_answer: bool = False  # "Connection: close" on every answer
+    refresh_failures: int = 0  # the first refreshes answer 500, as Nakama's do when its database read times out
 
 
 @dataclass
@@ -52,6 +53,7 @@ class StandInState:
     seen: dict[str, int] = field(default_factory=dict)  # route -> requests
     bad_bodies: int = 0
     stall_until: float = 0.0  # monotonic: requests wait until then
+    refresh_failures_sent: int = 0
 
 
 class StandIn:
@@ -164,6 +166,9 @@ class StandIn:
             claims = jwt.decode(body["token"], KEY, algorithms=["HS256"])
         except (jwt.PyJWTError, KeyError):
             return _error(401, 16, "Refresh token invalid or expired.")
+        if self.state.refresh_failures_sent < self.config.refresh_failures:
+            self.state.refresh_failures_sent += 1
+            return _error(500, 13, "Error finding user account.")
         return _json(self._tokens(str(claims["uid"])))
 
     async def account(self, request: web.Request) -> web.Response:

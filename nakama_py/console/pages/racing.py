@@ -74,7 +74,7 @@ async def racing_page(request: web.Request) -> web.StreamResponse:
     history = sorted((value for key, value in objects.items() if key.startswith(SNAPSHOT_PREFIX)),
                      key=lambda snapshot: -int(snapshot.get("cycle", 0)))
     return render(request, "racing.html", loaded=True, cycle=cycle, cycle_seconds=length, ends_at=expiry,
-                  standings=state.leaderboards.top(BOARD, STANDINGS, expiry).entries,
+                  standings=(await state.leaderboards.read_top(BOARD, STANDINGS, expiry)).entries,
                   submissions=await state.leaderboards.count_receipts(BOARD, expiry=expiry),
                   history=history, last_reset=objects.get(LAST_RESET_KEY), bars=cycle_bars(history),
                   counts=submission_counts(state), workers=state.config.workers, chart_width=CHART_CYCLES * 12)

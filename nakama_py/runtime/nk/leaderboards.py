@@ -135,16 +135,15 @@ class LeaderboardCalls:
     async def leaderboard_top(self, id: str, limit: int, expiry: int = 0) -> TopList:
         """The best ``limit`` entries of the current period, or of the period that ends at ``expiry``
         (unix seconds), from memory: no database round trip once the period's ranks are loaded
-        (the current period's always are; a past one is read on first use)."""
+        (the current period's are, once read at start-up, meanwhile the database answers; a past one is
+        read on first use)."""
         scope = CURRENT.get()
         if scope is not None and (user_id := scope.catch_up_for) is not None:
             await self._leaderboards.caught_up(user_id)  # read-your-writes (module docstring)
             scope.catch_up_for = None
-        try:
-            return self._leaderboards.top(id, limit, expiry)
-        except BucketNotLoaded:  # a past period: read it into memory once, then answer from there
-            await self._leaderboards.load_bucket(id, expiry)
-            return self._leaderboards.top(id, limit, expiry)
+        # A past period is read into memory once; the current one, while still warming at start-up,
+        # is answered by the database.
+        return await self._leaderboards.read_top(id, limit, expiry)
 
     @tracked
     async def leaderboard_rank(self, id: str, owner_id: str, expiry: int = 0) -> RankEntry | None:
@@ -154,11 +153,7 @@ class LeaderboardCalls:
         if scope is not None and (user_id := scope.catch_up_for) is not None:
             await self._leaderboards.caught_up(user_id)  # read-your-writes (module docstring)
             scope.catch_up_for = None
-        try:
-            return self._leaderboards.rank_of(id, owner_id, expiry)
-        except BucketNotLoaded:
-            await self._leaderboards.load_bucket(id, expiry)
-            return self._leaderboards.rank_of(id, owner_id, expiry)
+        return await self._leaderboards.read_rank(id, owner_id, expiry)
 
     @tracked
     async def leaderboard_rank_if(self, id: str, owner_id: str, score: int, subscore: int = 0,
