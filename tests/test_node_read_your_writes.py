@@ -77,3 +77,80 @@ async def test_processes_of_one_node_keep_the_zero_cost_path(make_config: Callab
     finally:
         await second.close()
         await first.close()
+
+
+def slow_publisher(state: ServerState, delay: float) -> None:
+    """Every rank message of this node reaches the others ``delay`` seconds late, in order (a slow bus)."""
+    publisher = state.leaderboards.publisher
+    send = publisher._send
+
+    async def late_send(payloads: list[bytes]) -> None:
+        await asyncio.sleep(delay)
+        await send(payloads)
+
+    publisher._send = late_send  # type: ignore[method-assign]
+
+
+async def test_the_bus_proves_a_fresh_standing_without_the_primary(nodes: Nodes) -> None:
+    """The fast path: the second node serves the writer's standing from what the bus brought, never
+    from the primary, and is never stale, though every change of the first node arrives 0.2 s late:
+    it waits for the first node's ack, which comes behind the change."""
+    first, second = nodes
+    board, _ = await live_board(nodes)
+    sync = second.leaderboards.node_sync
+    assert sync is not None
+    sync.bound = 2.0  # the slow bus answers in about 0.2 s: within the bound
+    slow_publisher(first, 0.2)
+    player = await create_user(first)
+    fallbacks, proven = sync.fallbacks, sync.proven
+    for score, rank in ((50, 2), (150, 1), (60, 2), (200, 1)):
+        await first.leaderboards.write_record(board, player.user_id, score=score)
+        assert await own_rank(second, board, player.user_id) == rank
+    assert sync.fallbacks == fallbacks
+    assert sync.proven == proven + 4
+
+
+async def test_lost_rank_messages_fall_back_to_the_primary(nodes: Nodes) -> None:
+    """A message of the first node that never arrives (its connection was down) leaves a gap in its
+    numbering: the second node takes no ack as proof until it has rebuilt its ranks from the database
+    (or asks the primary), so the lost write still shows at once."""
+    first, second = nodes
+    board, _ = await live_board(nodes)
+    sync = second.leaderboards.node_sync
+    assert sync is not None
+    sync.bound = 2.0
+    publisher = first.leaderboards.publisher
+    send = publisher._send
+    lost: list[bytes] = []
+
+    async def lossy_send(payloads: list[bytes]) -> None:
+        if not lost:  # the first message is lost, its number used
+            lost.extend(payloads)
+            publisher._sequence += len(payloads)
+            return
+        await send(payloads)
+
+    publisher._send = lossy_send  # type: ignore[method-assign]
+    slow_publisher(first, 0.2)
+    player = await create_user(first)
+    other = await create_user(first)
+    await first.leaderboards.write_record(board, player.user_id, score=50)  # lost on the bus
+    await asyncio.sleep(0.05)  # cut into its own message
+    await first.leaderboards.write_record(board, other.user_id, score=10)
+    assert await own_rank(second, board, player.user_id) == 2
+    assert lost
+
+
+async def live_board(nodes: Nodes) -> tuple[str, str]:
+    """A board both nodes know (scores set as written) with a leader (score 100) the second node has heard of."""
+    first, second = nodes
+    board = f"ryw-{uuid.uuid4().hex[:8]}"
+    await first.leaderboards.create(board, operator="set")
+    await second.leaderboards.create(board)
+    leader = await create_user(first)
+    await first.leaderboards.write_record(board, leader.user_id, score=100)
+    deadline = time.monotonic() + 5
+    while await own_rank(second, board, leader.user_id) != 1:
+        assert time.monotonic() < deadline, "the second node never heard of the leader"
+        await asyncio.sleep(0.01)
+    return board, leader.user_id

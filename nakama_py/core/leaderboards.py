@@ -44,6 +44,7 @@ from nakama_py.core.leaderboard_types import (
     micros,
 )
 from nakama_py.core.leaderboard_writes import RecordWriter
+from nakama_py.core.node_sync import NodeSync
 from nakama_py.core.ranks import (
     VISIBILITY_BOUND_SEC,
     BucketBuilder,
@@ -98,6 +99,9 @@ class LeaderboardService:
         self.ranks = RankStore()
         self.publisher = rank_sync.RankPublisher(bus, marks=marks)
         self.follower = rank_sync.RankFollower(self)
+        # Read-your-writes across nodes, proven over the bus; the primary check is the fallback.
+        self.node_sync = None if bus is None else NodeSync(
+            bus, lambda event, urgent: self.publisher.publish(event, urgent), lambda: self.follower.reloading)
         if bus is not None:  # hear other processes' changes
             bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
         if marks is not None:
@@ -128,14 +132,15 @@ class LeaderboardService:
     async def caught_up(self, user_id: str) -> None:
         """Read-your-writes: once this returns, this process's ranks hold every record change
         of ``user_id`` that a sibling worker process published before now (cluster/write_marks.py),
-        and, with other nodes alive, every write of theirs committed before now."""
+        and, with other nodes alive, every write of theirs acknowledged before now: proven over the
+        bus (core/node_sync.py), else read from the primary."""
         if self.marks is not None:
             try:
                 owner = owner_int(user_id)
             except ValueError:
                 return
             await self.marks.caught_up(owner, VISIBILITY_BOUND_SEC)
-        if self.other_nodes():
+        if self.other_nodes() and (self.node_sync is None or not await self.node_sync.caught_up()):
             await self.own_records_from_primary(user_id)
 
     async def own_records_from_primary(self, user_id: str) -> None:
@@ -168,6 +173,8 @@ class LeaderboardService:
         self.marks.loaded(self.marks.heads())
 
     async def close(self) -> None:
+        if self.node_sync is not None:
+            await self.node_sync.close()
         await self.follower.close()
         await self.publisher.close()
 
