@@ -113,6 +113,8 @@ def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace) -> di
     command = [sys.executable, "-m", "nakama_py", "bench", scenario, "--url", cluster.balancer_url,
                "--duration", f"{args.duration}s", "--warmup", f"{args.warmup}s", "--connections",
                str(args.connections), "--users", str(args.users), "--json", "--label", cluster.dir]
+    for index in range(len(cluster.metrics_ports)):  # per-node figures from each node's own counters
+        command += ["--node-metrics", cluster.metrics_url(index)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples: list[dict[str, float]] = []
 
@@ -165,13 +167,15 @@ def run_topology(topology: Topology, args: argparse.Namespace) -> list[dict[str,
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| topology | scenario | req/s | p99 ms | errors | node CPU ms/req | primary CPU ms/req | "
-             "replica CPU ms/req | WAL B/req | nodes RSS MB |", "|---" * 10 + "|"]
+             "replica CPU ms/req | WAL B/req | nodes RSS MB | node shares | node mean ms |", "|---" * 12 + "|"]
     for r in results:
         s = r.get("server", {})
         lines.append(f"| {r['topology']} | {r['scenario']} | {r['requests_per_s']:,.0f} | {r['latency_ms']['p99']} | "
                      f"{r['errors'].get('total', 0)} | {s.get('node_cpu_ms_per_request')} | "
                      f"{s.get('primary_cpu_ms_per_request')} | {s.get('replica_cpu_ms_per_request')} | "
-                     f"{s.get('wal_bytes_per_request')} | {s.get('node_rss_mb')} |")
+                     f"{s.get('wal_bytes_per_request')} | {s.get('node_rss_mb')} | "
+                     f"{' / '.join(str(n.get('share', '-')) for n in r.get('nodes', []))} | "
+                     f"{' / '.join(str(n.get('latency_ms', {}).get('mean', '-')) for n in r.get('nodes', []))} |")
     return "\n".join(lines)
 
 

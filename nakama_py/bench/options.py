@@ -102,6 +102,7 @@ class Options:
     matches: int = 50
     players: int = 8
     tick_rate: int = 10
+    node_metrics: list[str] = field(default_factory=list)  # each node's /metrics URL: per-node figures
 
     @property
     def open_loop(self) -> bool:
@@ -158,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--server-pid", type=_positive_int, default=0,
                         help="socket-idle, socket-matches: the server process on this machine whose memory or "
                              "CPU time to read")
+    parser.add_argument("--node-metrics", action="append", default=[], metavar="URL",
+                        help="a node's Prometheus URL (http://host:9100/metrics), once per node behind --url: "
+                             "the report adds each node's requests, share, errors and latency")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -192,4 +196,4 @@ def parse_options(argv: list[str]) -> Options:
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
         members=args.members, server_pid=args.server_pid, groups=args.groups, matches=args.matches,
-        players=args.players, tick_rate=args.tick_rate)
+        players=args.players, tick_rate=args.tick_rate, node_metrics=args.node_metrics)

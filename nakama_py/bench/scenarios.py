@@ -13,6 +13,7 @@ from typing import Any
 
 from nakama_py.bench.cycle import CycleState, fill_cycle
 from nakama_py.bench.engine import LoadPlan, run_load
+from nakama_py.bench.nodes import NodeWatch
 from nakama_py.bench.options import Options
 from nakama_py.bench.pool import HttpPool
 from nakama_py.bench.report import Report
@@ -107,8 +108,10 @@ def choose_engine(options: Options, prepared: Prepared) -> tuple[str, str]:
     return ("python", f"Python engine: {reason}") if reason else ("wrk", "")
 
 
-def run_timed(options: Options, prepared: Prepared, engine: str) -> LoadResult:
+def run_timed(options: Options, prepared: Prepared, engine: str, watch: NodeWatch | None = None) -> LoadResult:
     if engine == "wrk":
+        if watch is not None:  # wrk's measured run follows its warm-up run
+            watch.open_in(options.warmup_s)
         def fresh_tokens() -> Sequence[str]:
             # Between wrk's warm-up and measured runs, outside both.
             return [s.token for s in asyncio.run(_refresh(prepared, prepared.users, options.duration_s))]
@@ -118,7 +121,8 @@ def run_timed(options: Options, prepared: Prepared, engine: str) -> LoadResult:
         return run_wrk(plan, fresh_tokens if prepared.users else None)
     return run_load(LoadPlan(prepared.target, prepared.traffic, prepared.users, options.connections,
                              options.rate or 0.0, options.processes, options.warmup_s, options.duration_s,
-                             options.timeout_s, keep_samples=bool(options.report)))
+                             options.timeout_s, keep_samples=bool(options.report)),
+                    watch.open_in if watch is not None else None)
 
 
 async def _refresh(prepared: Prepared, sessions: Sequence[UserSession], run_s: float) -> list[UserSession]:
@@ -136,7 +140,8 @@ def run_scenario(options: Options, log: Log) -> Report:
     prepared = asyncio.run(prepare(options, target, cycle_must_last_s=must_last, log=log))
     engine, note = choose_engine(options, prepared)
     log(f"running {options.scenario.name}: warm-up {options.warmup_s:g}s, measured {options.duration_s:g}s ({engine})")
-    result = run_timed(options, prepared, engine)
+    watch = NodeWatch(options.node_metrics) if options.node_metrics else None
+    result = run_timed(options, prepared, engine, watch)
     report = Report(
         scenario=options.scenario.name, url=target.url, mode="open" if options.open_loop else "closed",
         connections=options.connections, rate=options.rate, warmup_s=options.warmup_s,
@@ -145,6 +150,8 @@ def run_scenario(options: Options, log: Log) -> Report:
     if prepared.cycle is not None:
         report.details["cycle"] = {"cycle": prepared.cycle.cycle, "records": prepared.cycle.total,
                                    "read_limit": options.limit}
+    if watch is not None:
+        report.details["nodes"] = watch.close()
     if options.scenario.name == "echo":
         report.details["rpc"] = {"id": options.rpc, "auth": options.rpc_auth}
     return report
