@@ -55,6 +55,7 @@ from nakama_py.core.ranks import (
     owner_str,
 )
 from nakama_py.db import leaderboards as sql
+from nakama_py.db import record_partitions as partitions
 from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
 from nakama_py.errors import BucketNotLoaded, LeaderboardNotFound, LeaderboardRanksDisabled, invalid_argument
@@ -503,7 +504,11 @@ class LeaderboardService:
         if batch_size < 1:
             raise invalid_argument("expects batch_size to be >= 1")
         await self.board(id)
-        total = 0
+        # Whole expired days of this board first (O(1) each), then what is left row by row.
+        dropped = await partitions.drop_expired(self.db, id, before)
+        if dropped:
+            log.info("expired leaderboard partitions dropped", extra={"fields": {"board": id, "partitions": dropped}})
+        total = sum(rows for _, rows in dropped)
         while True:
             deleted = await sql.delete_bucket_batch(self.db, id, before, batch_size)
             total += len(deleted)
