@@ -156,8 +156,13 @@ async def _replica_gauges(state: ServerState) -> None:
 
 
 async def _cluster_gauge(state: ServerState) -> None:
+    counted = (0, 0)
     while True:
         state.metrics.cluster_seen(len(state.bus.alive()))
+        sync = state.leaderboards.node_sync
+        if sync is not None:  # counted here, off the request path
+            state.metrics.own_reads(sync.proven - counted[0], sync.fallbacks - counted[1])
+            counted = (sync.proven, sync.fallbacks)
         await asyncio.sleep(CLUSTER_GAUGE_INTERVAL_SEC)
 
 
