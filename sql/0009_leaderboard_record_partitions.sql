@@ -15,12 +15,17 @@ BEGIN
     IF to_regclass(name) IS NOT NULL THEN
         RETURN;
     END IF;
+    -- Processes writing a new day's first records at once: one creates it, the others wait and find it.
+    PERFORM pg_advisory_xact_lock(hashtext(name));
+    IF to_regclass(name) IS NOT NULL THEN
+        RETURN;
+    END IF;
     -- Created on its own and attached: ATTACH takes SHARE UPDATE EXCLUSIVE on the parent (reads and
     -- writes go on), CREATE ... PARTITION OF would take ACCESS EXCLUSIVE.
     EXECUTE format('CREATE TABLE %I (LIKE leaderboard_record INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
     EXECUTE format('ALTER TABLE leaderboard_record ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name,
                    day::timestamp AT TIME ZONE 'UTC', (day + 1)::timestamp AT TIME ZONE 'UTC');
-EXCEPTION WHEN duplicate_table OR invalid_object_definition THEN
+EXCEPTION WHEN duplicate_table OR unique_violation OR invalid_object_definition THEN
     NULL; -- another process created it meanwhile
 END
 $$;

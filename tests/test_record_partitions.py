@@ -4,12 +4,14 @@ expired day of one board is dropped whole while the other boards' rows and the c
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from nakama_py.config import Config
+from nakama_py.db import record_partitions
 from nakama_py.db.migrations import load_migrations, migrate_down, migrate_up
 from nakama_py.db.pool import Database
 from nakama_py.state import ServerState, build_state
@@ -120,8 +122,24 @@ async def test_an_expired_day_of_one_board_is_dropped_whole(state: ServerState) 
     left = await partitions(state)
     assert "leaderboard_record_p20200301" not in left  # dropped whole
     assert "leaderboard_record_p20200302" in left  # kept for the other board, rows deleted
-    counts: dict[str, int] = dict(await state.db.fetch("SELECT leaderboard_id, count(*) FROM leaderboard_record GROUP BY 1"))
+    counts: dict[str, int] = dict(
+        await state.db.fetch("SELECT leaderboard_id, count(*) FROM leaderboard_record GROUP BY 1"))
     assert counts == {"daily": 1, "other": 200}
     # The current bucket is untouched and still takes writes.
     written = await state.leaderboards.write_record("daily", player.user_id, score=20)
     assert written.score == 20
+
+
+async def test_first_writes_of_a_new_day_from_many_processes_at_once(state: ServerState, own_database: str) -> None:
+    """Processes writing a new day's first records at once (each its own handle): one creates the
+    partition, every write lands."""
+    handles = [Database(own_database, min_size=1, max_size=4) for _ in range(4)]
+    for handle in handles:
+        await handle.connect()
+    try:
+        expiry = datetime(2041, 5, 6, 7, tzinfo=UTC)
+        await asyncio.gather(*(record_partitions.ensure(h, expiry) for h in handles for _ in range(3)))
+        assert "leaderboard_record_p20410506" in await partitions(state)
+    finally:
+        for handle in handles:
+            await handle.close()

@@ -12,6 +12,7 @@ retention, so dropping an old cycle costs the live workload nothing like a delet
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import weakref
@@ -26,8 +27,9 @@ log = logging.getLogger("nakama_py.db")
 
 NAME = re.compile(r"leaderboard_record_p(\d{8})")
 
-# Per database handle: the days whose partition is known to exist.
+# Per database handle: the days whose partition is known to exist, and the lock its first writers share.
 _known: weakref.WeakKeyDictionary[Database, set[date]] = weakref.WeakKeyDictionary()
+_creating: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def day_of(expiry: datetime) -> date:
@@ -42,8 +44,10 @@ async def ensure(db: Database, expiry: datetime) -> None:
     known = _known.setdefault(db, set())
     if day in known:
         return
-    await db.execute("SELECT nakama_py_record_partition(%(day)s)", {"day": day})
-    known.add(day)
+    async with _creating.setdefault(db, asyncio.Lock()):  # one query for a burst of first writes
+        if day not in known:
+            await db.execute("SELECT nakama_py_record_partition(%(day)s)", {"day": day})
+            known.add(day)
 
 
 async def _partitions(db: Database) -> list[tuple[str, bool]]:
