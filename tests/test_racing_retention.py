@@ -91,3 +91,27 @@ async def test_retention_deletes_old_buckets_and_expired_keys_in_batches(
     assert await count(state, "SELECT count(*) FROM nakama_py_leaderboard_receipt") >= accepted
     status, body = await rpc(client, "", "get_leaderboard", {"cycle": old_cycle}, http_key=HTTP_KEY)
     assert status == 404 and "no longer kept" in body["message"]
+
+
+async def test_run_retention_drops_an_expired_day_of_the_board_whole(
+        racing_state: ServerState, aiohttp_client: Callable[..., Any]) -> None:
+    """``run_retention`` (http_key): a day of expired cycles only the racing board wrote goes as one
+    partition (sql/0009), counted; the current cycle stays; a player may not call it."""
+    state = racing_state
+    client = await aiohttp_client(build_app(state))
+    player = await create_user(state)
+    status, _ = await rpc(client, "", "submit_race_time", {"race_time": 30, "idempotency_key": "now"},
+                          token=player.token)
+    assert status == 200
+    await state.db.execute("SELECT nakama_py_record_partition(current_date - 40)")
+    await state.db.execute(
+        "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
+        " SELECT 'race_times', gen_random_uuid(), n, (current_date - 40)::timestamptz + interval '1 hour'"
+        " FROM generate_series(1, 3000) n")
+    name = await state.db.fetchval("SELECT 'leaderboard_record_p' || to_char(current_date - 40, 'YYYYMMDD')")
+    status, body = await rpc(client, "", "run_retention", {}, token=player.token)
+    assert status == 403
+    status, body = await rpc(client, "", "run_retention", {}, http_key=HTTP_KEY)
+    assert status == 200 and body["records_deleted"] >= 3000 and body["duration_ms"] > 0
+    assert await count(state, "SELECT count(*) FROM pg_class WHERE relname = %s", (name,)) == 0
+    assert await count(state, "SELECT count(*) FROM leaderboard_record WHERE owner_id = %s", (player.user_id,)) == 1

@@ -8,6 +8,7 @@ RPCs:
   get_leaderboard           players or http_key: {"limit": 1-1000, "cycle": n}
   manual_reset_leaderboard  http_key: {} finalizes the last ended cycle, {"cycle": n} an older one
   system_metrics            http_key: counts and the last finalization
+  run_retention             http_key: deletes the cycles past racing_retention_days now (also a background job)
 
 Live races: the matchmaker (tickets with ``mode: race``, 2 to 8 players) starts an authoritative
 ``"race"`` match (race_match.py, race_matchmaking.py) that validates progress and records each
@@ -52,7 +53,9 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     initializer.register_rpc("manual_reset_leaderboard", finalizer.manual_reset_leaderboard)
     initializer.register_rpc("system_metrics", SystemMetrics(cycles).system_metrics)
     initializer.register_leaderboard_reset(finalizer.on_leaderboard_reset)
-    initializer.register_background_job("racing_retention", INTERVAL_SECONDS, Retention(settings).run)
+    retention = Retention(settings)
+    initializer.register_background_job("racing_retention", INTERVAL_SECONDS, retention.run)
+    initializer.register_rpc("run_retention", retention.run_retention)
     initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race
     initializer.register_matchmaker_matched(matchmaker_matched)
 
