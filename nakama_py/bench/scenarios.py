@@ -13,6 +13,7 @@ from typing import Any
 
 from nakama_py.bench.cycle import CycleState, fill_cycle
 from nakama_py.bench.engine import LoadPlan, run_load
+from nakama_py.bench.mid_call import MidCall
 from nakama_py.bench.nodes import NodeWatch
 from nakama_py.bench.options import Options
 from nakama_py.bench.pool import HttpPool
@@ -108,10 +109,12 @@ def choose_engine(options: Options, prepared: Prepared) -> tuple[str, str]:
     return ("python", f"Python engine: {reason}") if reason else ("wrk", "")
 
 
-def run_timed(options: Options, prepared: Prepared, engine: str, watch: NodeWatch | None = None) -> LoadResult:
+def run_timed(options: Options, prepared: Prepared, engine: str,
+              opens_in: Callable[[float], None] | None = None) -> LoadResult:
+    """The timed load; ``opens_in`` is told how many seconds from now the measured window opens."""
     if engine == "wrk":
-        if watch is not None:  # wrk's measured run follows its warm-up run
-            watch.open_in(options.warmup_s)
+        if opens_in is not None:  # wrk's measured run follows its warm-up run
+            opens_in(options.warmup_s)
         def fresh_tokens() -> Sequence[str]:
             # Between wrk's warm-up and measured runs, outside both.
             return [s.token for s in asyncio.run(_refresh(prepared, prepared.users, options.duration_s))]
@@ -122,7 +125,7 @@ def run_timed(options: Options, prepared: Prepared, engine: str, watch: NodeWatc
     return run_load(LoadPlan(prepared.target, prepared.traffic, prepared.users, options.connections,
                              options.rate or 0.0, options.processes, options.warmup_s, options.duration_s,
                              options.timeout_s, keep_samples=bool(options.report)),
-                    watch.open_in if watch is not None else None)
+                    opens_in)
 
 
 async def _refresh(prepared: Prepared, sessions: Sequence[UserSession], run_s: float) -> list[UserSession]:
@@ -141,7 +144,14 @@ def run_scenario(options: Options, log: Log) -> Report:
     engine, note = choose_engine(options, prepared)
     log(f"running {options.scenario.name}: warm-up {options.warmup_s:g}s, measured {options.duration_s:g}s ({engine})")
     watch = NodeWatch(options.node_metrics) if options.node_metrics else None
-    result = run_timed(options, prepared, engine, watch)
+    mid = MidCall(target, options.mid_rpc, options.duration_s) if options.mid_rpc else None
+
+    def opens_in(delay_s: float) -> None:
+        for hook in (watch, mid):
+            if hook is not None:
+                hook.open_in(delay_s)
+
+    result = run_timed(options, prepared, engine, opens_in)
     report = Report(
         scenario=options.scenario.name, url=target.url, mode="open" if options.open_loop else "closed",
         connections=options.connections, rate=options.rate, warmup_s=options.warmup_s,
@@ -152,6 +162,8 @@ def run_scenario(options: Options, log: Log) -> Report:
                                    "read_limit": options.limit}
     if watch is not None:
         report.details["nodes"] = watch.close()
+    if mid is not None:
+        report.details["mid_rpc"] = mid.close()
     if options.scenario.name == "echo":
         report.details["rpc"] = {"id": options.rpc, "auth": options.rpc_auth}
     return report
