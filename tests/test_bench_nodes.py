@@ -13,7 +13,7 @@ import pytest
 from nakama_py.bench.cli import main
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.ports import free_port
-from tests.support.server import ServerProcess, start_server
+from tests.support.server import REPO, ServerProcess, start_server
 
 Nodes = list[tuple[ServerProcess, str]]  # each node and its metrics URL
 
@@ -27,7 +27,8 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nodes]:
         for name in ("bnode1", "bnode2"):
             port = free_port()
             server = start_server(tmp_path_factory.mktemp(name), database, "--name", name,
-                                  "--metrics.prometheus_port", str(port), "--logger.level", "warn")
+                                  "--metrics.prometheus_port", str(port), "--logger.level", "warn",
+                                  "--runtime.path", str(REPO / "runtime_modules"))
             started.append((server, f"http://127.0.0.1:{port}/metrics"))
         yield started
     finally:
