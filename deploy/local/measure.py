@@ -231,8 +231,8 @@ def drop_table(results: list[dict[str, Any]]) -> str:
     lines = ["| run | mix req/s | mix p99 ms | errors | run_retention ms (server) | records deleted | cycle left |",
              "|---" * 7 + "|"]
     for r in results:
-        call = r.get("mid_rpc") or {}
-        reply = call.get("reply") if isinstance(call.get("reply"), dict) else {}
+        call: dict[str, Any] = r.get("mid_rpc") or {}
+        reply: dict[str, Any] = call["reply"] if isinstance(call.get("reply"), dict) else {}
         lines.append(f"| {r['topology']} | {r['requests_per_s']:,.0f} | {r['latency_ms']['p99']} | "
                      f"{r['errors'].get('total', 0)} | {reply.get('duration_ms', '-')} | "
                      f"{reply.get('records_deleted', '-')} | {r.get('expired_left')} |")
@@ -253,9 +253,9 @@ def main() -> int:
     parser.add_argument("--drop-records", type=int, default=100_000)
     args = parser.parse_args()
     if args.cycle_drop:
-        results = cycle_drop(args)
-        print(table(results))
-        print(drop_table(results))
+        drops = cycle_drop(args)
+        print(table(drops))
+        print(drop_table(drops))
         return 0
     n = args.processes
     topologies = [
