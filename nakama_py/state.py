@@ -232,7 +232,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec, bus)
     sessions = SessionService(config.session, revocations)
     leaderboards = LeaderboardService(db, config, bus=bus, marks=marks, replicas=replicas,
-                                      other_nodes=lambda: other_nodes_alive(bus))
+                                      other_nodes=lambda: other_nodes_alive(bus),
+                                      sync_over_bus=bool(config.cluster.nats_url))
     sockets = SessionRegistry()
     tracker = Tracker(bus)
     router = Router(bus, tracker, sockets)

@@ -85,7 +85,7 @@ ResetHandler = Callable[[Leaderboard, int], Awaitable[None]]
 class LeaderboardService:
     def __init__(self, db: Database, config: Config, *, node: str | None = None, bus: ClusterBus | None = None,
                  marks: WorkerMarks | None = None, replicas: ReplicaSet | None = None,
-                 other_nodes: Callable[[], bool] | None = None) -> None:
+                 other_nodes: Callable[[], bool] | None = None, sync_over_bus: bool = False) -> None:
         self.db = db
         # Whether another node (not a sibling worker) is alive: then a player's own records are
         # checked against the primary before their standing is read (see caught_up).
@@ -100,8 +100,10 @@ class LeaderboardService:
         self.ranks = RankStore()
         self.publisher = rank_sync.RankPublisher(bus, marks=marks)
         self.follower = rank_sync.RankFollower(self)
-        # Read-your-writes across nodes, proven over the bus; the primary check is the fallback.
-        self.node_sync = None if bus is None else NodeSync(
+        # Read-your-writes across nodes, proven over the bus; the primary check is the fallback. Only on
+        # a bus whose messages are cheap (NATS): on PostgreSQL's every message is a commit on the primary,
+        # dearer than the check it would save.
+        self.node_sync = None if bus is None or not sync_over_bus else NodeSync(
             bus, lambda event, urgent: self.publisher.publish(event, urgent), lambda: self.follower.reloading)
         if bus is not None:  # hear other processes' changes
             bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
