@@ -127,8 +127,8 @@ def cycle_drop(args: argparse.Namespace) -> list[dict[str, Any]]:
     ``--drop-records`` records (its own partition) in the middle of the window; and with the same
     cycle sharing its day with another board (the row-by-row delete, what retention did before)."""
     directory = Path(args.dir) / "cycle-drop"
-    options = argparse.Namespace(dir=str(directory), nodes=args.processes, workers=1, replica=False, nats=False,
-                                 serve_args=SERVE_ARGS)
+    options = argparse.Namespace(dir=str(directory), nodes=args.processes, workers=1, replica=False,
+                                 nats=args.nats, serve_args=SERVE_ARGS)
     cluster = local.up(options)
     results = []
     try:
@@ -199,7 +199,7 @@ def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace,
 def run_topology(topology: Topology, args: argparse.Namespace) -> list[dict[str, Any]]:
     directory = Path(args.dir) / topology.name
     options = argparse.Namespace(dir=str(directory), nodes=topology.nodes, workers=topology.workers,
-                                 replica=topology.replica, nats=False, serve_args=SERVE_ARGS)
+                                 replica=topology.replica, nats=args.nats, serve_args=SERVE_ARGS)
     cluster = local.up(options)
     results = []
     try:
@@ -248,6 +248,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--only", default="", help="comma-separated topology names to run")
+    parser.add_argument("--nats", action="store_true", help="the NATS bus (default: PostgreSQL's)")
     parser.add_argument("--cycle-drop", action="store_true",
                         help="instead: the mix with and without an expired cycle's drop (--drop-records) mid-run")
     parser.add_argument("--drop-records", type=int, default=100_000)
