@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from nakama_py.app import build_app
 from nakama_py.config import load_config, parse_flags
+from nakama_py.db import record_partitions
 from nakama_py.runtime.context import Context
 from nakama_py.state import ServerState, build_state
 from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
@@ -49,6 +51,7 @@ async def test_retention_deletes_old_buckets_and_expired_keys_in_batches(
         assert status == 200
     # An old bucket large enough to need several batches, and keys whose time has long passed.
     old_expiry = (old_cycle + 1) * CYCLE
+    await record_partitions.ensure(state.db, datetime.fromtimestamp(old_expiry - CYCLE, UTC))  # around the server
     await state.db.execute(
         "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
         " SELECT 'race_times', gen_random_uuid(), 1000 + n, to_timestamp(%s) FROM generate_series(1, 4500) n",
