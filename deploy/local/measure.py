@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,10 +134,8 @@ def cycle_drop(args: argparse.Namespace) -> list[dict[str, Any]]:
     try:
         for name, shared, drop in (("no drop", False, False), ("partition drop", False, True),
                                    ("row delete", True, True)):
-            # Seeded as the load starts (within the warm-up), so that racing's own retention job (every
-            # 60 s) is unlikely to take the cycle before the measured window: records_deleted shows it.
-            report = bench(cluster, "mix", args, ["--mid-rpc", "run_retention"] if drop else [],
-                           functools.partial(seed_expired_cycle, cluster, args.drop_records, shared))
+            seed_expired_cycle(cluster, args.drop_records, shared)
+            report = bench(cluster, "mix", args, ["--mid-rpc", "run_retention"] if drop else [])
             report["topology"] = f"cycle-drop: {name}"
             # The background retention job (every 60 s) may take the cycle first: then this says 0.
             report["expired_left"] = int(psql(cluster, "SELECT count(*) FROM leaderboard_record"
@@ -160,7 +156,7 @@ def sample(cluster: local.Cluster) -> dict[str, float]:
 
 
 def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace,
-          extra: list[str] | None = None, at_start: Callable[[], None] | None = None) -> dict[str, Any]:
+          extra: list[str] | None = None) -> dict[str, Any]:
     """One bench run through the balancer, with the servers' costs over its measured window."""
     command = [sys.executable, "-m", "nakama_py", "bench", scenario, "--url", cluster.balancer_url,
                "--duration", f"{args.duration}s", "--warmup", f"{args.warmup}s", "--connections",
@@ -174,10 +170,7 @@ def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace,
         assert process.stderr is not None
         for line in process.stderr:
             if line.startswith("bench: running"):
-                started = time.monotonic()
-                if at_start is not None:
-                    at_start()
-                time.sleep(max(0.0, args.warmup - (time.monotonic() - started)))
+                time.sleep(args.warmup)
                 samples.append(sample(cluster))
         process.stderr.close()
 
