@@ -113,6 +113,9 @@ class Metrics:
         self.cluster_processes = Gauge(f"{p}_cluster_processes",
                                        "Server processes of the cluster seen alive, this one included.",
                                        registry=reg, multiprocess_mode="livemax")
+        self.own_read_proofs = Counter(
+            f"{p}_cluster_own_reads", "A player's standing read with another node alive, by how their writes there "
+            "were proven applied: bus (core/node_sync.py) or primary.", ["proof"], registry=reg)
         # Authoritative matches (core/matches): how many run here, how late their ticks start.
         self.matches = Gauge(f"{p}_authoritative_matches", "Authoritative matches running on this process.",
                              registry=reg, multiprocess_mode="livesum")
@@ -218,6 +221,12 @@ class Metrics:
 
     def cluster_seen(self, processes: int) -> None:
         self.cluster_processes.set(processes)
+
+    def own_reads(self, by_bus: int, by_primary: int) -> None:
+        if by_bus:
+            self._child(self.own_read_proofs, "bus").inc(by_bus)
+        if by_primary:
+            self._child(self.own_read_proofs, "primary").inc(by_primary)
 
     def match_count(self, count: int) -> None:
         self.matches.set(count)

@@ -166,8 +166,13 @@ async def _replica_gauges(state: ServerState) -> None:
 
 
 async def _cluster_gauge(state: ServerState) -> None:
+    counted = (0, 0)
     while True:
         state.metrics.cluster_seen(len(state.bus.alive()))
+        sync = state.leaderboards.node_sync
+        if sync is not None:  # counted here, off the request path
+            state.metrics.own_reads(sync.proven - counted[0], sync.fallbacks - counted[1])
+            counted = (sync.proven, sync.fallbacks)
         await asyncio.sleep(CLUSTER_GAUGE_INTERVAL_SEC)
 
 
@@ -248,7 +253,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     revocations = SessionRevocations(db, config.session.refresh_token_expiry_sec, bus)
     sessions = SessionService(config.session, revocations)
     leaderboards = LeaderboardService(db, config, bus=bus, marks=marks, replicas=replicas,
-                                      other_nodes=lambda: other_nodes_alive(bus))
+                                      other_nodes=lambda: other_nodes_alive(bus),
+                                      sync_over_bus=bool(config.cluster.nats_url))
     sockets = SessionRegistry()
     tracker = Tracker(bus)
     router = Router(bus, tracker, sockets)

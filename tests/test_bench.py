@@ -166,6 +166,15 @@ def test_mix_reports_reads_and_submissions(server: ServerProcess, capsys: pytest
     assert kinds["get_leaderboard"]["errors"]["total"] == 0
 
 
+def test_mid_rpc_is_called_once_during_the_window(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench(capsys, "mix", server, "bench-mid", "--records", "40", "--users", "40", "--mid-rpc", "run_retention")
+    call = report["mid_rpc"]
+    assert call["rpc"] == "run_retention" and call["status"] == 200 and call["duration_ms"] > 0
+    assert set(call["reply"]) == {"records_deleted", "idempotency_keys_deleted", "duration_ms"}
+    refused = bench(capsys, "echo", server, "bench-mid", "--mid-rpc", "run_retention", "--http-key", "not-the-key")
+    assert refused["mid_rpc"]["status"] == 401
+
+
 @needs_racing
 def test_burst_is_an_open_loop_of_submissions(server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
     report = bench(capsys, "burst", server, "bench-burst", "--rate", "100", "--warmup", "0s", "--users", "100")

@@ -21,6 +21,7 @@ from nakama_py.core.leaderboard_schedule import InvalidSchedule, parse_schedule
 from nakama_py.core.leaderboard_types import Leaderboard, from_unix
 from nakama_py.core.leaderboards import BucketNotLoaded, LeaderboardService
 from nakama_py.core.ranks import EXPIRED_GRACE_SEC
+from nakama_py.db import record_partitions
 from nakama_py.db.pool import Database
 from nakama_py.scheduler.leaderboard_resets import ResetScheduler
 from nakama_py.state import ServerState
@@ -380,6 +381,7 @@ async def test_expired_buckets_leave_memory_and_can_be_loaded_again(state: Serve
     current = board.next_reset()
     past = current - 300
     owner = str(uuid.uuid4())
+    await record_partitions.ensure(state.db, datetime.fromtimestamp(past, UTC))  # written around the server
     await state.db.execute("INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
                            " VALUES (%s, %s, 4, to_timestamp(%s))", (board.id, owner, past))
     with pytest.raises(BucketNotLoaded):
@@ -403,6 +405,7 @@ async def test_delete_expired_buckets_in_batches(state: ServerState) -> None:
     plain = await leaderboards.create(f"plain-{uuid.uuid4().hex[:8]}")
     current = board.next_reset()
     for age in (1, 2, 3):
+        await record_partitions.ensure(state.db, datetime.fromtimestamp(current - 300 * age, UTC))
         await state.db.execute(
             "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
             " SELECT %s, gen_random_uuid(), i, to_timestamp(%s) FROM generate_series(1, 7) i",

@@ -4,6 +4,7 @@ includes their writes taken by the other node at once, even before the bus bring
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +23,19 @@ async def nodes(make_config: Callable[..., Config], own_database: str) -> AsyncI
     """Two nodes on a database of their own (no other test's processes in its membership)."""
     first = await build_state(make_config("--name", "node1", "--database.address", own_database), own_database)
     second = await build_state(make_config("--name", "node2", "--database.address", own_database), own_database)
+    try:
+        yield first, second
+    finally:
+        await second.close()
+        await first.close()
+
+
+@pytest.fixture
+async def nats_nodes(make_config: Callable[..., Config], own_database: str) -> AsyncIterator[Nodes]:
+    """Two nodes on the NATS bus, where the bus proves read-your-writes (core/node_sync.py)."""
+    nats = ("--cluster.nats_url", "nats://127.0.0.1:4222", "--cluster.nats_prefix", f"ryw{secrets.token_hex(4)}")
+    first = await build_state(make_config("--name", "node1", "--database.address", own_database, *nats), own_database)
+    second = await build_state(make_config("--name", "node2", "--database.address", own_database, *nats), own_database)
     try:
         yield first, second
     finally:
@@ -54,6 +68,7 @@ async def own_rank(state: ServerState, board: str, user_id: str) -> int:
 async def test_a_write_on_one_node_is_the_writers_standing_on_the_other_at_once(nodes: Nodes) -> None:
     first, second = nodes
     assert {info.node for info in second.bus.alive()} == {"node1", "node2"}  # membership, through the bus
+    assert second.leaderboards.node_sync is None  # on PostgreSQL's bus: the primary check
     board, _ = await deaf_board(nodes)
     player = await create_user(first)
     await first.leaderboards.write_record(board, player.user_id, score=50)
@@ -77,3 +92,93 @@ async def test_processes_of_one_node_keep_the_zero_cost_path(make_config: Callab
     finally:
         await second.close()
         await first.close()
+
+
+def slow_publisher(state: ServerState, delay: float) -> None:
+    """Every rank message of this node reaches the others ``delay`` seconds late, in order (a slow bus)."""
+    publisher = state.leaderboards.publisher
+    send = publisher._send
+
+    async def late_send(payloads: list[bytes]) -> None:
+        await asyncio.sleep(delay)
+        await send(payloads)
+
+    publisher._send = late_send  # type: ignore[method-assign]
+
+
+async def test_the_bus_proves_a_fresh_standing_without_the_primary(nats_nodes: Nodes) -> None:
+    """The fast path: the second node serves the writer's standing from what the bus brought, never
+    from the primary, and is never stale, though every change of the first node arrives 0.2 s late:
+    it waits for the first node's ack, which comes behind the change."""
+    first, second = nodes = nats_nodes
+    board, _ = await live_board(nodes)
+    sync = second.leaderboards.node_sync
+    assert sync is not None
+    sync.bound = 2.0  # the slow bus answers in about 0.2 s: within the bound
+    slow_publisher(first, 0.2)
+    player = await create_user(first)
+    fallbacks, proven = sync.fallbacks, sync.proven
+    for score, rank in ((50, 2), (150, 1), (60, 2), (200, 1)):
+        await first.leaderboards.write_record(board, player.user_id, score=score)
+        assert await own_rank(second, board, player.user_id) == rank
+    assert sync.fallbacks == fallbacks
+    assert sync.proven == proven + 4
+
+
+async def test_lost_rank_messages_fall_back_to_the_primary(nats_nodes: Nodes) -> None:
+    """A message of the first node that never arrives (its connection was down) leaves a gap in its
+    numbering: the second node takes no ack as proof until it has rebuilt its ranks from the database
+    (or asks the primary), so the lost write still shows at once."""
+    first, second = nodes = nats_nodes
+    board, _ = await live_board(nodes)
+    sync = second.leaderboards.node_sync
+    assert sync is not None
+    sync.bound = 2.0
+    publisher = first.leaderboards.publisher
+    send = publisher._send
+    lost: list[bytes] = []
+
+    async def lossy_send(payloads: list[bytes]) -> None:
+        if not lost:  # the first message is lost, its number used
+            lost.extend(payloads)
+            publisher._sequence += len(payloads)
+            return
+        await send(payloads)
+
+    publisher._send = lossy_send  # type: ignore[method-assign]
+    slow_publisher(first, 0.2)
+    player = await create_user(first)
+    other = await create_user(first)
+    await first.leaderboards.write_record(board, player.user_id, score=50)  # lost on the bus
+    await asyncio.sleep(0.05)  # cut into its own message
+    await first.leaderboards.write_record(board, other.user_id, score=10)
+    assert await own_rank(second, board, player.user_id) == 2
+    assert lost
+
+
+async def live_board(nodes: Nodes) -> tuple[str, str]:
+    """A board both nodes know (scores set as written) with a leader (score 100) the second node has heard of."""
+    first, second = nodes
+    board = f"ryw-{uuid.uuid4().hex[:8]}"
+    await first.leaderboards.create(board, operator="set")
+    await second.leaderboards.create(board)
+    leader = await create_user(first)
+    await first.leaderboards.write_record(board, leader.user_id, score=100)
+    deadline = time.monotonic() + 5
+    while await own_rank(second, board, leader.user_id) != 1:
+        assert time.monotonic() < deadline, "the second node never heard of the leader"
+        await asyncio.sleep(0.01)
+    return board, leader.user_id
+
+
+async def test_a_deaf_node_on_nats_falls_back_to_the_primary(nats_nodes: Nodes) -> None:
+    """No ack can come to a node whose bus is down: after the bound it asks the primary, still fresh."""
+    first, second = nats_nodes
+    board, _ = await deaf_board(nats_nodes)
+    player = await create_user(first)
+    await first.leaderboards.write_record(board, player.user_id, score=150)
+    sync = second.leaderboards.node_sync
+    assert sync is not None
+    fallbacks = sync.fallbacks
+    assert await own_rank(second, board, player.user_id) == 1
+    assert sync.fallbacks == fallbacks + 1

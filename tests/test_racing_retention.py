@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from nakama_py.app import build_app
 from nakama_py.config import load_config, parse_flags
+from nakama_py.db import record_partitions
 from nakama_py.runtime.context import Context
 from nakama_py.state import ServerState, build_state
 from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
@@ -49,6 +51,7 @@ async def test_retention_deletes_old_buckets_and_expired_keys_in_batches(
         assert status == 200
     # An old bucket large enough to need several batches, and keys whose time has long passed.
     old_expiry = (old_cycle + 1) * CYCLE
+    await record_partitions.ensure(state.db, datetime.fromtimestamp(old_expiry - CYCLE, UTC))  # around the server
     await state.db.execute(
         "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
         " SELECT 'race_times', gen_random_uuid(), 1000 + n, to_timestamp(%s) FROM generate_series(1, 4500) n",
@@ -91,3 +94,27 @@ async def test_retention_deletes_old_buckets_and_expired_keys_in_batches(
     assert await count(state, "SELECT count(*) FROM nakama_py_leaderboard_receipt") >= accepted
     status, body = await rpc(client, "", "get_leaderboard", {"cycle": old_cycle}, http_key=HTTP_KEY)
     assert status == 404 and "no longer kept" in body["message"]
+
+
+async def test_run_retention_drops_an_expired_day_of_the_board_whole(
+        racing_state: ServerState, aiohttp_client: Callable[..., Any]) -> None:
+    """``run_retention`` (http_key): a day of expired cycles only the racing board wrote goes as one
+    partition (sql/0009), counted; the current cycle stays; a player may not call it."""
+    state = racing_state
+    client = await aiohttp_client(build_app(state))
+    player = await create_user(state)
+    status, _ = await rpc(client, "", "submit_race_time", {"race_time": 30, "idempotency_key": "now"},
+                          token=player.token)
+    assert status == 200
+    await state.db.execute("SELECT nakama_py_record_partition(current_date - 40)")
+    await state.db.execute(
+        "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
+        " SELECT 'race_times', gen_random_uuid(), n, (current_date - 40)::timestamptz + interval '1 hour'"
+        " FROM generate_series(1, 3000) n")
+    name = await state.db.fetchval("SELECT 'leaderboard_record_p' || to_char(current_date - 40, 'YYYYMMDD')")
+    status, body = await rpc(client, "", "run_retention", {}, token=player.token)
+    assert status == 403
+    status, body = await rpc(client, "", "run_retention", {}, http_key=HTTP_KEY)
+    assert status == 200 and body["records_deleted"] >= 3000 and body["duration_ms"] > 0
+    assert await count(state, "SELECT count(*) FROM pg_class WHERE relname = %s", (name,)) == 0
+    assert await count(state, "SELECT count(*) FROM leaderboard_record WHERE owner_id = %s", (player.user_id,)) == 1

@@ -48,6 +48,7 @@ class Cluster:
     balancer_port: int = 0
     node_ports: list[int] = field(default_factory=list)
     console_ports: list[int] = field(default_factory=list)
+    metrics_ports: list[int] = field(default_factory=list)  # each node's Prometheus endpoint
     node_pids: list[int] = field(default_factory=list)
     nats_pid: int = 0
     nginx_pid: int = 0
@@ -70,6 +71,9 @@ class Cluster:
 
     def node_url(self, index: int) -> str:
         return f"http://127.0.0.1:{self.node_ports[index]}"
+
+    def metrics_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.metrics_ports[index]}/metrics"
 
     def save(self) -> None:
         (self.path / STATE_FILE).write_text(json.dumps(asdict(self), indent=2))
@@ -215,6 +219,8 @@ def node_command(cluster: Cluster, index: int, workers: int, extra: list[str]) -
             "--socket.port", str(cluster.node_ports[index]), "--socket.workers", str(workers),
             "--database.address", cluster.database, "--data_dir", str(cluster.path / f"node{index + 1}"),
             "--shutdown_grace_sec", "5", "--console.port", str(cluster.console_ports[index])]
+    if cluster.metrics_ports:
+        args += ["--metrics.prometheus_port", str(cluster.metrics_ports[index])]
     if cluster.replica_port:
         args += ["--database.read_address", cluster.replica_database]
     if cluster.nats_port:
@@ -304,7 +310,8 @@ def up(args: argparse.Namespace) -> Cluster:
     cluster = Cluster(dir=str(directory), pg_bindir=str(pg_bindir()), primary_port=free_port(),
                       replica_port=free_port() if args.replica else 0, nats_port=free_port() if args.nats else 0,
                       balancer_port=free_port(), node_ports=[free_port() for _ in range(args.nodes)],
-                      console_ports=[free_port() for _ in range(args.nodes)])
+                      console_ports=[free_port() for _ in range(args.nodes)],
+                      metrics_ports=[free_port() for _ in range(args.nodes)])
     cluster.save()
     try:
         start_primary(cluster)

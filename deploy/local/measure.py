@@ -95,11 +95,58 @@ def postgres_cpu(data: Path) -> float:
     return total
 
 
-def wal_lsn(cluster: local.Cluster) -> int:
+def psql(cluster: local.Cluster, statement: str) -> str:
     out = subprocess.run([str(Path(cluster.pg_bindir) / "psql"), "-h", "127.0.0.1", "-p", str(cluster.primary_port),
-                          "-U", "postgres", "-d", "nakama", "-Atc", "SELECT pg_current_wal_lsn() - '0/0'"],
+                          "-U", "postgres", "-d", "nakama", "-v", "ON_ERROR_STOP=1", "-Atc", statement],
                          capture_output=True, text=True, check=True)
-    return int(out.stdout.strip())
+    return out.stdout.strip()
+
+
+def wal_lsn(cluster: local.Cluster) -> int:
+    return int(psql(cluster, "SELECT pg_current_wal_lsn() - '0/0'"))
+
+
+def seed_expired_cycle(cluster: local.Cluster, records: int, shared: bool) -> None:
+    """An expired racing cycle of ``records`` records, 40 days old (past the default 7-day retention),
+    alone in its day's partition, or (``shared``) with one record of another board in it, which
+    leaves retention the row-by-row delete."""
+    day = "current_date - 40"
+    psql(cluster, f"SELECT nakama_py_record_partition({day})")
+    psql(cluster, "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
+                  f" SELECT 'race_times', gen_random_uuid(), n, ({day})::timestamptz + interval '1 hour'"
+                  f" FROM generate_series(1, {records}) n")
+    if shared:
+        psql(cluster, "INSERT INTO leaderboard (id) VALUES ('measure_other') ON CONFLICT DO NOTHING")
+        psql(cluster, "INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, expiry_time)"
+                      f" VALUES ('measure_other', gen_random_uuid(), 1, ({day})::timestamptz + interval '2 hours')")
+    psql(cluster, "ANALYZE leaderboard_record")
+
+
+def cycle_drop(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The mix on 3 nodes: without a drop; with racing's run_retention dropping an expired cycle of
+    ``--drop-records`` records (its own partition) in the middle of the window; and with the same
+    cycle sharing its day with another board (the row-by-row delete, what retention did before)."""
+    directory = Path(args.dir) / "cycle-drop"
+    options = argparse.Namespace(dir=str(directory), nodes=args.processes, workers=1, replica=False,
+                                 nats=args.nats, serve_args=SERVE_ARGS)
+    cluster = local.up(options)
+    results = []
+    try:
+        for name, shared, drop in (("no drop", False, False), ("partition drop", False, True),
+                                   ("row delete", True, True)):
+            seed_expired_cycle(cluster, args.drop_records, shared)
+            report = bench(cluster, "mix", args, ["--mid-rpc", "run_retention"] if drop else [])
+            report["topology"] = f"cycle-drop: {name}"
+            # The background retention job (every 60 s) may take the cycle first: then this says 0.
+            report["expired_left"] = int(psql(cluster, "SELECT count(*) FROM leaderboard_record"
+                                                       " WHERE expiry_time < current_date - 30"))
+            print(json.dumps(report), flush=True)
+            results.append(report)
+            if not drop:  # leave no cycle behind for the next step
+                psql(cluster, "DELETE FROM leaderboard_record WHERE expiry_time < current_date - 30")
+    finally:
+        local.down_cluster(cluster)
+    return results
 
 
 def sample(cluster: local.Cluster) -> dict[str, float]:
@@ -108,11 +155,14 @@ def sample(cluster: local.Cluster) -> dict[str, float]:
             "at": time.monotonic()}
 
 
-def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace) -> dict[str, Any]:
+def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace,
+          extra: list[str] | None = None) -> dict[str, Any]:
     """One bench run through the balancer, with the servers' costs over its measured window."""
     command = [sys.executable, "-m", "nakama_py", "bench", scenario, "--url", cluster.balancer_url,
                "--duration", f"{args.duration}s", "--warmup", f"{args.warmup}s", "--connections",
-               str(args.connections), "--users", str(args.users), "--json", "--label", cluster.dir]
+               str(args.connections), "--users", str(args.users), "--json", "--label", cluster.dir, *(extra or [])]
+    for index in range(len(cluster.metrics_ports)):  # per-node figures from each node's own counters
+        command += ["--node-metrics", cluster.metrics_url(index)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples: list[dict[str, float]] = []
 
@@ -149,7 +199,7 @@ def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace) -> di
 def run_topology(topology: Topology, args: argparse.Namespace) -> list[dict[str, Any]]:
     directory = Path(args.dir) / topology.name
     options = argparse.Namespace(dir=str(directory), nodes=topology.nodes, workers=topology.workers,
-                                 replica=topology.replica, nats=False, serve_args=SERVE_ARGS)
+                                 replica=topology.replica, nats=args.nats, serve_args=SERVE_ARGS)
     cluster = local.up(options)
     results = []
     try:
@@ -165,13 +215,27 @@ def run_topology(topology: Topology, args: argparse.Namespace) -> list[dict[str,
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| topology | scenario | req/s | p99 ms | errors | node CPU ms/req | primary CPU ms/req | "
-             "replica CPU ms/req | WAL B/req | nodes RSS MB |", "|---" * 10 + "|"]
+             "replica CPU ms/req | WAL B/req | nodes RSS MB | node shares | node mean ms |", "|---" * 12 + "|"]
     for r in results:
         s = r.get("server", {})
         lines.append(f"| {r['topology']} | {r['scenario']} | {r['requests_per_s']:,.0f} | {r['latency_ms']['p99']} | "
                      f"{r['errors'].get('total', 0)} | {s.get('node_cpu_ms_per_request')} | "
                      f"{s.get('primary_cpu_ms_per_request')} | {s.get('replica_cpu_ms_per_request')} | "
-                     f"{s.get('wal_bytes_per_request')} | {s.get('node_rss_mb')} |")
+                     f"{s.get('wal_bytes_per_request')} | {s.get('node_rss_mb')} | "
+                     f"{' / '.join(str(n.get('share', '-')) for n in r.get('nodes', []))} | "
+                     f"{' / '.join(str(n.get('latency_ms', {}).get('mean', '-')) for n in r.get('nodes', []))} |")
+    return "\n".join(lines)
+
+
+def drop_table(results: list[dict[str, Any]]) -> str:
+    lines = ["| run | mix req/s | mix p99 ms | errors | run_retention ms (server) | records deleted | cycle left |",
+             "|---" * 7 + "|"]
+    for r in results:
+        call: dict[str, Any] = r.get("mid_rpc") or {}
+        reply: dict[str, Any] = call["reply"] if isinstance(call.get("reply"), dict) else {}
+        lines.append(f"| {r['topology']} | {r['requests_per_s']:,.0f} | {r['latency_ms']['p99']} | "
+                     f"{r['errors'].get('total', 0)} | {reply.get('duration_ms', '-')} | "
+                     f"{reply.get('records_deleted', '-')} | {r.get('expired_left')} |")
     return "\n".join(lines)
 
 
@@ -184,7 +248,16 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--only", default="", help="comma-separated topology names to run")
+    parser.add_argument("--nats", action="store_true", help="the NATS bus (default: PostgreSQL's)")
+    parser.add_argument("--cycle-drop", action="store_true",
+                        help="instead: the mix with and without an expired cycle's drop (--drop-records) mid-run")
+    parser.add_argument("--drop-records", type=int, default=100_000)
     args = parser.parse_args()
+    if args.cycle_drop:
+        drops = cycle_drop(args)
+        print(table(drops))
+        print(drop_table(drops))
+        return 0
     n = args.processes
     topologies = [
         Topology("one-node", 1, n, False, ("submit", "mix", "leaderboard-rest")),

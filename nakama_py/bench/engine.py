@@ -7,7 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -151,10 +151,13 @@ class RunningLoad:
         return [messages[i] for i in range(len(self.pipes))]
 
 
-def run_load(plan: LoadPlan) -> LoadResult:
-    """A run of fixed duration, start to end."""
+def run_load(plan: LoadPlan, opens_in: Callable[[float], None] | None = None) -> LoadResult:
+    """A run of fixed duration, start to end; ``opens_in`` is told how many seconds from now the
+    measured window opens."""
     with RunningLoad(plan) as load:
         load.start()
+        if opens_in is not None:
+            opens_in(max(0.0, (load.measure_ns - time.monotonic_ns()) / 1e9))
         return load.collect()
 
 

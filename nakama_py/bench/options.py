@@ -117,6 +117,8 @@ class Options:
     players: int = 8
     tick_rate: int = 10
     sample_every_s: float = 0.0  # soak: sample the server's holdings this often (0: never)
+    node_metrics: list[str] = field(default_factory=list)  # each node's /metrics URL: per-node figures
+    mid_rpc: str = ""  # an RPC called once (http key) in the middle of the measured window
 
     @property
     def open_loop(self) -> bool:
@@ -179,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="soak: sample the server every DURATION during the run: memory and open files of "
                              "--server-pid and its workers (/proc), asyncio tasks and database connections "
                              "from --metrics-url")
+    parser.add_argument("--node-metrics", action="append", default=[], metavar="URL",
+                        help="a node's Prometheus URL (http://host:9100/metrics), once per node behind --url: "
+                             "the report adds each node's requests, share, errors and latency")
+    parser.add_argument("--mid-rpc", default="", metavar="ID",
+                        help="call this RPC once with the http key in the middle of the measured window and "
+                             "report its answer and duration (e.g. run_retention while the mix runs)")
     parser.add_argument("--label", default="", help="free text kept in the report (e.g. the server's config)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -222,4 +230,5 @@ def parse_options(argv: list[str]) -> Options:
         engine=args.engine, processes=args.processes, timeout_s=args.timeout, user_prefix=args.user_prefix,
         label=args.label, json=args.json, quiet=args.quiet, report=args.report, urls=[args.url, *args.extra_url],
         members=args.members, server_pid=args.server_pid, groups=args.groups, matches=args.matches,
-        players=args.players, tick_rate=args.tick_rate, sample_every_s=args.sample_every)
+        players=args.players, tick_rate=args.tick_rate, sample_every_s=args.sample_every,
+        node_metrics=args.node_metrics, mid_rpc=args.mid_rpc)

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from nakama_py.bench.nodes import table as node_table
 from nakama_py.bench.results import Breakdown, Counts, Latency, LoadResult
 
 BUSY_PROCESS_LIMIT = 0.85  # a generator process this busy cannot go faster: it may be the bottleneck
@@ -103,7 +104,8 @@ class Report:
         lines = [f"nakama-py bench {self.scenario}  {self.url}" + (f"  [{self.label}]" if self.label else ""),
                  f"  {loop}, engine {result.engine}, warm-up {self.warmup_s:g}s, measured {result.wall_s:.1f}s"]
         samples = self.details.get("server_samples") or []
-        details = {k: v for k, v in self.details.items() if k != "server_samples"}
+        nodes = self.details.get("nodes")
+        details = {k: v for k, v in self.details.items() if k not in ("server_samples", "nodes")}
         for key, value in {**self.setup, **_flat(details)}.items():
             lines.append(f"  {key:24} {value}")
         if samples:
@@ -121,6 +123,9 @@ class Report:
         errors = result.counts.errors_dict()
         described = [f"{status}: {n}" for status, n in errors["status"].items()]
         described += [f"{kind}: {n}" for kind, n in errors["socket"].items()]
+        if nodes:
+            lines += ["", "  per node (each node's own counters over the measured window):"]
+            lines += ["  " + line for line in node_table(nodes).splitlines()]
         lines.append("")
         lines.append(f"  errors                   {', '.join(described) if described else 'none'}")
         cpu = result.cpu

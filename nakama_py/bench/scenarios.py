@@ -17,6 +17,8 @@ from nakama_py.bench import server_metrics, server_probe
 from nakama_py.bench.admission import shedding
 from nakama_py.bench.cycle import CycleState, fill_cycle
 from nakama_py.bench.engine import LoadPlan, run_load
+from nakama_py.bench.mid_call import MidCall
+from nakama_py.bench.nodes import NodeWatch
 from nakama_py.bench.options import Options
 from nakama_py.bench.pool import HttpPool
 from nakama_py.bench.report import Report
@@ -112,8 +114,12 @@ def choose_engine(options: Options, prepared: Prepared) -> tuple[str, str]:
     return ("python", f"Python engine: {reason}") if reason else ("wrk", "")
 
 
-def run_timed(options: Options, prepared: Prepared, engine: str) -> LoadResult:
+def run_timed(options: Options, prepared: Prepared, engine: str,
+              opens_in: Callable[[float], None] | None = None) -> LoadResult:
+    """The timed load; ``opens_in`` is told how many seconds from now the measured window opens."""
     if engine == "wrk":
+        if opens_in is not None:  # wrk's measured run follows its warm-up run
+            opens_in(options.warmup_s)
         def fresh_tokens() -> Sequence[str]:
             # Between wrk's warm-up and measured runs, outside both.
             return [s.token for s in asyncio.run(_refresh(prepared, prepared.users, options.duration_s))]
@@ -124,7 +130,8 @@ def run_timed(options: Options, prepared: Prepared, engine: str) -> LoadResult:
     # An open loop keeps each request's timing: the accepted requests' latency is reported apart.
     return run_load(LoadPlan(prepared.target, prepared.traffic, prepared.users, options.connections,
                              options.rate or 0.0, options.processes, options.warmup_s, options.duration_s,
-                             options.timeout_s, keep_samples=bool(options.report) or options.open_loop))
+                             options.timeout_s, keep_samples=bool(options.report) or options.open_loop),
+                    opens_in)
 
 
 async def _refresh(prepared: Prepared, sessions: Sequence[UserSession], run_s: float) -> list[UserSession]:
@@ -193,13 +200,21 @@ def run_scenario(options: Options, log: Log) -> Report:
     prepared = asyncio.run(prepare(options, target, cycle_must_last_s=must_last, log=log))
     engine, note = choose_engine(options, prepared)
     log(f"running {options.scenario.name}: warm-up {options.warmup_s:g}s, measured {options.duration_s:g}s ({engine})")
-    watch = ServerWatch(options, target)
+    server_watch = ServerWatch(options, target)
     sampler = ServerSampler(options.sample_every_s, server_pid=options.server_pid, metrics_url=options.metrics_url,
                             log=log) if options.sample_every_s > 0 else None
-    watch.start()
+    nodes = NodeWatch(options.node_metrics) if options.node_metrics else None
+    mid = MidCall(target, options.mid_rpc, options.duration_s) if options.mid_rpc else None
+
+    def opens_in(delay_s: float) -> None:
+        for hook in (nodes, mid):
+            if hook is not None:
+                hook.open_in(delay_s)
+
+    server_watch.start()
     with sampler if sampler is not None else contextlib.nullcontext():
-        result = run_timed(options, prepared, engine)
-    server = watch.finish(result.counts.answered)
+        result = run_timed(options, prepared, engine, opens_in)
+    server = server_watch.finish(result.counts.answered)
     report = Report(
         scenario=options.scenario.name, url=target.url, mode="open" if options.open_loop else "closed",
         connections=options.connections, rate=options.rate, warmup_s=options.warmup_s,
@@ -213,6 +228,10 @@ def run_scenario(options: Options, log: Log) -> Report:
         report.details["admission"] = shedding(result.samples)
     if sampler is not None:
         report.details["server_samples"] = sampler.samples
+    if nodes is not None:
+        report.details["nodes"] = nodes.close()
+    if mid is not None:
+        report.details["mid_rpc"] = mid.close()
     if options.scenario.name == "echo":
         report.details["rpc"] = {"id": options.rpc, "auth": options.rpc_auth}
     return report

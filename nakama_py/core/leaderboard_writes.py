@@ -36,6 +36,7 @@ from nakama_py.core.leaderboard_types import (
 )
 from nakama_py.core.ranks import RankStore, make_stamp, owner_int
 from nakama_py.db import leaderboards as sql
+from nakama_py.db import record_partitions as partitions
 from nakama_py.db.errors import DatabaseError, ForeignKeyViolation, UniqueViolation, ValueRejected
 from nakama_py.db.pool import Database
 from nakama_py.errors import (
@@ -176,6 +177,7 @@ class RecordWriter:
     async def _upsert(self, board: Leaderboard, operator: Operator,
                       write: sql.RecordWrite) -> tuple[sql.WrittenRow, bool]:
         """(the record after the write, whether the write changed it)."""
+        await partitions.ensure(self.db, write.expiry)
         for _ in range(MAX_ATTEMPTS):
             try:
                 row = await sql.upsert_record(self.db, operator, board.descending, write)
@@ -259,6 +261,7 @@ class RecordWriter:
             keep_sec=float(max(ttl_seconds, rate_window or 0)), rate_count=rate_n,
             rate_window_sec=float(rate_window) if rate_window is not None else None,
             predicted_score=predicted_score, predicted_subscore=predicted_subscore, predicted_rank=predicted_rank)
+        await partitions.ensure(self.db, write.expiry)  # the period's partition (db/record_partitions.py)
         return board, expiry, write
 
     def finish_once(self, board: Leaderboard, expiry: int, write: sql.OnceWrite, result: sql.OnceResult,

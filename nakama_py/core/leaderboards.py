@@ -51,6 +51,7 @@ from nakama_py.core.leaderboard_types import (
     micros,
 )
 from nakama_py.core.leaderboard_writes import RecordWriter
+from nakama_py.core.node_sync import NodeSync
 from nakama_py.core.ranks import (
     SCORE_MAX,
     VISIBILITY_BOUND_SEC,
@@ -62,6 +63,7 @@ from nakama_py.core.ranks import (
     owner_str,
 )
 from nakama_py.db import leaderboards as sql
+from nakama_py.db import record_partitions as partitions
 from nakama_py.db.pool import Database
 from nakama_py.db.replicas import ReplicaSet
 from nakama_py.errors import (
@@ -100,7 +102,7 @@ ResetHandler = Callable[[Leaderboard, int], Awaitable[None]]
 class LeaderboardService:
     def __init__(self, db: Database, config: Config, *, node: str | None = None, bus: ClusterBus | None = None,
                  marks: WorkerMarks | None = None, replicas: ReplicaSet | None = None,
-                 other_nodes: Callable[[], bool] | None = None) -> None:
+                 other_nodes: Callable[[], bool] | None = None, sync_over_bus: bool = False) -> None:
         self.db = db
         # Whether another node (not a sibling worker) is alive: then a player's own records are
         # checked against the primary before their standing is read (see caught_up).
@@ -115,6 +117,11 @@ class LeaderboardService:
         self.ranks = RankStore()
         self.publisher = rank_sync.RankPublisher(bus, marks=marks)
         self.follower = rank_sync.RankFollower(self)
+        # Read-your-writes across nodes, proven over the bus; the primary check is the fallback. Only on
+        # a bus whose messages are cheap (NATS): on PostgreSQL's every message is a commit on the primary,
+        # dearer than the check it would save.
+        self.node_sync = None if bus is None or not sync_over_bus else NodeSync(
+            bus, lambda event, urgent: self.publisher.publish(event, urgent), lambda: self.follower.reloading)
         if bus is not None:  # hear other processes' changes
             bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
         if marks is not None:
@@ -177,14 +184,15 @@ class LeaderboardService:
     async def caught_up(self, user_id: str) -> None:
         """Read-your-writes: once this returns, this process's ranks hold every record change
         of ``user_id`` that a sibling worker process published before now (cluster/write_marks.py),
-        and, with other nodes alive, every write of theirs committed before now."""
+        and, with other nodes alive, every write of theirs acknowledged before now: proven over the
+        bus (core/node_sync.py), else read from the primary."""
         if self.marks is not None:
             try:
                 owner = owner_int(user_id)
             except ValueError:
                 return
             await self.marks.caught_up(owner, VISIBILITY_BOUND_SEC)
-        if self.other_nodes():
+        if self.other_nodes() and (self.node_sync is None or not await self.node_sync.caught_up()):
             await self.own_records_from_primary(user_id)
 
     async def own_records_from_primary(self, user_id: str) -> None:
@@ -221,6 +229,8 @@ class LeaderboardService:
             self._warm_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._warm_task
+        if self.node_sync is not None:
+            await self.node_sync.close()
         await self.follower.close()
         await self.publisher.close()
 
@@ -604,7 +614,11 @@ class LeaderboardService:
         if batch_size < 1:
             raise invalid_argument("expects batch_size to be >= 1")
         await self.board(id)
-        total = 0
+        # Whole expired days of this board first (O(1) each), then what is left row by row.
+        dropped = await partitions.drop_expired(self.db, id, before)
+        if dropped:
+            log.info("expired leaderboard partitions dropped", extra={"fields": {"board": id, "partitions": dropped}})
+        total = sum(rows for _, rows in dropped)
         while True:
             deleted = await sql.delete_bucket_batch(self.db, id, before, batch_size)
             total += len(deleted)

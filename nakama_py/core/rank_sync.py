@@ -11,12 +11,14 @@ A publish that fails is retried with backoff; once the oldest unsent change is o
 than ``ranks.VISIBILITY_BOUND_SEC`` the backlog is replaced by one "reload" message, so
 peers rebuild from the database rather than stay wrong.
 
-Payload: ``{"e": [event, ...]}``, plus ``"w": worker index, "q":
-write-mark sequence`` between the workers of one supervisor (cluster/write_marks.py), where an event is
+Payload: ``{"p": publishing process, "n": its payload sequence (1, 2, ...), "e": [event, ...]}``, plus ``"w":
+worker index, "q": write-mark sequence`` between the workers of one supervisor (cluster/write_marks.py). A gap
+in a publisher's sequence means messages were lost: the follower rebuilds from the database. An event is
 ``["w", board, expiry, owner_hex, score, subscore, stamp_hex, username]`` (a write),
 ``["d", board, expiry, owner_hex, stamp_hex]`` (a delete), ``["b", board, definition]``
 (a board created or changed; null when deleted), ``["x", board, before]`` (forget the
-buckets that expired before) or ``["r"]`` (reload everything).
+buckets that expired before), ``["r"]`` (reload everything), or the read-your-writes exchange between
+nodes (core/node_sync.py): ``["s", node, process, n]`` (a want) and ``["k", asker, n, acker]`` (its ack).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import orjson
 
 from nakama_py.cluster.bus import ClusterBus, WorkerMarks
 from nakama_py.core.leaderboard_types import Leaderboard, TournamentRules, from_micros, micros
+from nakama_py.core.node_sync import NodeSync
 from nakama_py.core.ranks import VISIBILITY_BOUND_SEC, RankBucket, RankStore
 from nakama_py.leaderboard_enums import Operator, SortOrder
 
@@ -71,6 +74,8 @@ class Payload:
     events: list[Event]
     worker: int | None  # the sending worker of this supervisor, when it has siblings
     mark: int  # its write-mark sequence after these events
+    process: str | None = None  # the publishing process
+    sequence: int = 0  # its payload number (consecutive from 1)
 
 
 def decode(payload: bytes) -> Payload | None:
@@ -84,7 +89,11 @@ def decode(payload: bytes) -> Payload | None:
     worker, mark = value.get("w"), value.get("q")
     if not isinstance(worker, int) or not isinstance(mark, int):
         worker, mark = None, 0
-    return Payload([e for e in value["e"] if isinstance(e, list) and e and isinstance(e[0], str)], worker, mark)
+    process, sequence = value.get("p"), value.get("n")
+    if not isinstance(process, str) or not isinstance(sequence, int):
+        process, sequence = None, 0
+    return Payload([e for e in value["e"] if isinstance(e, list) and e and isinstance(e[0], str)], worker, mark,
+                   process, sequence)
 
 
 class RankPublisher:
@@ -101,14 +110,17 @@ class RankPublisher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._urgent = False  # an event waiting that should not wait for the coalescing delay
+        self._sequence = 0  # payloads sent (numbered, so peers see a gap when some are lost)
 
     def start(self) -> None:
         if self._task is None and self.bus is not None:
             self._task = asyncio.create_task(self._run(), name="rank-publisher")
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Event, urgent: bool = False) -> None:
         if self.bus is None:
             return
+        self._urgent = self._urgent or urgent
         if not self._buffer:
             self._oldest = time.monotonic()
         # Marked before the writer's reply leaves, so a sibling worker serving the writer's next
@@ -130,7 +142,8 @@ class RankPublisher:
                     await self._task
 
     def _payloads(self, events: list[tuple[bytes, int]]) -> list[bytes]:
-        head = "{"
+        assert self.bus is not None
+        head = '{"p":' + orjson.dumps(self.bus.process).decode() + ","
         if self.marks is not None:
             head += f'"w":{self.marks.index},'
         payloads: list[bytes] = []
@@ -140,23 +153,27 @@ class RankPublisher:
         for raw, event_mark in events:
             # An event too large for one chunk (a board with large metadata) goes alone, as a larger message.
             if chunk and size + len(raw) + 1 > MAX_PAYLOAD_BYTES - 96:
-                payloads.append(self._wrap(head, chunk, mark))
+                payloads.append(self._wrap(head, chunk, mark if self.marks is not None else None))
                 chunk, size = [], 0
             chunk.append(raw)
             size += len(raw) + 1
             mark = max(mark, event_mark)
         if chunk:
-            payloads.append(self._wrap(head, chunk, mark))
+            payloads.append(self._wrap(head, chunk, mark if self.marks is not None else None))
         return payloads
 
-    def _wrap(self, head: str, chunk: list[bytes], mark: int) -> bytes:
-        marked = f'"q":{mark},' if self.marks is not None else ""
+    @staticmethod
+    def _wrap(head: str, chunk: list[bytes], mark: int | None) -> bytes:
+        marked = f'"q":{mark},' if mark is not None else ""
         return (head + marked + '"e":[').encode() + b",".join(chunk) + b"]}"
 
     async def _send(self, payloads: list[bytes]) -> None:
         assert self.bus is not None
         for payload in payloads:
-            await self.bus.publish(TOPIC, payload)
+            # Numbered at sending, so a failed attempt's retry keeps the sequence without a gap.
+            numbered = b'{"n":%d,' % (self._sequence + 1) + payload[1:]
+            await self.bus.publish(TOPIC, numbered)
+            self._sequence += 1
 
     async def _run(self) -> None:
         delay = 0.05
@@ -167,9 +184,10 @@ class RankPublisher:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if not self._closing:
+            if not self._closing and not self._urgent:
                 await asyncio.sleep(self.coalesce_sec)  # let a burst of writes share one message
             events, self._buffer = self._buffer, []
+            self._urgent = False
             oldest = self._oldest
             try:
                 await self._send(self._payloads(events))
@@ -195,6 +213,7 @@ class RankHolder(Protocol):
 
     ranks: RankStore
     marks: WorkerMarks | None
+    node_sync: NodeSync | None
 
     def known_board(self, board_id: str) -> Leaderboard | None: ...
 
@@ -230,11 +249,26 @@ class RankFollower:
         self.started = False  # set once the start-up warm-up is done: before that, nothing to rebuild
         self._reloading: asyncio.Task[None] | None = None
         self._again = False
+        self._sequences: dict[str, int] = {}  # per publishing process: the last payload number applied
+
+    @property
+    def reloading(self) -> bool:
+        """A rebuild from the database is scheduled or running (changes may be missing until it ends)."""
+        return self._reloading is not None and not self._reloading.done()
 
     def on_message(self, payload: bytes) -> None:
         decoded = decode(payload)
         if decoded is None:
             return
+        if decoded.process is not None:
+            last = self._sequences.get(decoded.process)
+            if last is not None and decoded.sequence > last + 1 and self.started:
+                # Messages of this publisher were lost (a connection was down): rebuild, and until
+                # then node_sync proves nothing (this runs before the payload's acks are applied).
+                log.warning("rank messages lost; reloading ranks",
+                            extra={"fields": {"process": decoded.process, "missed": decoded.sequence - last - 1}})
+                self.schedule_reload()
+            self._sequences[decoded.process] = max(decoded.sequence, last or 0)
         now = time.time()
         for event in decoded.events:
             try:
@@ -272,6 +306,12 @@ class RankFollower:
             holder.drop_buckets_before(event[1], int(event[2]))
         elif kind == "r":
             self.schedule_reload()
+        elif kind == "s" and holder.node_sync is not None:
+            _, node, asker, number = event
+            holder.node_sync.wanted(str(node), str(asker), int(number))
+        elif kind == "k" and holder.node_sync is not None:
+            _, asker, number, acker = event
+            holder.node_sync.acked(str(asker), int(number), str(acker))
 
     async def on_connected(self) -> None:
         # Changes sent while we were not listening are lost: rebuild from the database.

@@ -31,6 +31,7 @@ from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, Rec
 from nakama_py.core.leaderboard_writes import MAX_ATTEMPTS, RECORD_PKEY
 from nakama_py.core.leaderboards import LeaderboardService
 from nakama_py.core.tournament_schedule import moments
+from nakama_py.db import record_partitions as partitions
 from nakama_py.db import tournaments as sql
 from nakama_py.db.errors import DatabaseError, UniqueViolation
 from nakama_py.db.pool import Database
@@ -223,6 +224,7 @@ class TournamentService:
             raise invalid_argument("Tournament is not active and cannot accept new joins.")
         expiry = from_unix(period.expiry)
         try:
+            await partitions.ensure(self.db, expiry)
             async with self.db.transaction() as conn:
                 row = await sql.join(conn, id, owner_id, expiry, username, rules.max_num_score)
                 if row is None:
@@ -267,6 +269,7 @@ class TournamentService:
         expiry = from_unix(period.expiry)
         attempt = sql.TournamentWrite(id, owner_id, username or None, score, subscore, meta, expiry,
                                       rules.max_num_score)
+        await partitions.ensure(self.db, expiry)
         for tries_left in reversed(range(MAX_ATTEMPTS)):
             try:
                 async with self.db.transaction() as conn:

@@ -104,8 +104,9 @@ async def delete_board(db: Database, board_id: str, batch: int) -> bool:
     """Delete a board's records in batches, then the board (the cascade sweeps up stragglers)."""
     params = {"board_id": board_id, "batch": batch}
     while await db.execute(
-            "DELETE FROM leaderboard_record WHERE ctid = ANY(ARRAY("
-            " SELECT ctid FROM leaderboard_record WHERE leaderboard_id = %(board_id)s LIMIT %(batch)s))",
+            # (tableoid, ctid): a row's ctid is unique only within its partition.
+            "DELETE FROM leaderboard_record r USING (SELECT tableoid AS t, ctid AS c FROM leaderboard_record"
+            " WHERE leaderboard_id = %(board_id)s LIMIT %(batch)s) d WHERE r.tableoid = d.t AND r.ctid = d.c",
             params) >= batch:
         pass
     return await db.execute("DELETE FROM leaderboard WHERE id = %(board_id)s", params) > 0
@@ -374,10 +375,11 @@ async def delete_bucket_batch(db: Database, board_id: str, before: datetime, bat
     """Delete up to ``batch`` records of buckets that expired before ``before`` (never the
     no-reset bucket); the expiry of each deleted record."""
     rows = await db.fetch(
-        "DELETE FROM leaderboard_record WHERE ctid = ANY(ARRAY("
-        " SELECT ctid FROM leaderboard_record WHERE leaderboard_id = %(board_id)s"
-        " AND expiry_time > 'epoch'::timestamptz AND expiry_time < %(before)s LIMIT %(batch)s))"
-        " RETURNING expiry_time", {"board_id": board_id, "before": before, "batch": batch})
+        # (tableoid, ctid): a row's ctid is unique only within its partition.
+        "DELETE FROM leaderboard_record r USING (SELECT tableoid AS t, ctid AS c FROM leaderboard_record"
+        " WHERE leaderboard_id = %(board_id)s AND expiry_time > 'epoch'::timestamptz AND expiry_time < %(before)s"
+        " LIMIT %(batch)s) d WHERE r.tableoid = d.t AND r.ctid = d.c RETURNING r.expiry_time",
+        {"board_id": board_id, "before": before, "batch": batch})
     return [expiry_time for (expiry_time,) in rows]
 
 

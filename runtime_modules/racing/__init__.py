@@ -9,6 +9,7 @@ RPCs:
   get_submission            players: {"idempotency_key": "..."} -> applied (the receipt) | rejected | pending
   manual_reset_leaderboard  http_key: {} finalizes the last ended cycle, {"cycle": n} an older one
   system_metrics            http_key: counts and the last finalization
+  run_retention             http_key: deletes the cycles past racing_retention_days now (also a background job)
 
 Regions (racing_regions; region_wiring.py): a board per region, a global view merged from them
 (get_leaderboard's "region" / "scope": "global"), and racing_region_standings (http_key) for other
@@ -90,6 +91,7 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     initializer.register_http(STANDINGS_PATH, public.get, ["GET", "HEAD"])
     initializer.register_http(STANDINGS_PATH + "/{cycle}", public.get, ["GET", "HEAD"])
     initializer.register_background_job("racing_retention", INTERVAL_SECONDS, retention.run)
+    initializer.register_rpc("run_retention", retention.run_retention)
     initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race
     initializer.register_matchmaker_matched(matchmaker_matched)
 

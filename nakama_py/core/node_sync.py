@@ -1,0 +1,145 @@
+"""Read-your-writes across nodes without a primary read per request.
+
+Node A answers a player's write, then publishes the change on the rank topic (core/rank_sync.py); node B
+applies it a few milliseconds later. Before B reads that player's standing it must have applied every
+change another node acknowledged before the request arrived. B cannot look into A, so it asks:
+
+- B publishes a *want* (``["s", node, process, n]``, numbered) on the rank topic, after the request arrived;
+- every process of another node answers with an *ack* (``["k", asker, n, acker]``) in its next rank
+  payload, queued behind every change it had queued when it heard the want. A change acknowledged to a
+  player before B's request arrived was queued before B sent the want, so before the ack;
+- messages of one publisher arrive in order, and each payload carries its publisher's sequence number: a
+  gap (messages lost while a connection was down) makes the follower rebuild from the database, and
+  until that rebuild is done this check answers "not proven".
+
+So once every live process of another node has acked a want sent after the request arrived, every change
+acknowledged before then is applied here: no clocks, no primary read. Requests share wants (at most one
+every ``WANT_INTERVAL_SEC``; requests arriving meanwhile wait for the next), so a busy node sends at most
+200 a second however many requests it serves, and the acks ride in the peers' coalesced payloads. When
+a peer does not ack within ``SYNC_BOUND_SEC`` (dead, still starting, a
+deaf bus) or the ranks are being rebuilt, the caller falls back to the primary check
+(``LeaderboardService.own_records_from_primary``); a late peer skips the wait until it acks again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from nakama_py.cluster.bus import ClusterBus
+
+SYNC_BOUND_SEC = 0.25  # past this a peer is late and the primary is asked instead (waiting costs no CPU)
+WANT_INTERVAL_SEC = 0.005
+Event = list[Any]
+
+
+def want_event(node: str, process: str, number: int) -> Event:
+    return ["s", node, process, number]
+
+
+def ack_event(asker: str, number: int, acker: str) -> Event:
+    return ["k", asker, number, acker]
+
+
+class NodeSync:
+    """One process's side of the want/ack exchange: it asks for its requests and answers its peers."""
+
+    def __init__(self, bus: ClusterBus, send: Callable[[Event, bool], None], rebuilding: Callable[[], bool],
+                 *, bound: float = SYNC_BOUND_SEC) -> None:
+        self.bus = bus
+        self._send = send  # queues an event on this process's rank publisher (urgent: no coalescing delay)
+        self._rebuilding = rebuilding  # whether ranks are being rebuilt (changes may have been lost)
+        self.bound = bound
+        self._asked = 0  # the highest want number sent
+        self._queued: int | None = None  # the want that requests arriving now wait for, not sent yet
+        self._acked: dict[str, int] = {}  # per peer process: the highest of our wants it acked
+        self._late: set[str] = set()  # peers that missed the bound: the primary is asked until they ack
+        self._progress: asyncio.Event | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self.proven = 0  # requests answered without the primary (for tests and metrics)
+        self.fallbacks = 0  # requests that needed the primary check
+
+    # --- the asking side ---------------------------------------------------------------------
+
+    def peers(self) -> list[str]:
+        node = self.bus.node
+        return [info.process for info in self.bus.alive() if info.node != node]
+
+    async def caught_up(self) -> bool:
+        """Whether every change another node acknowledged before now is applied here (True at once
+        without other nodes); False when that could not be proven within the bound."""
+        peers = self.peers()
+        if not peers:
+            return True
+        need = self._want()
+        if self._rebuilding() or not self._late.isdisjoint(peers):
+            self.fallbacks += 1
+            return False
+        deadline = time.monotonic() + self.bound
+        while True:
+            pending = [p for p in peers if self._acked.get(p, 0) < need]
+            if not pending:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._late.update(pending)
+                self.fallbacks += 1
+                return False
+            if self._progress is None:
+                self._progress = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), remaining)
+        if self._rebuilding():  # a gap found while waiting: what was lost is not applied yet
+            self.fallbacks += 1
+            return False
+        self.proven += 1
+        return True
+
+    def _want(self) -> int:
+        """The number of a want sent after now (queued, and sent by the sender task)."""
+        if self._queued is None:
+            self._queued = self._asked + 1
+            if self._sender is None or self._sender.done():
+                self._sender = asyncio.create_task(self._send_wants(), name="node-sync-wants")
+        return self._queued
+
+    async def _send_wants(self) -> None:
+        while self._queued is not None:
+            number = self._queued
+            self._queued = None
+            self._asked = number
+            self._send(want_event(self.bus.node, self.bus.process, number), True)
+            peers = self.peers()
+            self._late.intersection_update(peers)
+            for gone in [p for p in self._acked if p not in peers]:
+                del self._acked[gone]
+            await asyncio.sleep(WANT_INTERVAL_SEC)  # requests arriving meanwhile share the next want
+
+    def acked(self, asker: str, number: int, acker: str) -> None:
+        """An ack applied in order with the acker's changes (the follower calls this)."""
+        if asker != self.bus.process:
+            return
+        if number > self._acked.get(acker, 0):
+            self._acked[acker] = number
+        self._late.discard(acker)
+        if self._progress is not None:
+            self._progress.set()
+            self._progress = None
+
+    # --- the answering side ------------------------------------------------------------------
+
+    def wanted(self, node: str, asker: str, number: int) -> None:
+        """Another process asks: ack behind every change queued so far (processes of the asker's
+        own node are covered by its write marks and stay silent)."""
+        if node != self.bus.node:
+            # Not urgent: under load the ack rides in the next coalesced payload with the changes.
+            self._send(ack_event(asker, number, self.bus.process), False)
+
+    async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sender
