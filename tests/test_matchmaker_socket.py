@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient
 from nakama_py.app import build_app
 from nakama_py.config import Config
 from nakama_py.core import match_tokens
-from nakama_py.state import ServerState, build_state
-from tests.support.modules import write_module
+from nakama_py.state import ServerState
+from tests.support.modules import state_with_module
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
 
@@ -51,13 +51,9 @@ MODULE = """
 
 @pytest.fixture
 async def mm_state(make_config: ConfigFactory, database_url: str, tmp_path: Path) -> AsyncIterator[ServerState]:
-    write_module(tmp_path / "modules", "matched_module.py", MODULE)
-    state = await build_state(make_config("--runtime.path", str(tmp_path / "modules"),
-                                          "--matchmaker.interval_sec", "1"), database_url)
-    try:
+    async with state_with_module(make_config, database_url, tmp_path / "modules", "matched_module.py", MODULE,
+                                 "--matchmaker.interval_sec", "1") as state:
         yield state
-    finally:
-        await state.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from nakama_py.app import build_app
 from nakama_py.config import Config
 from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.state import ServerState, build_state
-from tests.support.modules import write_module
+from tests.support.modules import state_with_module, write_module
 from tests.support.users import TestUser, create_user
 
 ConfigFactory = Callable[..., Config]
@@ -67,13 +67,9 @@ MODULE = """
 
 @pytest.fixture
 async def route_state(make_config: ConfigFactory, database_url: str, tmp_path: Path) -> AsyncIterator[ServerState]:
-    write_module(tmp_path / "modules", "routes.py", MODULE)
-    state = await build_state(make_config("--runtime.path", str(tmp_path / "modules"),
-                                          "--runtime.http_key", HTTP_KEY), database_url)
-    try:
+    async with state_with_module(make_config, database_url, tmp_path / "modules", "routes.py", MODULE,
+                                 "--runtime.http_key", HTTP_KEY) as state:
         yield state
-    finally:
-        await state.close()
 
 
 @pytest.fixture

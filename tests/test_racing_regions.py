@@ -16,11 +16,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
-from nakama_py.config import load_config, parse_flags
 from nakama_py.core.ranks import owner_int
 from nakama_py.errors import Code
-from nakama_py.state import ServerState, build_state
-from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
+from nakama_py.state import ServerState
+from tests.support.racing import HTTP_KEY, rpc, start_racing_state, until_cycle_end, until_cycle_start
 from tests.support.users import TestUser, create_user
 
 DAY = 86400
@@ -60,10 +59,7 @@ async def racing_factory(own_database: str, tmp_path: Path,
     states: list[ServerState] = []
 
     async def factory(**env: object) -> Racing:
-        flags = ["--database.address", own_database, "--data_dir", str(tmp_path / "data"), "--logger.level", "warn",
-                 "--database.max_open_conns", "10", *racing_flags(tmp_path, **{"cycle_seconds": DAY, **env})]
-        files, parsed = parse_flags(flags)
-        state = await build_state(load_config(files, parsed, environ={}), own_database)
+        state = await start_racing_state(own_database, tmp_path, **{"cycle_seconds": DAY, **env})
         states.append(state)
         return Racing(state, await aiohttp_client(build_app(state)))
 

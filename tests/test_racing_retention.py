@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 
 from nakama_py.app import build_app
-from nakama_py.config import load_config, parse_flags
 from nakama_py.db import record_partitions
 from nakama_py.runtime.context import Context
-from nakama_py.state import ServerState, build_state
-from tests.support.racing import HTTP_KEY, racing_flags, rpc, until_cycle_end, until_cycle_start
+from nakama_py.state import ServerState
+from tests.support.racing import HTTP_KEY, rpc, start_racing_state, until_cycle_end, until_cycle_start
 from tests.support.users import create_user
 
 CYCLE = 2
@@ -27,10 +26,7 @@ RETENTION_DAYS = 0.00005  # 4.32 seconds
 
 @pytest.fixture
 async def racing_state(own_database: str, tmp_path: Path) -> AsyncIterator[ServerState]:
-    files, flags = parse_flags(["--database.address", own_database, "--data_dir", str(tmp_path / "data"),
-                                "--logger.level", "warn", "--database.max_open_conns", "10",
-                                *racing_flags(tmp_path, cycle_seconds=CYCLE, retention_days=RETENTION_DAYS)])
-    state = await build_state(load_config(files, flags, environ={}), own_database)
+    state = await start_racing_state(own_database, tmp_path, cycle_seconds=CYCLE, retention_days=RETENTION_DAYS)
     yield state
     await state.close()
 

@@ -14,11 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
-from nakama_py.config import load_config, parse_flags
 from nakama_py.errors import Code
-from nakama_py.state import ServerState, build_state
+from nakama_py.state import ServerState
 from tests.support.database import create_database, drop_database, migrate
-from tests.support.racing import HTTP_KEY, racing_flags, rpc
+from tests.support.racing import HTTP_KEY, rpc, start_racing_state
 from tests.support.users import TestUser, create_user
 
 DAY = 86400  # one cycle per day: no test here straddles a cycle boundary by accident
@@ -54,10 +53,7 @@ async def racing_factory(racing_db: str, tmp_path: Path,
     states: list[ServerState] = []
 
     async def factory(**env: object) -> Racing:
-        flags = ["--database.address", racing_db, "--data_dir", str(tmp_path / "data"), "--logger.level", "warn",
-                 "--database.max_open_conns", "10", *racing_flags(tmp_path, **{"cycle_seconds": DAY, **env})]
-        files, parsed = parse_flags(flags)
-        state = await build_state(load_config(files, parsed, environ={}), racing_db)
+        state = await start_racing_state(racing_db, tmp_path, **{"cycle_seconds": DAY, **env})
         states.append(state)
         return Racing(state, await aiohttp_client(build_app(state)))
 

@@ -17,7 +17,7 @@ from nakama_py.app import build_app
 from nakama_py.config import Config
 from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.state import ServerState, build_state
-from tests.support.modules import write_module
+from tests.support.modules import state_with_module
 from tests.support.users import TestUser, create_user
 
 ConfigFactory = Callable[..., Config]
@@ -50,13 +50,9 @@ MODULE = """
 
 @pytest.fixture
 async def rt_state(make_config: ConfigFactory, database_url: str, tmp_path: Path) -> AsyncIterator[ServerState]:
-    write_module(tmp_path / "modules", "socket_module.py", MODULE)
-    state = await build_state(make_config("--runtime.path", str(tmp_path / "modules"),
-                                          "--socket.outgoing_queue_size", "8"), database_url)
-    try:
+    async with state_with_module(make_config, database_url, tmp_path / "modules", "socket_module.py", MODULE,
+                                 "--socket.outgoing_queue_size", "8") as state:
         yield state
-    finally:
-        await state.close()
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
 from nakama_py.config import Config
-from nakama_py.state import ServerState, build_state
-from tests.support.modules import write_module
+from nakama_py.state import ServerState
+from tests.support.modules import state_with_module
 from tests.support.users import create_user
 
 ConfigFactory = Callable[..., Config]
@@ -60,12 +60,8 @@ SERVER_KEY = {"Authorization": "Basic " + base64.b64encode(b"defaultkey:").decod
 
 @pytest.fixture
 async def hook_state(make_config: ConfigFactory, database_url: str, tmp_path: Path) -> AsyncIterator[ServerState]:
-    write_module(tmp_path / "modules", "hookmod.py", MODULE)
-    state = await build_state(make_config("--runtime.path", str(tmp_path / "modules")), database_url)
-    try:
+    async with state_with_module(make_config, database_url, tmp_path / "modules", "hookmod.py", MODULE) as state:
         yield state
-    finally:
-        await state.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from nakama_py.errors import Code
 from nakama_py.runtime.call_scope import CURRENT, CallScope, finish, tracked
 from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.state import ServerState, build_state
-from tests.support.modules import write_module
+from tests.support.modules import state_with_module, write_module
 from tests.support.users import TestUser, create_user
 
 ConfigFactory = Callable[..., Config]
@@ -77,13 +77,9 @@ MODULE = """
 @pytest.fixture
 async def module_state(make_config: ConfigFactory, database_url: str, tmp_path: Path,
                        ) -> AsyncIterator[ServerState]:
-    write_module(tmp_path / "modules", "calls.py", MODULE)
-    state = await build_state(make_config("--runtime.path", str(tmp_path / "modules"),
-                                          "--runtime.http_key", HTTP_KEY), database_url)
-    try:
+    async with state_with_module(make_config, database_url, tmp_path / "modules", "calls.py", MODULE,
+                                 "--runtime.http_key", HTTP_KEY) as state:
         yield state
-    finally:
-        await state.close()
 
 
 @pytest.fixture

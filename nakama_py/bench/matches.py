@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 
 from nakama_py.bench.options import Options
+from nakama_py.bench.process_tree import process_tree
 from nakama_py.bench.sockets import SocketReport, _connect, _users
 
 INPUT_OP = 1
@@ -33,14 +34,8 @@ JOIN_WAIT_S = 30.0
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its children (worker processes)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            pids += [int(child) for child in handle.read().split()]
-    except OSError:
-        pass
     total = 0
-    for one in pids:
+    for one in process_tree(pid):
         try:
             with open(f"/proc/{one}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from nakama_py.bench.process_tree import process_tree
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 LISTEN = "0A"
 
@@ -22,14 +24,6 @@ class Sample:
     rss_kib: int  # resident memory summed over the processes (pages shared after fork counted in each)
     pss_kib: int  # proportional set size summed: shared pages split between their sharers (0 if unreadable)
     cpu_s: float  # user + system of every process, since each started
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [int(child) for child in handle.read().split()]
-    except OSError:
-        return []
 
 
 def _listening_inodes(port: int) -> set[str]:
@@ -91,12 +85,12 @@ def find_server(host: str, port: int) -> list[int]:
     if len(parents) == 1:
         parent = parents.pop()
         if parent > 1 and _cmdline(parent) == _cmdline(next(iter(holders))):
-            return [parent, *_children(parent)]
+            return process_tree(parent)
     return sorted(holders)
 
 
 def server_tree(pid: int) -> list[int]:
-    return [pid, *_children(pid)]
+    return process_tree(pid)
 
 
 def sample(pids: list[int]) -> Sample:

@@ -13,17 +13,11 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from nakama_py.bench.process_tree import process_tree
+
 # The server's gauges, whatever its metrics prefix.
 GAUGES = {"asyncio_tasks": "asyncio_tasks", "db_connections": "db_pool_connections",
           "rss_bytes_metrics": "process_resident_memory_bytes", "open_fds_metrics": "process_open_fds"}
-
-
-def process_tree(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            return [pid, *(int(child) for child in handle.read().split())]
-    except OSError:
-        return [pid]
 
 
 def proc_holdings(pid: int) -> dict[str, int]:

@@ -23,6 +23,7 @@ import aiohttp
 from nakama_py.bench.histogram import Histogram
 from nakama_py.bench.options import Options
 from nakama_py.bench.pool import HttpPool
+from nakama_py.bench.process_tree import process_tree
 from nakama_py.bench.target import Target
 from nakama_py.bench.users import UserSession, custom_ids, sign_in
 
@@ -48,13 +49,7 @@ class SocketReport:
 def _rss_kib(pid: int) -> int:
     """Resident memory of a process and its children (worker processes), in KiB."""
     total = 0
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            pids += [int(child) for child in handle.read().split()]
-    except OSError:
-        pass
-    for one in pids:
+    for one in process_tree(pid):
         try:
             with open(f"/proc/{one}/status") as handle:
                 for line in handle:

@@ -56,6 +56,20 @@ def with_rank(record: LeaderboardRecord, rank: int) -> LeaderboardRecord:
                              record.update_time, record.expiry_time, rank)
 
 
+def page_cursors(cursor: CursorMaker, board: Leaderboard, expiry: int, records: list[LeaderboardRecord], *,
+                 backwards: bool, more: bool, after_position: bool) -> tuple[str, str]:
+    """The next and previous cursors of a non-empty page of records in board order, read from a cursor's
+    position (``after_position``) or the top, backwards or forwards, with ``more`` records beyond it in
+    the reading direction: a page read backwards always has a next page."""
+    if backwards:
+        has_next, has_prev = True, more
+    else:
+        has_next, has_prev = more, after_position
+    following = cursor(board, expiry, True, records[-1]) if has_next else ""
+    preceding = cursor(board, expiry, False, records[0]) if has_prev else ""
+    return following, preceding
+
+
 class MemoryReads:
     def __init__(self, db: Database, row_record: RowRecord, cursor: CursorMaker) -> None:
         self.db = db
@@ -170,12 +184,8 @@ class MemoryReads:
         records = await self._records(board, expiry, bucket, found)
         if not records:
             return records, "", ""
-        if backwards:
-            has_next, has_prev = True, more
-        else:
-            has_next, has_prev = more, position is not None
-        following = self._cursor(board, expiry, True, records[-1]) if has_next else ""
-        preceding = self._cursor(board, expiry, False, records[0]) if has_prev else ""
+        following, preceding = page_cursors(self._cursor, board, expiry, records, backwards=backwards, more=more,
+                                            after_position=position is not None)
         return records, following, preceding
 
     async def owners(self, board: Leaderboard, expiry: int, bucket: RankBucket,

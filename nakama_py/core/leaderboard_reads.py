@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from nakama_py.core.leaderboard_cursor import CursorCodec, RecordCursor
-from nakama_py.core.leaderboard_memory import MemoryReads, Stale, with_rank
+from nakama_py.core.leaderboard_memory import MemoryReads, Stale, page_cursors, with_rank
 from nakama_py.core.leaderboard_types import Leaderboard, LeaderboardRecord, RankEntry, RecordList, TopList, from_unix
 from nakama_py.core.ranks import RankBucket, owner_int, owner_str
 from nakama_py.db import leaderboards as sql
@@ -227,11 +227,8 @@ class RecordReader:
             return records, "", ""
         if backwards:
             records.reverse()
-            has_next, has_prev = True, more
-        else:
-            has_next, has_prev = more, position is not None
-        following = self._cursor(board, expiry, True, records[-1]) if has_next else ""
-        preceding = self._cursor(board, expiry, False, records[0]) if has_prev else ""
+        following, preceding = page_cursors(self._cursor, board, expiry, records, backwards=backwards, more=more,
+                                            after_position=position is not None)
         return records, following, preceding
 
     async def haystack(self, id: str, owner_id: str, limit: int, cursor: str | None, expiry: int, *,

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from nakama_py.cluster.bus import ClusterBus
+from nakama_py.core.departed import departed_processes
 from nakama_py.core.presence import Presence, PresenceMeta, Stream, StreamMode, notification_stream
 
 log = logging.getLogger("nakama_py.realtime")
@@ -231,13 +232,8 @@ class Tracker:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_SEC)
             try:
-                alive = {info.process for info in self._bus.alive()}
-                now = time.monotonic()
-                for process in list(self._by_process):
-                    if process == self.process or process in alive:
-                        continue
-                    if now - self._heard.get(process, 0.0) < NEW_PROCESS_GRACE_SEC:
-                        continue
+                for process in departed_processes(self._by_process, self.process, self._bus, self._heard,
+                                                  NEW_PROCESS_GRACE_SEC):
                     self._drop_process(process)
             except Exception:
                 log.exception("presence sweep failed")

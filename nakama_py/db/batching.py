@@ -16,15 +16,13 @@ statement alone would have produced.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-
 from nakama_py.db.errors import DatabaseError
+from nakama_py.db.pipeline import fetchrows_in_one_pipeline
 from nakama_py.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -105,21 +103,8 @@ class StatementBatcher:
             pending.result.set_result(row)
 
     async def _together(self, group: list[_Pending]) -> list[RawRow | None]:
-        async with self.db.connection() as conn, conn.pipeline() as pipeline:
-            try:
-                await conn.execute("BEGIN")
-                cursors = [await conn.execute(p.query, p.params) for p in group]
-                await conn.execute("COMMIT")
-                await pipeline.sync()
-            except BaseException:
-                # The pipeline skipped everything after the error, COMMIT included.
-                with contextlib.suppress(psycopg.Error):
-                    await pipeline.sync()
-                with contextlib.suppress(psycopg.Error):
-                    await conn.execute("ROLLBACK")
-                    await pipeline.sync()
-                raise
-            return [await cursor.fetchone() for cursor in cursors]
+        async with self.db.connection() as conn:
+            return await fetchrows_in_one_pipeline(conn, ((p.query, p.params) for p in group))
 
     async def drain(self) -> None:
         """Wait for the groups in flight (their callers are waiting for them)."""

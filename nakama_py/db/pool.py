@@ -8,13 +8,11 @@ to succeed or fail together. Every helper (and every ``connection()`` or
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, LiteralString, TypeAlias, TypeVar
 
-import psycopg
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -22,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from nakama_py.db.address import LINK_TIMEOUTS
 from nakama_py.db.batching import StatementBatcher
 from nakama_py.db.errors import watched_errors
+from nakama_py.db.pipeline import fetchrows_in_one_pipeline
 
 log = logging.getLogger("nakama_py.db")
 
@@ -137,21 +136,8 @@ class Database:
         """Write statements as one transaction in one round trip (a pipeline: BEGIN, the statements,
         COMMIT) and each one's first row; when one fails all are rolled back and its error is raised."""
         with self._errors:
-            async with self.pool.connection() as conn, conn.pipeline() as pipeline:
-                try:
-                    await conn.execute("BEGIN")
-                    cursors = [await conn.execute(query, params) for query, params in statements]
-                    await conn.execute("COMMIT")
-                    await pipeline.sync()
-                except BaseException:
-                    # The pipeline skipped everything after the error, COMMIT included.
-                    with contextlib.suppress(psycopg.Error):
-                        await pipeline.sync()
-                    with contextlib.suppress(psycopg.Error):
-                        await conn.execute("ROLLBACK")
-                        await pipeline.sync()
-                    raise
-                return [await cursor.fetchone() for cursor in cursors]
+            async with self.pool.connection() as conn:
+                return await fetchrows_in_one_pipeline(conn, statements)
 
     async def fetchval(self, query: Query, params: Params = None) -> Any:
         row = await self.fetchrow(query, params)

@@ -11,6 +11,8 @@ from typing import Any
 
 import aiohttp
 
+from nakama_py.config import load_config, parse_flags
+from nakama_py.state import ServerState, build_state
 from tests.support.server import REPO
 
 HTTP_KEY = "defaulthttpkey"
@@ -31,6 +33,15 @@ def racing_flags(tmp: Path, **env: object) -> list[str]:
     for key, value in env.items():
         flags += ["--runtime.env", f"racing_{key}={value}"]
     return flags
+
+
+async def start_racing_state(database: str, tmp: Path, **env: object) -> ServerState:
+    """An in-process server state with the racing module (``racing_<key>`` env from ``env``) on
+    ``database``, at most 10 connections; the caller closes it."""
+    files, flags = parse_flags(["--database.address", database, "--data_dir", str(tmp / "data"),
+                                "--logger.level", "warn", "--database.max_open_conns", "10",
+                                *racing_flags(tmp, **env)])
+    return await build_state(load_config(files, flags, environ={}), database)
 
 
 async def rpc(session: aiohttp.ClientSession | Any, base: str, rpc_id: str, payload: Any = None, *,

@@ -47,16 +47,24 @@ class Replication:
         self.module.stop_postgres(self.cluster, "replica")
 
     def start_replica(self) -> None:
-        path = self.cluster.path  # type: ignore[attr-defined]
-        self.module.run([str(Path(self.cluster.pg_bindir) / "pg_ctl"), "-D", str(path / "replica"),  # type: ignore[attr-defined]
-                         "-l", str(path / "pglogs" / "replica.log"), "-w", "start"], **self.module.as_postgres())
+        pg_ctl(self.module, self.cluster, "replica", "start")
+
+
+def pg_ctl(module: ModuleType, cluster: object, member: str, *args: str) -> None:
+    """pg_ctl on one member ("primary" or "replica") of a private cluster, as postgres, logging where
+    deploy/local/cluster.py's start_* functions log."""
+    path = Path(cluster.path)  # type: ignore[attr-defined]
+    module.run([str(Path(cluster.pg_bindir) / "pg_ctl"), "-D", str(path / member),  # type: ignore[attr-defined]
+                "-l", str(path / "pglogs" / f"{member}.log"), "-w", *args], **module.as_postgres())
 
 
 @contextmanager
-def primary_with_replica() -> Iterator[Replication]:
-    """Under /tmp itself: the databases run as postgres when we are root, and must reach the directory."""
+def private_cluster(prefix: str) -> Iterator[tuple[ModuleType, object]]:
+    """deploy/local/cluster.py's module and an unstarted Cluster on two free ports, in a directory of its
+    own under /tmp itself: the databases run as postgres when we are root, and must reach the directory.
+    On exit whichever members run are stopped and the directory removed."""
     module = local_cluster()
-    top = Path(tempfile.mkdtemp(prefix="nakama-py-replication-", dir="/tmp"))
+    top = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     top.chmod(0o755)
     directory = top / "pg"
     directory.mkdir()
@@ -64,13 +72,19 @@ def primary_with_replica() -> Iterator[Replication]:
     cluster = module.Cluster(dir=str(directory), pg_bindir=str(module.pg_bindir()), primary_port=module.free_port(),
                              replica_port=module.free_port())
     try:
-        module.start_primary(cluster)
-        replication = Replication(module, cluster)
-        migrate(replication.primary_url)
-        module.start_replica(cluster)
-        yield replication
+        yield module, cluster
     finally:
         module.stop_postgres(cluster, "replica")
         module.stop_postgres(cluster, "primary")
         subprocess.run(["sync"], check=False)
         shutil.rmtree(top, ignore_errors=True)
+
+
+@contextmanager
+def primary_with_replica() -> Iterator[Replication]:
+    with private_cluster("nakama-py-replication-") as (module, cluster):
+        module.start_primary(cluster)
+        replication = Replication(module, cluster)
+        migrate(replication.primary_url)
+        module.start_replica(cluster)
+        yield replication

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from nakama_py.cluster.bus import ClusterBus
+from nakama_py.core.departed import departed_processes
 from nakama_py.core.query import Document, flatten
 
 log = logging.getLogger("nakama_py.matches")
@@ -150,13 +151,8 @@ class MatchIndex:
                 log.exception("match index upkeep failed")
 
     def _sweep(self) -> None:
-        alive = {info.process for info in self._bus.alive()}
-        now = time.monotonic()
-        for process in list(self._by_process):
-            if process == self.process or process in alive:
-                continue
-            if now - self._heard.get(process, 0.0) < NEW_PROCESS_GRACE_SEC:
-                continue
+        for process in departed_processes(self._by_process, self.process, self._bus, self._heard,
+                                          NEW_PROCESS_GRACE_SEC):
             for match_id in list(self._by_process.pop(process, ())):
                 self.entries.pop(match_id, None)
             self._heard.pop(process, None)

@@ -32,6 +32,7 @@ import orjson
 from nakama_py.cluster.bus import BusUnavailable, ClusterBus
 from nakama_py.config import MatchmakerConfig
 from nakama_py.core import match_tokens
+from nakama_py.core.departed import departed_processes
 from nakama_py.core.matchmaker import wire
 from nakama_py.core.matchmaker.errors import (
     MatchmakerDuplicateSession,
@@ -281,14 +282,10 @@ class MatchmakerService:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_SEC)
             try:
-                alive = {info.process for info in self._bus.alive()}
                 now = time.monotonic()
                 self._gone = {t: at for t, at in self._gone.items() if now - at < TOMBSTONE_SEC}
-                for owner in self.pool.owners():
-                    if owner == self._process or owner in alive:
-                        continue
-                    if now - self._heard.get(owner, 0.0) < NEW_PROCESS_GRACE_SEC:
-                        continue
+                for owner in departed_processes(self.pool.owners(), self._process, self._bus, self._heard,
+                                                NEW_PROCESS_GRACE_SEC):
                     gone = self.pool.of_owner(owner)
                     self.pool.remove_many([t.ticket for t in gone])
                     log.info("matchmaker tickets of a departed process removed",
