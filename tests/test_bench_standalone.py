@@ -39,5 +39,8 @@ def test_rank_warm_reports_the_warm_up_of_a_filled_board() -> None:
     result = subprocess.run([sys.executable, str(REPO / "bench" / "rank_warm.py"), "--records", "2000",
                              "--admin-url", admin_url()], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    assert "warm-up: 2,000 records in" in result.stdout
+    # The 2,000 records plus the small board beside them (reads of a small board while a big one exists).
+    assert "filled 2,000 records in" in result.stdout
+    assert "start-up (start() returns, serving):" in result.stdout
+    assert "warm-up (background): 3,000 records in" in result.stdout
     assert "resident memory: +" in result.stdout
