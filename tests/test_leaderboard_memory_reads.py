@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from nakama_py.core.leaderboard_memory import MemoryReads
+from nakama_py.db import record_partitions
 from nakama_py.state import ServerState
 from tests.conftest import HttpClient
 from tests.support.users import TestUser, create_user
@@ -167,6 +168,7 @@ async def test_a_past_bucket_in_memory_matches_the_database(state: ServerState, 
     users = [await create_user(state) for _ in range(30)]
     past = int((datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
                 - timedelta(days=1)).timestamp())
+    await record_partitions.ensure(state.db, datetime.fromtimestamp(past, UTC))  # written around the server
     for user in users:
         await state.db.execute(
             "INSERT INTO leaderboard_record (leaderboard_id, owner_id, username, score, subscore, metadata,"
