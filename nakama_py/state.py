@@ -9,7 +9,6 @@ leaderboard reset handler, the background jobs. Nothing here holds a rule: it on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from nakama_py.cluster.event_log import EventLog
 from nakama_py.cluster.factory import make_bus
 from nakama_py.cluster.jetstream_log import JetStreamLog
 from nakama_py.cluster.leader_jobs import LeaderJob, LeaderJobs
+from nakama_py.cluster.tasks import cancel_and_wait
 from nakama_py.cluster.write_marks import WriteMarks
 from nakama_py.config import Config
 from nakama_py.core.accounts import AccountService
@@ -125,11 +125,7 @@ class ServerState:
             await self.jobs.stop()
         self.matchmaker.stop()
         await self.runtime.shutdown(float(self.config.shutdown_grace_sec or 30))
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._tasks)
         await self.leaderboards.close()  # sends the rank changes still pending to other processes
         await self.bus.stop()
         await self.replicas.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import socket
@@ -59,13 +60,38 @@ def make_config(database_url: str, tmp_path: Path) -> ConfigFactory:
     return factory
 
 
+def awaiting(coro: Any) -> str:
+    """Where a suspended coroutine waits: each frame down its chain of awaits."""
+    lines = []
+    while coro is not None and hasattr(coro, "cr_frame"):
+        frame = coro.cr_frame
+        if frame is not None:
+            lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        coro = coro.cr_await
+    if coro is not None:
+        lines.append(f"  awaiting {coro!r}")
+    return "\n".join(lines)
+
+
+async def close_or_show_tasks(server_state: ServerState, bound_sec: float = 60.0) -> None:
+    """Close the state; when that hangs, fail naming the tasks still running and where each waits
+    (pytest-timeout's dump shows only threads, and the event loop idles in select)."""
+    closing = asyncio.ensure_future(server_state.close())
+    done, _ = await asyncio.wait({closing}, timeout=bound_sec)
+    if closing in done:
+        closing.result()
+        return
+    stacks = [f"--- {task.get_name()}\n{awaiting(task.get_coro())}" for task in asyncio.all_tasks()]
+    pytest.fail(f"state.close() still running after {bound_sec:.0f} s:\n" + "\n".join(stacks))
+
+
 @pytest.fixture
 async def state(make_config: ConfigFactory, database_url: str) -> AsyncIterator[ServerState]:
     server_state = await build_state(make_config(), database_url)
     try:
         yield server_state
     finally:
-        await server_state.close()
+        await close_or_show_tasks(server_state)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ to succeed or fail together. Every helper (and every ``connection()`` or
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -74,9 +75,20 @@ class Database:
         # One group in flight: on a busy machine bigger groups (fewer commits and round trips)
         # beat overlapping ones (racing mix p99 60-77 -> 50-59 ms with 2 -> 1).
         self.batcher = StatementBatcher(self)
+        self._sweep: asyncio.Task[None] | None = None
 
     def _unreachable(self) -> None:
         self.pool.timeout = DOWN_ACQUIRE_TIMEOUT_SEC
+        # One lost connection rarely dies alone (a restart, a failover, terminated backends): test the
+        # idle ones now, so the next requests get live connections instead of each finding a dead one.
+        if self._sweep is None or self._sweep.done():
+            self._sweep = asyncio.create_task(self._sweep_idle(), name="db-sweep-idle")
+
+    async def _sweep_idle(self) -> None:
+        try:
+            await self.pool.check()
+        except Exception as exc:  # the pool closing, or the database gone again: the next error sweeps
+            log.debug("idle connection sweep failed", extra={"fields": {"error": str(exc)}})
 
     async def _connected(self, _conn: Connection) -> None:
         self.pool.timeout = ACQUIRE_TIMEOUT_SEC
@@ -86,6 +98,8 @@ class Database:
 
     async def close(self) -> None:
         await self.batcher.drain()
+        if self._sweep is not None:
+            self._sweep.cancel()
         await self.pool.close()
 
     @asynccontextmanager

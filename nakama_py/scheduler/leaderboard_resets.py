@@ -26,6 +26,7 @@ import logging
 import time
 from datetime import datetime
 
+from nakama_py.cluster.tasks import raise_if_cancelled
 from nakama_py.core.leaderboard_schedule import parse_schedule
 from nakama_py.core.leaderboard_types import Leaderboard, from_unix
 from nakama_py.core.leaderboards import LeaderboardService, ResetHandler
@@ -73,6 +74,7 @@ class ResetScheduler:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_cancelled()
                 log.warning("reset scheduler could not start; retrying", extra={"fields": {"error": str(exc)}})
                 await asyncio.sleep(self.poll_sec)
         last_stale = last_refresh = time.monotonic()
@@ -90,7 +92,9 @@ class ResetScheduler:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    raise_if_cancelled()
                     log.warning("reset scheduler pass failed", extra={"fields": {"error": str(exc)}})
+                raise_if_cancelled()  # a cancel the pool's wait lost (see cluster/tasks.py) ends the loop here
                 await asyncio.sleep(self._sleep_time(time.time()))
         finally:
             # Let running handlers finish (a cut-off one is handed back, not left to its lease).
