@@ -114,3 +114,17 @@ async def test_run_retention_drops_an_expired_day_of_the_board_whole(
     assert status == 200 and body["records_deleted"] >= 3000 and body["duration_ms"] > 0
     assert await count(state, "SELECT count(*) FROM pg_class WHERE relname = %s", (name,)) == 0
     assert await count(state, "SELECT count(*) FROM leaderboard_record WHERE owner_id = %s", (player.user_id,)) == 1
+
+
+async def test_the_background_job_follows_its_interval_and_can_be_left_to_an_external_scheduler(
+        own_database: str, tmp_path: Path) -> None:
+    """``racing_retention_interval_seconds``: the job's interval; 0 registers no job (a CronJob calls
+    ``run_retention`` instead), which stays registered either way."""
+    for interval, registered in (("15", 15.0), ("0", None)):
+        state = await start_racing_state(own_database, tmp_path, retention_interval_seconds=interval)
+        try:
+            job = state.runtime.registry.jobs.get("racing_retention")
+            assert (job.interval if job else None) == registered
+            assert "run_retention" in state.runtime.registry.rpcs
+        finally:
+            await state.close()

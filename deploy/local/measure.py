@@ -127,8 +127,10 @@ def cycle_drop(args: argparse.Namespace) -> list[dict[str, Any]]:
     ``--drop-records`` records (its own partition) in the middle of the window; and with the same
     cycle sharing its day with another board (the row-by-row delete, what retention did before)."""
     directory = Path(args.dir) / "cycle-drop"
+    # Racing's own retention job is off (an external scheduler's setting): only the mid-run call drops.
+    serve_args = [*SERVE_ARGS, "--runtime.env", "racing_retention_interval_seconds=0"]
     options = argparse.Namespace(dir=str(directory), nodes=args.processes, workers=1, replica=False,
-                                 nats=args.nats, serve_args=SERVE_ARGS)
+                                 nats=args.nats, serve_args=serve_args)
     cluster = local.up(options)
     results = []
     try:
@@ -137,7 +139,6 @@ def cycle_drop(args: argparse.Namespace) -> list[dict[str, Any]]:
             seed_expired_cycle(cluster, args.drop_records, shared)
             report = bench(cluster, "mix", args, ["--mid-rpc", "run_retention"] if drop else [])
             report["topology"] = f"cycle-drop: {name}"
-            # The background retention job (every 60 s) may take the cycle first: then this says 0.
             report["expired_left"] = int(psql(cluster, "SELECT count(*) FROM leaderboard_record"
                                                        " WHERE expiry_time < current_date - 30"))
             print(json.dumps(report), flush=True)

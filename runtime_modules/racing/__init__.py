@@ -44,7 +44,7 @@ from .public_standings import PublicStandings
 from .race_match import RaceMatch
 from .race_matchmaking import RACE_HANDLER, matchmaker_matched
 from .region_wiring import install_regions
-from .retention import INTERVAL_SECONDS, Retention
+from .retention import Retention
 from .settings import RacingSettings, SettingsError
 from .standings import Standings
 from .stream_accept import LOG as STREAM_LOG
@@ -90,7 +90,8 @@ async def init_module(ctx: Context, logger: RuntimeLogger, nk: NakamaModule, ini
     public.regional = regional
     initializer.register_http(STANDINGS_PATH, public.get, ["GET", "HEAD"])
     initializer.register_http(STANDINGS_PATH + "/{cycle}", public.get, ["GET", "HEAD"])
-    initializer.register_background_job("racing_retention", INTERVAL_SECONDS, retention.run)
+    if settings.retention_interval_seconds > 0:
+        initializer.register_background_job("racing_retention", settings.retention_interval_seconds, retention.run)
     initializer.register_rpc("run_retention", retention.run_retention)
     initializer.register_match(RACE_HANDLER, lambda: RaceMatch(settings, submissions))  # one instance per race
     initializer.register_matchmaker_matched(matchmaker_matched)

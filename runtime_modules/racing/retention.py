@@ -15,7 +15,6 @@ from .access import BOARD, require_backend
 from .settings import RacingSettings
 
 BATCH_SIZE = 2000
-INTERVAL_SECONDS = 60.0
 
 
 class Retention:

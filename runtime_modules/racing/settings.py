@@ -69,6 +69,7 @@ class RacingSettings:
     leaderboard_cache_ms: int = 1000
     rewards: tuple[int, ...] = DEFAULT_REWARDS
     retention_days: float = 7.0
+    retention_interval_seconds: float = 60.0  # 0: no background job (an external scheduler calls run_retention)
     submit_mode: str = "direct"        # "stream": accepted at once, applied in batches from the event log
     stream_batch_size: int = 200
     stream_drain_seconds: float = 30.0  # how long finalization waits for the log to be applied
@@ -100,6 +101,9 @@ class RacingSettings:
                 raise SettingsError(f"racing_rewards: {raw!r} is not a comma-separated list of integers") from None
             if not 1 <= len(rewards) <= 100 or any(r < 0 for r in rewards):
                 raise SettingsError("racing_rewards: give 1 to 100 non-negative amounts (coins for ranks 1, 2, ...)")
+        retention_interval = _number(env, "racing_retention_interval_seconds", 60.0, integer=False, minimum=0)
+        if 0 < retention_interval < 1:
+            raise SettingsError("racing_retention_interval_seconds: give 0 (no background job) or at least 1")
         mode = (env.get("racing_submit_mode") or "direct").strip()
         if mode not in SUBMIT_MODES:
             raise SettingsError(f"racing_submit_mode: {mode!r} is not one of {', '.join(SUBMIT_MODES)}")
@@ -117,6 +121,7 @@ class RacingSettings:
             leaderboard_cache_ms=int(_number(env, "racing_leaderboard_cache_ms", 1000, integer=True, minimum=0)),
             rewards=rewards,
             retention_days=_number(env, "racing_retention_days", 7.0, integer=False, minimum=0, exclusive=True),
+            retention_interval_seconds=retention_interval,
             track_meters=_number(env, "racing_track_meters", 1000.0, integer=False, minimum=0, exclusive=True),
             max_speed_mps=_number(env, "racing_max_speed_mps", 100.0, integer=False, minimum=0, exclusive=True),
         )

@@ -111,6 +111,8 @@ def test_cycle_lengths_map_to_a_reset_schedule(seconds: int, schedule: str) -> N
     ({"racing_min_race_seconds": "50", "racing_max_race_seconds": "40"}, "must be at least racing_min_race_seconds"),
     ({"racing_rewards": "1,x"}, "is not a comma-separated list of integers"),
     ({"racing_rewards": "-1"}, "non-negative"),
+    ({"racing_retention_interval_seconds": "0.5"}, "give 0 \\(no background job\\) or at least 1"),
+    ({"racing_retention_interval_seconds": "-1"}, "must be at least 0"),
 ])
 def test_bad_settings_name_the_key(env: dict[str, str], message: str) -> None:
     with pytest.raises(settings_mod.SettingsError, match=message):
@@ -122,3 +124,6 @@ def test_settings_defaults_and_overrides() -> None:
     assert (default.cycle_seconds, default.submit_rate_per_minute, default.rewards[:3]) == (300, 10, (1000, 500, 250))
     custom = settings_mod.RacingSettings.from_env({"racing_cycle_seconds": "60", "racing_rewards": "5,3"})
     assert (custom.cycle_seconds, custom.rewards, custom.reset_schedule) == (60, (5, 3), "*/1 * * * *")
+    assert default.retention_interval_seconds == 60
+    external = settings_mod.RacingSettings.from_env({"racing_retention_interval_seconds": "0"})
+    assert external.retention_interval_seconds == 0
