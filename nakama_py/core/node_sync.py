@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from nakama_py.cluster.bus import ClusterBus
@@ -44,6 +44,19 @@ def ack_event(asker: str, number: int, acker: str) -> Event:
     return ["k", asker, number, acker]
 
 
+@dataclass(slots=True)
+class _Wait:
+    peers: set[str]
+    timer: asyncio.TimerHandle
+    requests: list[asyncio.Future[bool]] = field(default_factory=list)
+
+    def finish(self, proven: bool) -> None:
+        self.timer.cancel()
+        for request in self.requests:
+            if not request.done():  # a request cancelled meanwhile is gone
+                request.set_result(proven)
+
+
 class NodeSync:
     """One process's side of the want/ack exchange: it asks for its requests and answers its peers."""
 
@@ -57,7 +70,9 @@ class NodeSync:
         self._queued: int | None = None  # the want that requests arriving now wait for, not sent yet
         self._acked: dict[str, int] = {}  # per peer process: the highest of our wants it acked
         self._late: set[str] = set()  # peers that missed the bound: the primary is asked until they ack
-        self._progress: asyncio.Event | None = None
+        # Per want number: the peers whose acks it needs, the requests waiting for them and its deadline.
+        # One timer and one wake-up per want, however many requests share it (no task per request).
+        self._waits: dict[int, _Wait] = {}
         self._sender: asyncio.Task[None] | None = None
         self.proven = 0  # requests answered without the primary (for tests and metrics)
         self.fallbacks = 0  # requests that needed the primary check
@@ -78,25 +93,27 @@ class NodeSync:
         if self._rebuilding() or not self._late.isdisjoint(peers):
             self.fallbacks += 1
             return False
-        deadline = time.monotonic() + self.bound
-        while True:
-            pending = [p for p in peers if self._acked.get(p, 0) < need]
-            if not pending:
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self._late.update(pending)
-                self.fallbacks += 1
-                return False
-            if self._progress is None:
-                self._progress = asyncio.Event()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), remaining)
-        if self._rebuilding():  # a gap found while waiting: what was lost is not applied yet
+        wait = self._waits.get(need)
+        if wait is None:
+            wait = self._waits[need] = _Wait(set(peers), asyncio.get_running_loop().call_later(
+                self.bound, self._expire, need))
+        else:
+            wait.peers.update(peers)  # a peer heard of since the want was made counts too
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        wait.requests.append(future)
+        if not await future or self._rebuilding():  # a gap found while waiting: what was lost is not applied yet
             self.fallbacks += 1
             return False
         self.proven += 1
         return True
+
+    def _expire(self, need: int) -> None:
+        """The bound passed for want ``need``: its late peers are skipped until they ack again."""
+        wait = self._waits.pop(need, None)
+        if wait is None:
+            return
+        self._late.update(p for p in wait.peers if self._acked.get(p, 0) < need)
+        wait.finish(False)
 
     def _want(self) -> int:
         """The number of a want sent after now (queued, and sent by the sender task)."""
@@ -125,9 +142,13 @@ class NodeSync:
         if number > self._acked.get(acker, 0):
             self._acked[acker] = number
         self._late.discard(acker)
-        if self._progress is not None:
-            self._progress.set()
-            self._progress = None
+        # Peers ack in order, so the wants are done lowest first; one still waiting stops the walk.
+        for need in sorted(self._waits):
+            wait = self._waits[need]
+            if any(self._acked.get(p, 0) < need for p in wait.peers):
+                break
+            del self._waits[need]
+            wait.finish(True)
 
     # --- the answering side ------------------------------------------------------------------
 
@@ -139,6 +160,8 @@ class NodeSync:
             self._send(ack_event(asker, number, self.bus.process), False)
 
     async def close(self) -> None:
+        for need in list(self._waits):
+            self._waits.pop(need).finish(False)
         if self._sender is not None:
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
