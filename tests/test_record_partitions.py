@@ -5,6 +5,7 @@ expired day of one board is dropped whole while the other boards' rows and the c
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -143,3 +144,21 @@ async def test_first_writes_of_a_new_day_from_many_processes_at_once(state: Serv
     finally:
         for handle in handles:
             await handle.close()
+
+
+async def test_a_key_violated_in_a_partition_is_named_as_the_tables(state: ServerState) -> None:
+    """PostgreSQL names the partition's index (``leaderboard_record_p_epoch_pkey``); the writers' retry on a
+    racing insert looks for the table's primary key, so db/errors.py reports that name."""
+    from nakama_py.db.errors import UniqueViolation
+
+    await state.leaderboards.create("keyed")
+    owner = str(uuid.uuid4())
+    insert = ("INSERT INTO leaderboard_record (leaderboard_id, owner_id, score, subscore, expiry_time)"
+              " VALUES ('keyed', %s, 5, 1, %s)")
+    for expiry in ("1970-01-01 00:00:00+00", "2033-02-03 04:00:00+00"):
+        await state.db.execute("SELECT nakama_py_record_partition((%s::timestamptz AT TIME ZONE 'UTC')::date)",
+                               (expiry,))
+        await state.db.execute(insert, (owner, expiry))
+        with pytest.raises(UniqueViolation) as raised:
+            await state.db.execute(insert, (owner, expiry))
+        assert raised.value.constraint == "leaderboard_record_pkey"

@@ -10,6 +10,7 @@ refuses) and answers with Nakama's message; a lost database becomes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from types import TracebackType
 
@@ -59,6 +60,18 @@ def _lost(exc: psycopg.Error) -> bool:
     return state is None or state.startswith("08") or state in _SERVER_GONE
 
 
+# A constraint violated in a partition is reported under the partition's own index name; callers know the
+# partitioned table's (sql/0009: leaderboard_record's day partitions and its epoch partition).
+_PARTITION_CONSTRAINTS = ((re.compile(r"leaderboard_record_p(?:\d{8}|_epoch)_pkey"), "leaderboard_record_pkey"),)
+
+
+def _constraint(name: str | None) -> str | None:
+    for pattern, parent in _PARTITION_CONSTRAINTS:
+        if name is not None and pattern.fullmatch(name):
+            return parent
+    return name
+
+
 def translate(exc: psycopg.Error) -> Exception:
     """The exception to raise instead of a driver error."""
     kind: type[DatabaseError]
@@ -76,7 +89,7 @@ def translate(exc: psycopg.Error) -> Exception:
         return DatabaseUnavailable()
     else:
         kind = DatabaseError
-    return kind(str(exc), sqlstate=exc.sqlstate, constraint=exc.diag.constraint_name)
+    return kind(str(exc), sqlstate=exc.sqlstate, constraint=_constraint(exc.diag.constraint_name))
 
 
 class _ErrorMap:
