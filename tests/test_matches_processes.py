@@ -104,7 +104,13 @@ async def test_matches_across_processes(tmp_path: Path, database_url: str, bus: 
 
             # A relayed match spans both processes.
             relayed = (await on_a.request({"match_create": {}}))["match"]["match_id"]
-            await on_b.request({"match_join": {"match_id": relayed}})
+            # B knows the match once Alice's presence in it has reached B's tracker (milliseconds, over the
+            # bus): a join before that is "Match not found", as for any match B has not heard of.
+            deadline = time.monotonic() + 3
+            while "match" not in (joined := await on_b.request({"match_join": {"match_id": relayed}})):
+                assert joined["error"]["message"] == "Match not found", joined
+                assert time.monotonic() < deadline, "B never heard of A's relayed match"
+                await asyncio.sleep(0.05)
             while True:  # A relays to the members it knows: wait until Bob's join has reached A
                 event = await on_a.pushed_with("match_presence_event")
                 if event["match_id"] == relayed and bob.user_id in [p["user_id"] for p in event.get("joins", [])]:
