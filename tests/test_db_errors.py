@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -146,14 +147,20 @@ async def test_an_unreachable_database_is_unavailable() -> None:
         await db.pool.close()
 
 
-async def test_a_client_sees_503_when_the_database_connections_die(state: ServerState, client: Client,
-                                                                   alice: TestUser) -> None:
-    # Every idle connection of the server's pool is killed; the next request is served on one of them.
+async def test_a_client_sees_503_or_a_fresh_connection_when_the_database_connections_die(
+        state: ServerState, client: Client, alice: TestUser) -> None:
+    # Every idle connection of the server's pool is killed; the next requests are served on them.
     await state.db.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
         " AND application_name = %s AND pid <> pg_backend_pid() AND state = 'idle'",
         (f"nakama-py/{state.config.name}",))
-    response = await client.get("/v2/account", headers=bearer(alice.token))
-    assert (response.status, await response.json()) == (503, {"code": 14, "message": "Database unavailable."})
-    response = await client.get("/v2/account", headers=bearer(alice.token))
-    assert response.status == 200  # and the next request gets a fresh connection
+    # A request drawing a dead connection answers UNAVAILABLE, never a 500. The first lost connection (a
+    # request's, or a background task's such as the rank warm-up) makes the pool test its idle ones and open
+    # new ones, so service is back at once on a quiet machine, within moments on a busy one.
+    unavailable = {"code": 14, "message": "Database unavailable."}
+    deadline = time.monotonic() + 5
+    while (response := await client.get("/v2/account", headers=bearer(alice.token))).status != 200:
+        assert (response.status, await response.json()) == (503, unavailable)
+        assert time.monotonic() < deadline, "no fresh connection within 5 s"
+        await asyncio.sleep(0.05)
+    assert (await response.json())["user"]["id"] == alice.user_id
