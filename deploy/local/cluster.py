@@ -18,6 +18,7 @@ Run as root, the database processes run as the ``postgres`` user, as PostgreSQL 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -288,12 +289,24 @@ def kill(pid: int, timeout: float = STOP_TIMEOUT_SEC) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
+        if group_gone(pid):
             return
         time.sleep(0.1)
     os.killpg(pid, signal.SIGKILL)
+    group_gone(pid)
+
+
+def group_gone(pid: int) -> bool:
+    """Whether the process group led by ``pid`` has exited. A leader that is this process's own child (a
+    caller such as measure.py or a test that started the cluster and is still running) stays a zombie,
+    still a member of its group, until it is reaped: reap it here, or the group never looks gone."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 # --- commands --------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 """Measure a local cluster (deploy/local/cluster.py) with ``nakama-py bench``: the figures behind
 docs/scaling.md's capacity model.
 
-    .venv/bin/python deploy/local/measure.py --dir /tmp/npm [--duration 10] [--warmup 3] [--connections 32]
+    .venv/bin/python deploy/local/measure.py --dir /tmp/npm [--duration 10] [--warmup 3] [--connections 32] [--rate R]
 
 For each topology (one node with N workers; N nodes with one worker each behind nginx, the same
 number of server processes; the same with a streaming replica for reads) it brings a cluster up,
@@ -162,6 +162,8 @@ def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace,
     command = [sys.executable, "-m", "nakama_py", "bench", scenario, "--url", cluster.balancer_url,
                "--duration", f"{args.duration}s", "--warmup", f"{args.warmup}s", "--connections",
                str(args.connections), "--users", str(args.users), "--json", "--label", cluster.dir, *(extra or [])]
+    if args.rate:
+        command += ["--rate", str(args.rate)]  # an open loop: every topology does the same work
     for index in range(len(cluster.metrics_ports)):  # per-node figures from each node's own counters
         command += ["--node-metrics", cluster.metrics_url(index)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -248,6 +250,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="requests/s for an open loop (the same load on every topology: CPU per request at "
+                             "equal work); default a closed loop")
     parser.add_argument("--only", default="", help="comma-separated topology names to run")
     parser.add_argument("--nats", action="store_true", help="the NATS bus (default: PostgreSQL's)")
     parser.add_argument("--cycle-drop", action="store_true",

@@ -167,6 +167,7 @@ def merge(results: Sequence[WorkerResult], parent_cpu_s: float) -> LoadResult:
     per_kind = [Counts() for _ in kinds]
     counts = Counts()
     unfinished = Histogram()
+    accepted_wire = Histogram()
     samples: list[tuple[int, int, int, int]] | None = None
     cpu_s = parent_cpu_s
     busiest = 0.0
@@ -179,6 +180,7 @@ def merge(results: Sequence[WorkerResult], parent_cpu_s: float) -> LoadResult:
             counts.add_statuses(statuses)
         counts.add_socket_errors(result["socket_errors"])
         unfinished.merge(Histogram.from_data(result["unfinished_histogram"]))
+        accepted_wire.merge(Histogram.from_data(result["accepted_wire_histogram"]))
         cpu_s += result["cpu_s"]
         if result["wall_s"] > 0:
             busiest = max(busiest, result["cpu_s"] / result["wall_s"])
@@ -193,7 +195,8 @@ def merge(results: Sequence[WorkerResult], parent_cpu_s: float) -> LoadResult:
         engine="python", wall_s=wall, counts=counts, latency=Latency.of(overall),
         cpu=GeneratorCpu(cpu_s, wall, len(results), busiest), kinds=breakdown,
         unfinished=sum(r["unfinished"] for r in results), max_pending=max(r["max_pending"] for r in results),
-        histogram=overall, samples=sorted(samples) if samples is not None else None)
+        histogram=overall, samples=sorted(samples) if samples is not None else None,
+        accepted_wire=accepted_wire if accepted_wire.count else None)
 
 
 def _unpack(parts: list[bytes]) -> list[tuple[int, int, int, int]]:

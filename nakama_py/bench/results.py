@@ -112,6 +112,7 @@ class LoadResult:
     max_pending: int = 0  # open loop: most due requests waiting for a free connection at once
     histogram: Histogram | None = None  # microseconds, when the engine keeps one
     samples: list[tuple[int, int, int, int]] | None = None  # (start ns, latency µs, kind or -1, status or 0)
+    accepted_wire: Histogram | None = None  # open loop: accepted answers timed from their write (µs)
 
     @property
     def requests(self) -> int:

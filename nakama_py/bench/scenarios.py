@@ -225,7 +225,7 @@ def run_scenario(options: Options, log: Log) -> Report:
                                    "read_limit": options.limit}
     report.details.update(server)
     if options.open_loop and result.samples is not None:
-        report.details["admission"] = shedding(result.samples)
+        report.details["admission"] = shedding(result.samples, result.accepted_wire, result.max_pending)
     if sampler is not None:
         report.details["server_samples"] = sampler.samples
     if nodes is not None:

@@ -108,6 +108,9 @@ class LoadWorker:
         self.socket_errors: dict[str, int] = {}
         self.unfinished = 0
         self.unfinished_histogram = Histogram()  # open loop: due requests unanswered at the end
+        # Open loop: accepted (200) answers timed from when their bytes were written, leaving out the
+        # wait for a free connection in this generator (the server's share of the latency).
+        self.accepted_wire_histogram = Histogram()
         self.max_pending = 0
         self.samples = (array("q"), array("q"), array("b"), array("h")) if spec.keep_samples else None
         self.conns: list[_Conn] = []
@@ -198,6 +201,8 @@ class LoadWorker:
             counts[status] = counts.get(status, 0) + 1
             if self.samples is not None:
                 self._sample(start, latency_us, kind, status)
+            if status == 200 and self.open_loop:
+                self.accepted_wire_histogram.record((now - conn.sent_ns) // 1000)
         if not conn.closing:
             self._idle(conn, now)
 
@@ -340,6 +345,7 @@ class LoadWorker:
             index=self.spec.index, kinds=list(self.source.kinds), histograms=data,
             statuses=[dict(s) for s in self.statuses], socket_errors=dict(self.socket_errors),
             unfinished=self.unfinished, unfinished_histogram=self.unfinished_histogram.to_data(),
+            accepted_wire_histogram=self.accepted_wire_histogram.to_data(),
             max_pending=self.max_pending,
             cpu_s=self.cpu_at_end - (self.cpu_at_measure or self.cpu_at_end), wall_s=wall,
             measure_ns=self.measure_ns, end_ns=self.end_ns, samples=samples,

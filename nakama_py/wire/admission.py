@@ -10,9 +10,10 @@ a slow or cut database never piles up waiting requests (the database connections
 see db/address.py, bound the clean-up of a cancelled query).
 
 It is the outermost middleware, so a refusal skips the measurement point and common headers (it is
-counted by ``<prefix>_api_requests_shed``). Health checks, preflights and the realtime socket are not
-counted: ``/healthcheck`` must answer while the process is saturated, and a socket's upgrade request
-lives as long as the socket.
+counted by ``<prefix>_api_requests_shed``). The latency the bound adapts to leaves out the time a
+request waited on other nodes (request_waits.py): that wait costs this process nothing. Health
+checks, preflights and the realtime socket are not counted: ``/healthcheck`` must answer while the
+process is saturated, and a socket's upgrade request lives as long as the socket.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aiohttp.typedefs import Middleware
 
 from nakama_py.errors import Code
 from nakama_py.metrics import Metrics
+from nakama_py.request_waits import open_account
 from nakama_py.wire import cors
 from nakama_py.wire.concurrency_limit import AdaptiveLimit
 from nakama_py.wire.response import error_response
@@ -59,6 +61,7 @@ def build_admission(metrics: Metrics, max_inflight: int, timeout_ms: int, latenc
             return refusal
         inflight += 1
         started = clock()
+        peer_wait = open_account()
         served = False  # answered below 500: the latency the bound adapts to (a lost database is no overload)
         try:
             if timeout is None:
@@ -81,6 +84,6 @@ def build_admission(metrics: Metrics, max_inflight: int, timeout_ms: int, latenc
             inflight -= 1
             if served and limit is not None:
                 now = clock()
-                limit.finished(now, now - started)
+                limit.finished(now, now - started - peer_wait[0])
 
     return admission

@@ -1,10 +1,12 @@
 """A PostgreSQL reached over a link the test controls: the database runs in a network namespace of
 its own, joined to the host by a veth pair; ``cut()`` takes the link down, ``slow()`` throttles
-both ends with a tc qdisc. Everything is created by the test and removed afterwards.
+both ends with a tc qdisc, ``lossy()`` drops a share of the packets both ways. Everything is created
+by the test and removed afterwards (the namespace takes its nftables table with it).
 
 This machine's kernel has no ``sch_netem`` (``tc qdisc add ... netem`` answers "Specified qdisc kind
-is unknown"), so a slow link is made with ``htb`` (a tiny rate: every packet queues) and loss with
-the link going down, which the kernel has.
+is unknown"), so a slow link is made with ``htb`` (a tiny rate: every packet queues) and random loss
+with an nftables rule in the database's namespace (``numgen random``: what netem's ``loss`` does),
+which the kernel has built in (Debian's ``nftables`` package gives the ``nft`` command).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pathlib import Path
 
 from tests.faults.postgres import PrivatePostgres, private_postgres
 
+LOSS_TABLE = "nakama_faults_loss"
 
-def sh(*args: str) -> None:
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
+
+def sh(*args: str, stdin: str | None = None) -> None:
+    done = subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)}: {done.stderr.strip()}")
 
@@ -43,6 +47,18 @@ class Link:
 
     def fast(self) -> None:
         self._both("qdisc", "del", "root")
+
+    def lossy(self, percent: int) -> None:
+        """Each packet either way is dropped with ``percent``% probability (TCP retransmits it)."""
+        drop = f"numgen random mod 100 < {percent} drop"
+        rules = (f"table inet {LOSS_TABLE} {{\n"
+                 f"  chain inbound {{ type filter hook input priority 0; iifname \"{self.inner_end}\" {drop}; }}\n"
+                 f"  chain outbound {{ type filter hook output priority 0; oifname \"{self.inner_end}\" {drop}; }}\n"
+                 "}\n")
+        sh("ip", "netns", "exec", self.namespace, "nft", "-f", "-", stdin=rules)
+
+    def lossless(self) -> None:
+        sh("ip", "netns", "exec", self.namespace, "nft", "delete", "table", "inet", LOSS_TABLE)
 
     def cut(self) -> None:
         sh("ip", "link", "set", self.host_end, "down")

@@ -4,6 +4,7 @@ samples, and the server gauges read from a /metrics text."""
 from __future__ import annotations
 
 from nakama_py.bench.admission import shedding
+from nakama_py.bench.histogram import Histogram
 from nakama_py.bench.server_sampler import parse_gauges
 
 
@@ -16,6 +17,16 @@ def test_shed_requests_are_counted_apart_from_the_accepted_ones_latency() -> Non
     assert figures["shed_by_status"] == {"429": 1, "503": 1}
     assert figures["shed_share"] == round(2 / 6, 4)
     assert 39 <= figures["accepted_latency_ms"]["p99"] <= 41  # the shed ones' quick answers do not hide it
+
+
+def test_the_accepted_latency_on_the_wire_is_reported_apart_from_the_generators_queue() -> None:
+    # Due at 0 but written 39 ms later (every connection was busy): 40 ms from due, 1 ms on the wire.
+    on_wire = Histogram()
+    on_wire.record(1000)
+    figures = shedding([(0, 40000, 0, 200)], on_wire, max_pending=12)
+    assert 39 <= figures["accepted_latency_ms"]["p99"] <= 41
+    assert 0.9 <= figures["accepted_on_wire_ms"]["p99"] <= 1.1
+    assert figures["max_pending"] == 12
 
 
 def test_the_soak_gauges_are_found_whatever_the_metrics_prefix() -> None:
