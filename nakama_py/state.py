@@ -131,6 +131,7 @@ class ServerState:
         await self.replicas.close()
         await self.db.close()
         self.metrics.unwatch_gc()
+        self.metrics.flush()  # the last requests' counts, before a worker's values are collected
 
     def spawn(self, coro: object, name: str) -> None:
         """Run a background loop for the life of the process."""
