@@ -286,6 +286,11 @@ def supervise(config: Config, conninfo: str, workers: int) -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     region = MarkRegion(workers)  # mapped before forking, so every worker (and any restart) shares it
+    # What is imported so far (the whole package) lives as long as the processes: out of the collector's
+    # reach, a worker's collections no longer write to those objects' pages, which stay shared with the
+    # supervisor instead of being copied into every worker (2 workers: 146 -> 113 MB PSS, docs/performance.md).
+    gc.collect()
+    gc.freeze()
 
     def start(index: int) -> int:
         flush_logs()
