@@ -23,6 +23,7 @@ from nakama_py.core.sessions import IssuedSession, SessionService
 from nakama_py.core.social import OfflineSocialVerifier, SocialVerifier
 from nakama_py.db import accounts as sql
 from nakama_py.db.errors import DatabaseError, UniqueViolation
+from nakama_py.db.keyed_reads import KeyedReads
 from nakama_py.db.pool import Connection, Database
 from nakama_py.errors import AccountBanned, AccountNotFound, UsernameTaken, internal, invalid_argument
 
@@ -67,6 +68,9 @@ class AccountService:
                                            config.session.bcrypt_cost)
         self.login_attempts = LoginAttempts(db, config.session, bus)
         self.links = AccountLinks(db, config.session.bcrypt_cost)
+        # Concurrent account reads go to the database together (db/keyed_reads.py).
+        self._account_rows: KeyedReads[str, dict[str, Any]] = KeyedReads(
+            lambda user_ids: sql.account_rows(self.db, user_ids))
         self._delete_handlers: list[DeleteHandler] = []
         self._deleted_handlers: list[DeletedHandler] = []
         self._banned_handlers: list[DeletedHandler] = []
@@ -142,7 +146,7 @@ class AccountService:
     async def get_account(self, user_id: str) -> Account:
         user_id = _valid_user_id(user_id)
         try:
-            row = await sql.account_row(self.db, user_id)
+            row = await self._account_rows.get(user_id)
         except DatabaseError:
             log.exception("error retrieving user account")
             raise internal("Error retrieving user account.") from None

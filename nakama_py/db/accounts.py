@@ -159,12 +159,13 @@ USER_COLUMNS: LiteralString = (
     " u.apple_id, u.edge_count, u.create_time, u.update_time")
 
 
-async def account_row(db: Database, user_id: str) -> dict[str, Any] | None:
+async def account_rows(db: Database, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The accounts found, by user id (canonical text form)."""
     rows = await db.fetch_dicts(
         "SELECT " + USER_COLUMNS + ", u.wallet, u.email, u.custom_id, u.verify_time, u.disable_time,"
         " array(SELECT d.id FROM user_device d WHERE d.user_id = u.id ORDER BY d.id) AS devices"
-        " FROM users u WHERE u.id = %(user_id)s", {"user_id": user_id})
-    return rows[0] if rows else None
+        " FROM users u WHERE u.id = ANY(%(user_ids)s::uuid[])", {"user_ids": user_ids})
+    return {row["id"]: row for row in rows}
 
 
 async def user_rows(db: Database, ids: Sequence[str], usernames: Sequence[str],
