@@ -220,8 +220,9 @@ def parse_options(argv: list[str]) -> Options:
         parser.error("--records cannot be negative")
     if scenario.prefill and records < 1:
         parser.error(f"{scenario.name} needs --records of at least 1")
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", args.user_prefix):
-        parser.error("--user-prefix: letters, digits, '.', '_' and '-' only (at most 64)")
+    # Custom ids are "<prefix>-<n>", and Nakama wants 6 to 128 bytes: 4 characters make "abcd-0" long enough.
+    if not re.fullmatch(r"[A-Za-z0-9._-]{4,64}", args.user_prefix):
+        parser.error("--user-prefix: 4 to 64 letters, digits, '.', '_' and '-' (custom ids must be 6 bytes or more)")
     return Options(
         scenario=scenario, url=args.url, server_key=args.server_key, http_key=args.http_key,
         duration_s=duration, warmup_s=warmup, connections=args.connections, rate=rate, users=users,
