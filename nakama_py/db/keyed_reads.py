@@ -50,13 +50,16 @@ class KeyedReads(Generic[K, V]):
         try:
             try:
                 rows = await self._load(list(group))
-            except BaseException as exc:
+            except asyncio.CancelledError:  # shutting down: the readers are cancelled with the query
+                for futures in group.values():
+                    for future in futures:
+                        future.cancel()
+                raise
+            except Exception as exc:
                 for futures in group.values():
                     for future in futures:
                         if not future.done():
                             future.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
                 return
             for key, futures in group.items():
                 row = rows.get(key)
