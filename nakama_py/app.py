@@ -26,8 +26,9 @@ from nakama_py.api import (
 )
 from nakama_py.realtime import socket as realtime_socket
 from nakama_py.state import STATE, ServerState
-from nakama_py.wire.admission import build_admission
-from nakama_py.wire.middleware import build_middleware
+from nakama_py.wire.admission import Admission
+from nakama_py.wire.fast_lane import FAST_LANE, FastLane
+from nakama_py.wire.middleware import Wire, wire_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
                 leaderboards.ROUTES, notifications.ROUTES, channels.ROUTES, realtime_socket.ROUTES,
@@ -35,20 +36,27 @@ ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.R
                 matches.ROUTES, matchmaker.ROUTES, parties.ROUTES]
 
 
+MAX_FIELD_SIZE = 16384  # aiohttp's bound on one header line
+
+
 def build_app(state: ServerState) -> web.Application:
     config = state.config
+    # Admission first: a request refused under overload costs as little as possible.
+    wire = Wire(state.metrics, Admission(state.metrics, config.socket.max_inflight_requests,
+                                         config.socket.request_timeout_ms, config.socket.inflight_latency_target_ms),
+                config.socket.response_headers)
     app = web.Application(
         client_max_size=config.socket.max_request_size_bytes,
-        # Admission first: a request refused under overload costs as little as possible.
-        middlewares=[build_admission(state.metrics, config.socket.max_inflight_requests,
-                                     config.socket.request_timeout_ms, config.socket.inflight_latency_target_ms),
-                     build_middleware(state.metrics, config.socket.response_headers)],
-        handler_args={"max_field_size": 16384},
+        middlewares=[wire_middleware(wire)],
+        handler_args={"max_field_size": MAX_FIELD_SIZE},
     )
     app[STATE] = state
     for routes in ROUTE_GROUPS:
         app.add_routes(routes)
     app.add_routes(module_http.routes(state.runtime))  # the runtime modules' register_http routes
+    # The hottest route, also served without aiohttp's request machinery when a request allows it.
+    app[FAST_LANE] = FastLane(app, wire.handle, rpc.rpc, rpc.ROUTE_NAME, rpc.LANE_PREFIX,
+                              max_body=config.socket.max_request_size_bytes, max_field_size=MAX_FIELD_SIZE)
 
     async def close_sockets(app: web.Application) -> None:
         await app[STATE].parties.close_all()  # members on other processes are told party_close

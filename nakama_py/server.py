@@ -48,7 +48,8 @@ from nakama_py.metrics import (
 from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.runtime.loop_watch import LoopWatch
 from nakama_py.state import ServerState, build_state
-from nakama_py.wire.timeouts import TimedSockSite, Timeouts
+from nakama_py.wire.fast_lane import FAST_LANE
+from nakama_py.wire.timeouts import AIOHTTP_KEEPALIVE_SEC, TimedSockSite, Timeouts
 
 log = logging.getLogger("nakama_py.server")
 
@@ -145,7 +146,7 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         raise ReportedStartupError(exc.summary) from None
     timeouts = http_timeouts(config)
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False,
-                           shutdown_timeout=shutdown_wait(config), keepalive_timeout=timeouts.idle_sec)
+                           shutdown_timeout=shutdown_wait(config), keepalive_timeout=AIOHTTP_KEEPALIVE_SEC)
     metrics_runner: web.AppRunner | None = None
     console_runner: web.AppRunner | None = None
     watch = LoopWatch(state.metrics, samplers=[lambda: _pool_gauges(state)])
@@ -175,6 +176,9 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         watch.stop()
         if console_runner is not None:
             await console_runner.cleanup()
+        lane = runner.app.get(FAST_LANE)
+        if lane is not None:
+            await lane.drain(shutdown_wait(config))  # the requests the lane serves, which aiohttp cannot see
         await runner.cleanup()  # stops accepting, waits for in-flight requests
         if metrics_runner is not None:
             await metrics_runner.cleanup()

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from pytest_aiohttp.plugin import AiohttpClient
 
 from nakama_py.app import build_app
 from nakama_py.config import Config, load_config, parse_flags
 from nakama_py.state import ServerState, build_state
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 TIERS = ("unit", "integration", "slow", "faults")
 # A test whose body or fixtures use one of these starts processes (servers, node, browsers, the bench).
@@ -95,8 +95,9 @@ async def state(make_config: ConfigFactory, database_url: str) -> AsyncIterator[
 
 
 @pytest.fixture
-async def client(state: ServerState, aiohttp_client: AiohttpClient) -> HttpClient:
-    return await aiohttp_client(build_app(state))
+async def client(state: ServerState) -> AsyncIterator[HttpClient]:
+    async with TestClient(WireTestServer(build_app(state))) as test_client:
+        yield test_client
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The in-flight bound adapts to the time requests spend working, not to the time they wait on other
 nodes (read-your-writes proofs): a cluster's waits must not shed load one node would serve, while the
-same slowness spent working still lowers the bound. Served over real HTTP by the admission middleware."""
+same slowness spent working still lowers the bound. Served over real HTTP by the wire's admission."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from nakama_py.metrics import Metrics
 from nakama_py.request_waits import add_peer_wait
-from nakama_py.wire.admission import build_admission
+from nakama_py.wire.admission import Admission
+from nakama_py.wire.middleware import Wire, wire_middleware
 
 pytestmark = pytest.mark.integration  # a real HTTP server on 127.0.0.1, no database
 
@@ -34,7 +35,7 @@ async def works_slowly(request: web.Request) -> web.Response:
 
 async def bound_after(path: str) -> float | None:
     metrics = Metrics()
-    app = web.Application(middlewares=[build_admission(metrics, CEILING, 0, TARGET_MS)])
+    app = web.Application(middlewares=[wire_middleware(Wire(metrics, Admission(metrics, CEILING, 0, TARGET_MS)))])
     app.router.add_get("/peer", waits_on_a_peer)
     app.router.add_get("/work", works_slowly)
     async with TestClient(TestServer(app)) as client:

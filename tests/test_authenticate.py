@@ -22,6 +22,7 @@ from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState, build_state
 from tests.conftest import ConfigFactory
 from tests.support.auth import Client, authenticate, basic, bearer, claims_of, token_parts
+from tests.support.wire_server import WireTestServer
 
 
 def unique(prefix: str = "id") -> str:
@@ -45,7 +46,7 @@ async def configured_client(make_config: ConfigFactory, database_url: str,
     async def factory(*flags: str) -> tuple[Client, ServerState]:
         server_state = await build_state(make_config(*flags), database_url)
         states.append(server_state)
-        return await aiohttp_client(build_app(server_state)), server_state
+        return await aiohttp_client(WireTestServer(build_app(server_state))), server_state
 
     yield factory
     for server_state in states:

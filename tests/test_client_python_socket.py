@@ -13,10 +13,11 @@ from nakama.nk_socket import NakamaSocket  # type: ignore[import-untyped]
 from nakama_py.app import build_app
 from nakama_py.state import ServerState
 from tests.support.users import create_user
+from tests.support.wire_server import WireTestServer
 
 
 async def test_nakama_python_socket_follows_status(state: ServerState, aiohttp_client: Callable[..., Any]) -> None:
-    server = await aiohttp_client(build_app(state))
+    server = await aiohttp_client(WireTestServer(build_app(state)))
     alice, bob = await create_user(state), await create_user(state)
     client = NakamaClient("127.0.0.1", server.port, "defaultkey")
     client.session.token = alice.token

@@ -19,6 +19,7 @@ from nakama_py.console.app import build_console_app
 from nakama_py.state import ServerState, build_state
 from tests.support.modules import write_module
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[web.Request, web.Application]
 ConfigFactory = Callable[..., Config]
@@ -57,7 +58,7 @@ async def status_json(console: Client) -> dict[str, Any]:
 
 async def test_status_counts_sockets_sessions_and_the_clusters_processes(
         state: ServerState, aiohttp_client: Callable[..., Any], alice: TestUser, bob: TestUser) -> None:
-    api: Client = await aiohttp_client(build_app(state))
+    api: Client = await aiohttp_client(WireTestServer(build_app(state)))
     console = await signed_in_console(state, aiohttp_client)
     before = await status_json(console)
     assert before["sockets"] == 0

@@ -6,6 +6,7 @@ import gzip
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from pytest_aiohttp.plugin import AiohttpClient
 
 from nakama_py.app import build_app
@@ -14,6 +15,7 @@ from nakama_py.state import ServerState
 from nakama_py.wire.request import query_values, read_body
 from nakama_py.wire.response import json_response
 from tests.conftest import ConfigFactory, HttpClient
+from tests.support.wire_server import WireTestServer
 
 
 async def echo_body(request: web.Request) -> web.Response:
@@ -162,10 +164,10 @@ async def test_configured_response_headers(make_config: ConfigFactory, database_
                          "--socket.response_headers", "Cache-Control=private")
     state = await build_state(config, database_url)
     try:
-        client = await aiohttp_client(build_app(state))
-        response = await client.get("/healthcheck")
-        assert response.headers["X-Game"] == "racing"
-        # Nakama sets extra headers only where the response has none of its own.
-        assert response.headers["Cache-Control"] == "no-store, no-cache, must-revalidate"
+        async with TestClient(WireTestServer(build_app(state))) as client:
+            response = await client.get("/healthcheck")
+            assert response.headers["X-Game"] == "racing"
+            # Nakama sets extra headers only where the response has none of its own.
+            assert response.headers["Cache-Control"] == "no-store, no-cache, must-revalidate"
     finally:
         await state.close()

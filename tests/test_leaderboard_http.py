@@ -19,6 +19,7 @@ from nakama_py.errors import Code, NakamaError, permission_denied
 from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState, build_state
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[Request, Application]
 Users = Callable[..., Any]
@@ -376,7 +377,7 @@ async def test_blacklisted_rank_cache(blacklist: str, make_config: Callable[...,
     state = await build_state(make_config("--leaderboard.blacklist_rank_cache", blacklist.replace("BOARD", board)),
                               database_url)
     try:
-        client = await aiohttp_client(build_app(state))
+        client = await aiohttp_client(WireTestServer(build_app(state)))
         await state.leaderboards.create(board)
         me = await create_user(state)
         _, body = await write(client, board, me, {"score": 5})

@@ -19,6 +19,7 @@ from nakama_py.config import ConfigError, load_config
 from nakama_py.state import build_state
 from tests.conftest import ConfigFactory
 from tests.support.auth import Client, basic
+from tests.support.wire_server import WireTestServer
 
 TRY_AGAIN_LATER = {"code": 8, "message": "Try again later."}
 INVALID_CREDENTIALS = {"code": 16, "message": "Invalid credentials."}
@@ -38,7 +39,7 @@ async def _server(make_config: ConfigFactory, database_url: str, aiohttp_client:
                                           "--session.login_lockout_ip_sec", str(window_sec),
                                           "--session.bcrypt_cost", "10"), database_url)
     try:
-        yield await aiohttp_client(build_app(state))
+        yield await aiohttp_client(WireTestServer(build_app(state)))
     finally:
         await state.close()
 

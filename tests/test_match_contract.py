@@ -24,6 +24,7 @@ from nakama_py.state import ServerState, build_state
 from tests.conftest import ConfigFactory
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[web.Request, web.Application]
 MODULES = Path(__file__).parent / "match_modules"
@@ -44,7 +45,7 @@ async def state(make_config: ConfigFactory, database_url: str) -> AsyncIterator[
 
 @pytest.fixture
 async def client(state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(state)))  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -205,7 +206,7 @@ async def test_a_match_that_never_ends_is_stopped_after_the_grace_period(make_co
                                                                         aiohttp_client: Callable[..., Any]) -> None:
     own = await build_state(make_config("--runtime.path", str(MODULES), "--shutdown_grace_sec", "1"), database_url)
     try:
-        client: Client = await aiohttp_client(build_app(own))
+        client: Client = await aiohttp_client(WireTestServer(build_app(own)))
         user = await create_user(own)
         socket = await open_socket(client, user)
         assert own.runtime.nk is not None

@@ -18,13 +18,14 @@ from nakama_py.state import ServerState, build_state
 from tests.conftest import ConfigFactory
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
 async def client(state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(state)))  # type: ignore[no-any-return]
 
 
 async def open_socket(client: Client, user: TestUser) -> JsonSocket:
@@ -150,7 +151,7 @@ async def test_single_match_leaves_the_previous_match(make_config: ConfigFactory
     own = await build_state(make_config("--session.single_socket", "true", "--session.single_match", "true"),
                             database_url)
     try:
-        client: Client = await aiohttp_client(build_app(own))
+        client: Client = await aiohttp_client(WireTestServer(build_app(own)))
         alice, bob = await create_user(own), await create_user(own)
         a, b = await open_socket(client, alice), await open_socket(client, bob)
         first = (await a.request({"match_create": {}}))["match"]["match_id"]

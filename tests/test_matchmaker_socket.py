@@ -20,6 +20,7 @@ from nakama_py.state import ServerState
 from tests.support.modules import state_with_module
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 ConfigFactory = Callable[..., Config]
 Client = TestClient[web.Request, web.Application]
@@ -58,7 +59,7 @@ async def mm_state(make_config: ConfigFactory, database_url: str, tmp_path: Path
 
 @pytest.fixture
 async def mm_client(mm_state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(mm_state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(mm_state)))  # type: ignore[no-any-return]
 
 
 async def player(client: Client, state: ServerState) -> tuple[TestUser, JsonSocket]:

@@ -18,6 +18,7 @@ from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.state import ServerState, build_state
 from tests.support.modules import state_with_module, write_module
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 ConfigFactory = Callable[..., Config]
 Client = TestClient[Any, Any]
@@ -74,7 +75,7 @@ async def route_state(make_config: ConfigFactory, database_url: str, tmp_path: P
 
 @pytest.fixture
 async def api(route_state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(route_state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(route_state)))  # type: ignore[no-any-return]
 
 
 @pytest.fixture

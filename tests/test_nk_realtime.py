@@ -18,6 +18,7 @@ from nakama_py.runtime import NakamaModule
 from nakama_py.state import ServerState
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[web.Request, web.Application]
 SYSTEM = "00000000-0000-0000-0000-000000000000"
@@ -31,7 +32,7 @@ def nk(state: ServerState) -> NakamaModule:
 
 @pytest.fixture
 async def client(state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(state)))  # type: ignore[no-any-return]
 
 
 async def open_socket(client: Client, user: TestUser) -> JsonSocket:

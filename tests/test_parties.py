@@ -18,6 +18,7 @@ from nakama_py.config import Config
 from nakama_py.state import ServerState, build_state
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[web.Request, web.Application]
 BAD_INPUT = 3
@@ -324,7 +325,7 @@ async def single_party_client(make_config: Callable[..., Config], database_url: 
     state = await build_state(make_config("--session.single_socket", "true", "--session.single_party", "true"),
                               database_url)
     try:
-        yield await aiohttp_client(build_app(state)), state
+        yield await aiohttp_client(WireTestServer(build_app(state))), state
     finally:
         await state.close()
 

@@ -21,6 +21,7 @@ from tests.support.modules import write_module
 from tests.support.routes import call, error
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[web.Request, web.Application]
 
@@ -66,7 +67,7 @@ async def listing(make_config: Callable[..., Config], database_url: str, tmp_pat
     write_module(tmp_path / "modules", "party_list.py", MODULE)
     state = await build_state(make_config("--runtime.path", str(tmp_path / "modules")), database_url)
     try:
-        yield await aiohttp_client(build_app(state)), state
+        yield await aiohttp_client(WireTestServer(build_app(state))), state
     finally:
         await state.close()
 
@@ -152,7 +153,7 @@ async def test_runtime_hooks_on_parties(make_config: Callable[..., Config], data
     write_module(tmp_path / "modules", "party_hooks.py", module)
     state = await build_state(make_config("--runtime.path", str(tmp_path / "modules")), database_url)
     try:
-        client: Client = await aiohttp_client(build_app(state))
+        client: Client = await aiohttp_client(WireTestServer(build_app(state)))
         user = await create_user(state)
         socket = JsonSocket(await client.ws_connect(f"/ws?token={user.token}"))
         # The before hook changed the max size; the after hook saw the reply.

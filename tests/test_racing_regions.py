@@ -21,6 +21,7 @@ from nakama_py.errors import Code
 from nakama_py.state import ServerState
 from tests.support.racing import HTTP_KEY, rpc, start_racing_state, until_cycle_end, until_cycle_start
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 DAY = 86400
 REGIONS = "us-east,eu-west,ap-south"
@@ -61,7 +62,7 @@ async def racing_factory(own_database: str, tmp_path: Path,
     async def factory(**env: object) -> Racing:
         state = await start_racing_state(own_database, tmp_path, **{"cycle_seconds": DAY, **env})
         states.append(state)
-        return Racing(state, await aiohttp_client(build_app(state)))
+        return Racing(state, await aiohttp_client(WireTestServer(build_app(state))))
 
     yield factory
     for state in states:

@@ -18,6 +18,7 @@ from nakama_py.runtime.context import Context
 from nakama_py.state import ServerState
 from tests.support.racing import HTTP_KEY, rpc, start_racing_state, until_cycle_end, until_cycle_start
 from tests.support.users import create_user
+from tests.support.wire_server import WireTestServer
 
 CYCLE = 2
 RETENTION_DAYS = 0.00005  # 4.32 seconds
@@ -38,7 +39,7 @@ async def count(state: ServerState, query: Any, params: Any = None) -> int:
 async def test_retention_deletes_old_buckets_and_expired_keys_in_batches(
         racing_state: ServerState, aiohttp_client: Callable[..., Any]) -> None:
     state = racing_state
-    client = await aiohttp_client(build_app(state))
+    client = await aiohttp_client(WireTestServer(build_app(state)))
     old_cycle = await until_cycle_start(CYCLE, margin=0.05)
     players = [await create_user(state) for _ in range(5)]
     for player in players:
@@ -97,7 +98,7 @@ async def test_run_retention_drops_an_expired_day_of_the_board_whole(
     """``run_retention`` (http_key): a day of expired cycles only the racing board wrote goes as one
     partition (sql/0009), counted; the current cycle stays; a player may not call it."""
     state = racing_state
-    client = await aiohttp_client(build_app(state))
+    client = await aiohttp_client(WireTestServer(build_app(state)))
     player = await create_user(state)
     status, _ = await rpc(client, "", "submit_race_time", {"race_time": 30, "idempotency_key": "now"},
                           token=player.token)

@@ -19,6 +19,7 @@ from nakama_py.state import ServerState
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.racing import HTTP_KEY, rpc, start_racing_state
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 DAY = 86400  # one cycle per day: no test here straddles a cycle boundary by accident
 
@@ -55,7 +56,7 @@ async def racing_factory(racing_db: str, tmp_path: Path,
     async def factory(**env: object) -> Racing:
         state = await start_racing_state(racing_db, tmp_path, **{"cycle_seconds": DAY, **env})
         states.append(state)
-        return Racing(state, await aiohttp_client(build_app(state)))
+        return Racing(state, await aiohttp_client(WireTestServer(build_app(state))))
 
     yield factory
     for state in states:

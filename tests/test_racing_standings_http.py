@@ -17,6 +17,7 @@ from nakama_py.state import ServerState, build_state
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.racing import racing_flags, rpc
 from tests.support.users import create_user
+from tests.support.wire_server import WireTestServer
 
 DAY = 86400
 Client = TestClient[Any, Any]
@@ -38,7 +39,7 @@ async def served(standings_db: str, tmp_path: Path,
     files, parsed = parse_flags(flags)
     state = await build_state(load_config(files, parsed, environ={}), standings_db)
     try:
-        yield state, await aiohttp_client(build_app(state))
+        yield state, await aiohttp_client(WireTestServer(build_app(state)))
     finally:
         await state.close()
 

@@ -23,6 +23,7 @@ from tests.support.jetstream import PrivateJetStream
 from tests.support.modules import write_module
 from tests.support.racing import racing_flags, racing_modules, rpc
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 DAY = 86400
 Client = TestClient[Any, Any]
@@ -90,7 +91,7 @@ async def racing_factory(stream_db: str, jetstream: PrivateJetStream, tmp_path: 
         files, parsed = parse_flags(flags)
         state = await build_state(load_config(files, parsed, environ={}), stream_db)
         states.append(state)
-        return Racing(state, await aiohttp_client(build_app(state)))
+        return Racing(state, await aiohttp_client(WireTestServer(build_app(state))))
 
     yield factory
     for state in states:

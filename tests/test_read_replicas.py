@@ -20,6 +20,7 @@ from nakama_py.db.replicas import ReplicaSet
 from nakama_py.state import ServerState, build_state
 from tests.support.replication import Replication, primary_with_replica
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[Request, Application]
 
@@ -158,7 +159,7 @@ async def served(replication: Replication, make_config: Callable[..., Config],
     state = await build_state(config, replication.primary_url)
     try:
         await until(lambda: bool(state.replicas.in_rotation()))
-        yield state, await aiohttp_client(build_app(state))
+        yield state, await aiohttp_client(WireTestServer(build_app(state)))
     finally:
         await state.close()
 

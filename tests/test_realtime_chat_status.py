@@ -17,6 +17,7 @@ from nakama_py.state import ServerState
 from tests.support.modules import state_with_module
 from tests.support.sockets import JsonSocket
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 ConfigFactory = Callable[..., Config]
 Client = TestClient[web.Request, web.Application]
@@ -63,7 +64,7 @@ async def rt_state(make_config: ConfigFactory, database_url: str, tmp_path: Path
 
 @pytest.fixture
 async def rt_client(rt_state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(rt_state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(rt_state)))  # type: ignore[no-any-return]
 
 
 async def open_socket(client: Client, user: TestUser, query: str = "") -> JsonSocket:

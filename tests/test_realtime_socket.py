@@ -19,6 +19,7 @@ from nakama_py.proto.realtime_pb2 import Envelope
 from nakama_py.state import ServerState, build_state
 from tests.support.modules import state_with_module
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 ConfigFactory = Callable[..., Config]
 Client = TestClient[web.Request, web.Application]
@@ -57,7 +58,7 @@ async def rt_state(make_config: ConfigFactory, database_url: str, tmp_path: Path
 
 @pytest.fixture
 async def rt_client(rt_state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(rt_state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(rt_state)))  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -172,7 +173,7 @@ async def test_single_socket_closes_the_older_socket(make_config: ConfigFactory,
                                                      aiohttp_client: Callable[..., Any]) -> None:
     state = await build_state(make_config("--session.single_socket", "true"), database_url)
     try:
-        client: Client = await aiohttp_client(build_app(state))
+        client: Client = await aiohttp_client(WireTestServer(build_app(state)))
         user = await create_user(state)
         async with client.ws_connect(f"/ws?token={user.token}") as old, \
                 client.ws_connect(f"/ws?token={user.token}") as new:
@@ -193,7 +194,7 @@ async def test_missing_pongs_close_the_socket(make_config: ConfigFactory, databa
     state = await build_state(make_config("--socket.ping_period_ms", "100", "--socket.pong_wait_ms", "300"),
                               database_url)
     try:
-        client: Client = await aiohttp_client(build_app(state))
+        client: Client = await aiohttp_client(WireTestServer(build_app(state)))
         user = await create_user(state)
         # autoping off: this client never answers the server's pings.
         async with client.ws_connect(f"/ws?token={user.token}", autoping=False) as ws:
@@ -243,7 +244,7 @@ async def test_a_flood_is_answered_with_errors_and_the_socket_kept(make_config: 
     state = await build_state(make_config("--socket.message_rate_per_sec", "5", "--socket.message_burst", "10"),
                               database_url)
     try:
-        client: Client = await aiohttp_client(build_app(state))
+        client: Client = await aiohttp_client(WireTestServer(build_app(state)))
         user, other = await create_user(state), await create_user(state)
         async with client.ws_connect(f"/ws?token={user.token}") as ws, \
                 client.ws_connect(f"/ws?token={other.token}") as bystander:

@@ -19,6 +19,7 @@ from nakama_py.errors import Code
 from nakama_py.state import ServerState, build_state
 from tests.support.modules import write_module
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 ConfigFactory = Callable[..., Config]
 Client = TestClient[Any, Any]
@@ -91,7 +92,7 @@ async def rpc_state(make_config: ConfigFactory, database_url: str, tmp_path: Pat
 
 @pytest.fixture
 async def rpc_client(rpc_state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(rpc_state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(rpc_state)))  # type: ignore[no-any-return]
 
 
 @pytest.fixture

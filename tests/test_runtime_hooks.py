@@ -17,6 +17,7 @@ from nakama_py.config import Config
 from nakama_py.state import ServerState
 from tests.support.modules import state_with_module
 from tests.support.users import create_user
+from tests.support.wire_server import WireTestServer
 
 ConfigFactory = Callable[..., Config]
 Client = TestClient[Any, Any]
@@ -66,7 +67,7 @@ async def hook_state(make_config: ConfigFactory, database_url: str, tmp_path: Pa
 
 @pytest.fixture
 async def hook_client(hook_state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(hook_state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(hook_state)))  # type: ignore[no-any-return]
 
 
 def seen() -> list[tuple[Any, ...]]:

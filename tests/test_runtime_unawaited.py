@@ -21,6 +21,7 @@ from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.state import ServerState, build_state
 from tests.support.modules import state_with_module, write_module
 from tests.support.users import TestUser, create_user
+from tests.support.wire_server import WireTestServer
 
 ConfigFactory = Callable[..., Config]
 Client = TestClient[Any, Any]
@@ -84,7 +85,7 @@ async def module_state(make_config: ConfigFactory, database_url: str, tmp_path: 
 
 @pytest.fixture
 async def http(module_state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(module_state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(module_state)))  # type: ignore[no-any-return]
 
 
 async def stored(state: ServerState, key: str) -> bool:

@@ -13,6 +13,7 @@ from nakama_py.core.tokens import SessionClaims, TokenCodec, uuid7
 from nakama_py.state import ServerState, build_state
 from tests.conftest import ConfigFactory
 from tests.support.auth import Client, authenticate, basic, bearer, claims_of, sign_in_custom
+from tests.support.wire_server import WireTestServer
 
 
 def error(code: int, message: str) -> dict[str, Any]:
@@ -195,7 +196,7 @@ async def test_logout_reaches_another_server_state_on_the_same_database(
         aiohttp_client: Callable[..., Any]) -> None:
     other_state = await build_state(make_config(), database_url)
     try:
-        other: Client = await aiohttp_client(build_app(other_state))
+        other: Client = await aiohttp_client(WireTestServer(build_app(other_state)))
         session = await sign_in_custom(client, f"shared-{uuid.uuid4().hex[:8]}")
         assert await account_status(other, session["token"]) == 200
         assert await logout(client, session["token"], {"token": session["token"],

@@ -18,6 +18,7 @@ from nakama_py.config import Config
 from nakama_py.state import ServerState, build_state
 from tests.support.modules import write_module
 from tests.support.users import create_user
+from tests.support.wire_server import WireTestServer
 
 Client = TestClient[web.Request, web.Application]
 ConfigFactory = Callable[..., Config]
@@ -70,7 +71,7 @@ async def social_state(make_config: ConfigFactory, database_url: str, tmp_path: 
 
 @pytest.fixture
 async def social_client(social_state: ServerState, aiohttp_client: Callable[..., Any]) -> Client:
-    return await aiohttp_client(build_app(social_state))  # type: ignore[no-any-return]
+    return await aiohttp_client(WireTestServer(build_app(social_state)))  # type: ignore[no-any-return]
 
 
 def module() -> Any:

@@ -8,7 +8,8 @@ takes the request's Content-Type (``text/plain`` without one). Beyond Nakama: a 
 passes ``?payload=`` (nakama-js ``rpcHttpKey`` sends it), and a POST body that is
 a JSON object is taken as the payload text (nakama-python sends that).
 
-This is the hottest route: it builds no more than the response and a lazy ctx.
+This is the hottest route: it builds no more than the response and a lazy ctx, and the fast lane
+(wire/fast_lane.py) serves it without aiohttp's request machinery when a request allows it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from nakama_py.runtime.service import InternalRpcError
 from nakama_py.state import STATE
 from nakama_py.wire.encoding import dumps_go
 from nakama_py.wire.middleware import USER_ID
+from nakama_py.wire.request_view import RequestView
 from nakama_py.wire.response import GRPC_CODE
 from nakama_py.wire.status import http_status
 
@@ -89,7 +91,7 @@ def _payload_of_body(raw: bytes) -> str | None:
     return "" if value is None else None
 
 
-async def rpc(request: web.Request) -> web.StreamResponse:
+async def rpc(request: RequestView) -> web.StreamResponse:
     state = request.app[STATE]
     query = request.query
     claims = None
@@ -163,3 +165,8 @@ ROUTES = [
     web.get("/v2/rpc/{id:.*}", rpc, allow_head=False),
     web.post("/v2/rpc/{id:.*}", rpc),
 ]
+# The fast lane (wire/fast_lane.py) serves these too: the route's name in metrics, and its fixed part.
+ROUTE_NAME = "/v2/rpc/{id}"
+LANE_PREFIX = "/v2/rpc/"
+
+

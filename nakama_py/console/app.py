@@ -25,7 +25,7 @@ from nakama_py.console.security import gate
 from nakama_py.console.sessions import ConsoleTokens
 from nakama_py.core.console_users import ConsoleUserService, Permission, allowed
 from nakama_py.state import ServerState
-from nakama_py.wire.timeouts import TimedTCPSite, Timeouts, deadlines
+from nakama_py.wire.timeouts import AIOHTTP_KEEPALIVE_SEC, TimedTCPSite, Timeouts, deadlines
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES = [signin.routes, status.routes, configuration.routes, runtime.routes, explorer.routes, accounts.routes,
@@ -72,7 +72,7 @@ async def start_console(state: ServerState, host: str, *, process_role: str) -> 
     timeouts = Timeouts(read_sec=config.read_timeout_ms / 1000, write_sec=config.write_timeout_ms / 1000,
                         idle_sec=config.idle_timeout_ms / 1000)
     runner = web.AppRunner(build_console_app(state, process_role=process_role), access_log=None,
-                           handle_signals=False, keepalive_timeout=timeouts.idle_sec)
+                           handle_signals=False, keepalive_timeout=AIOHTTP_KEEPALIVE_SEC)
     await runner.setup()
     try:
         await TimedTCPSite(runner, host, config.port, timeouts).start()

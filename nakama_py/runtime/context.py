@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from aiohttp import web
-
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.runtime.client_address import client_address
 from nakama_py.wire.cors import canonical_header
+from nakama_py.wire.request_view import RequestView
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -60,7 +59,7 @@ class Context:
 
     _info: RuntimeInfo
     _claims: SessionClaims | None
-    _request: web.Request | None
+    _request: RequestView | None
     _headers: Mapping[str, tuple[str, ...]] | None
     _query: Mapping[str, tuple[str, ...]] | None
     _client: tuple[str | None, str | None] | None
@@ -69,7 +68,7 @@ class Context:
     lang: str | None
 
     def __init__(self, info: RuntimeInfo, execution_mode: str, claims: SessionClaims | None = None,
-                 request: web.Request | None = None, *, session_id: str | None = None, lang: str | None = None,
+                 request: RequestView | None = None, *, session_id: str | None = None, lang: str | None = None,
                  client: tuple[str | None, str | None] | None = None) -> None:
         """``session_id``, ``lang`` and ``client`` (ip, port) are given for calls made over a socket."""
         setter = object.__setattr__

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from nakama_py.wire.request_view import RequestView
+
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE"})
 SIMPLE_METHODS = frozenset({"GET", "HEAD", "POST"})
 ALLOWED_HEADERS = frozenset({"Authorization", "Content-Type", "User-Agent"})
@@ -20,7 +22,7 @@ def canonical_header(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
-def preflight(request: web.Request) -> web.Response:
+def preflight(request: RequestView) -> web.Response:
     """The answer to any OPTIONS request; it never reaches a handler."""
     origin = request.headers.get("Origin")
     if not origin:
@@ -47,7 +49,7 @@ def preflight(request: web.Request) -> web.Response:
     return response
 
 
-def decorate(request: web.Request, response: web.StreamResponse) -> None:
+def decorate(request: RequestView, response: web.StreamResponse) -> None:
     """Mark an ordinary (non-preflight) response, error responses included."""
     if request.headers.get("Origin"):
         response.headers["Access-Control-Allow-Origin"] = "*"
