@@ -43,7 +43,8 @@ def build_app(state: ServerState) -> web.Application:
     config = state.config
     # Admission first: a request refused under overload costs as little as possible.
     wire = Wire(state.metrics, Admission(state.metrics, config.socket.max_inflight_requests,
-                                         config.socket.request_timeout_ms, config.socket.inflight_latency_target_ms),
+                                         config.socket.request_timeout_ms, config.socket.inflight_latency_target_ms,
+                                         config.socket.shed_delay_ms),
                 config.socket.response_headers)
     app = web.Application(
         client_max_size=config.socket.max_request_size_bytes,

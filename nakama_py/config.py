@@ -131,6 +131,10 @@ class SocketConfig(_Section):
     # nakama-py: the bound above is lowered while more than 5% of requests take longer than this, and
     # raised back while they are faster (wire/concurrency_limit.py); the racing mix's p99 target. 0: fixed.
     inflight_latency_target_ms: int = Field(50, ge=0)
+    # nakama-py: a refused request's 503 is held this long before it is written, so a client that retries
+    # at once (a closed loop) spends its connection's time waiting, not the server's CPU on refusals
+    # (wire/admission.py). Held refusals are bounded by the connections. 0: refused at once.
+    shed_delay_ms: int = Field(100, ge=0)
     # nakama-py: an HTTP request still running after this is cancelled and answered
     # DEADLINE_EXCEEDED (504); below nakama-js's 7 s client timeout so the client sees why. 0: none.
     request_timeout_ms: int = Field(5000, ge=0)

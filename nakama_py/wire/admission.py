@@ -2,9 +2,13 @@
 deadline on each of them.
 
 Past the in-flight bound (``socket.max_inflight_requests``, lowered while requests are slower than
-``socket.inflight_latency_target_ms``: wire/concurrency_limit.py) a request is refused at once with
-UNAVAILABLE (HTTP 503) and ``Retry-After``, rather than queued: under overload the requests that are
-accepted keep their latency, and the ones refused cost a parse and a short answer. A request still
+``socket.inflight_latency_target_ms``: wire/concurrency_limit.py) a request is refused with UNAVAILABLE
+(HTTP 503) and ``Retry-After``, rather than queued: under overload the requests that are accepted keep
+their latency, and the ones refused cost a parse and a short answer. The answer is held for
+``socket.shed_delay_ms`` first: HTTP/1.1 carries one request at a time per connection, so a client that
+retries at once sends one refusal per hold instead of as many as the CPU can refuse (at 512 closed-loop
+connections, refusing at once spent the process on 25,000 refusals a second and served a sixth of its
+capacity). A held refusal is a timer, not work, and there is at most one per connection. A request still
 running after ``socket.request_timeout_ms`` is cancelled and answered DEADLINE_EXCEEDED (HTTP 504), so
 a slow or cut database never piles up waiting requests (the database connections' own TCP timeouts,
 see db/address.py, bound the clean-up of a cancelled query). One sweep timer per process cancels the
@@ -47,15 +51,19 @@ Measured = Callable[[R, Handler[R], str], Awaitable[web.StreamResponse]]
 
 
 class Admission:
-    """``max_inflight`` 0: no bound; ``timeout_ms`` 0: no deadline; ``latency_target_ms`` 0: a fixed bound."""
+    """``max_inflight`` 0: no bound; ``timeout_ms`` 0: no deadline; ``latency_target_ms`` 0: a fixed bound;
+    ``shed_delay_ms`` 0: refusals answered at once."""
 
-    __slots__ = ("_sweep_s", "_sweeper", "clock", "deadlines", "expired", "inflight", "limit", "metrics", "timeout")
+    __slots__ = ("_sweep_s", "_sweeper", "clock", "deadlines", "expired", "inflight", "limit", "metrics", "shed_delay",
+                 "timeout")
 
-    def __init__(self, metrics: Metrics, max_inflight: int, timeout_ms: int, latency_target_ms: int = 0) -> None:
+    def __init__(self, metrics: Metrics, max_inflight: int, timeout_ms: int, latency_target_ms: int = 0,
+                 shed_delay_ms: int = 0) -> None:
         self.metrics = metrics
         self.timeout = timeout_ms / 1000 if timeout_ms > 0 else None
         self.limit = AdaptiveLimit(max_inflight, latency_target_ms, metrics) if max_inflight > 0 else None
         self.inflight = 0
+        self.shed_delay = shed_delay_ms / 1000
         self.clock = time.monotonic
         self.deadlines: dict[asyncio.Task[object], float] = {}  # the requests in flight, by their tasks
         self.expired: set[asyncio.Task[object]] = set()  # cancelled by the sweep, not yet answered
@@ -71,6 +79,8 @@ class Admission:
             refusal = error_response(Code.UNAVAILABLE, OVERLOADED)
             refusal.headers["Retry-After"] = RETRY_AFTER_S
             cors.decorate(request, refusal)  # a browser client must be able to read the refusal
+            if self.shed_delay:
+                await asyncio.sleep(self.shed_delay)
             return refusal
         self.inflight += 1
         started = self.clock()

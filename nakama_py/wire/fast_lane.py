@@ -50,8 +50,8 @@ class LaneParser:
     """``httptools`` callbacks for one connection: where its messages begin and end, and the one
     message the lane may serve."""
 
-    __slots__ = ("begun", "body", "body_size", "complete", "eligible", "headers", "in_message", "max_body",
-                 "max_field_size", "parser", "url")
+    __slots__ = ("begun", "body", "body_size", "complete", "eligible", "headers", "in_message", "keep_alive",
+                 "max_body", "max_field_size", "method", "parser", "url", "version")
 
     def __init__(self, max_body: int, max_field_size: int) -> None:
         self.max_body = max_body
@@ -64,6 +64,9 @@ class LaneParser:
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.body_size = 0
+        self.method = b""
+        self.version = ""
+        self.keep_alive = False
         self.parser = httptools.HttpRequestParser(self)
 
     def feed(self, data: bytes) -> None:
@@ -88,6 +91,13 @@ class LaneParser:
             self.eligible = False
         elif self.eligible:
             self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        # Read here: once the message is complete the parser is reset for the next one (keep-alive reads True).
+        parser = self.parser
+        self.method = parser.get_method()
+        self.version = parser.get_http_version()
+        self.keep_alive = parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
         self.body_size += len(body)
@@ -125,9 +135,8 @@ class FastLane:
         """The request the parser just completed, if the lane serves it."""
         if self.closing or not parser.eligible:
             return None
-        p = parser.parser
-        method = p.get_method()
-        if method not in (b"GET", b"POST") or p.get_http_version() != "1.1" or not p.should_keep_alive():
+        method = parser.method
+        if method not in (b"GET", b"POST") or parser.version != "1.1" or not parser.keep_alive:
             return None
         url = parser.url
         matched = self._path.match(url)
