@@ -27,7 +27,7 @@ from nakama_py.api import (
 from nakama_py.realtime import socket as realtime_socket
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.admission import Admission
-from nakama_py.wire.fast_lane import FAST_LANE, FastLane
+from nakama_py.wire.fast_lane import FAST_LANE, FastLane, LaneRoute
 from nakama_py.wire.middleware import Wire, wire_middleware
 
 ROUTE_GROUPS = [health.ROUTES, storage.ROUTES, authentication.ROUTES, sessions.ROUTES, accounts.ROUTES, rpc.ROUTES,
@@ -55,8 +55,10 @@ def build_app(state: ServerState) -> web.Application:
     for routes in ROUTE_GROUPS:
         app.add_routes(routes)
     app.add_routes(module_http.routes(state.runtime))  # the runtime modules' register_http routes
-    # The hottest route, also served without aiohttp's request machinery when a request allows it.
-    app[FAST_LANE] = FastLane(app, wire.handle, rpc.rpc, rpc.ROUTE_NAME, rpc.LANE_PREFIX,
+    # The hottest routes, also served without aiohttp's request machinery when a request allows it.
+    app[FAST_LANE] = FastLane(app, wire.handle, exact={("GET", "/v2/account"): LaneRoute(accounts.get_account,
+                                                                                          "/v2/account")},
+                              prefixed=(rpc.LANE_PREFIX, LaneRoute(rpc.rpc, rpc.ROUTE_NAME)),
                               max_body=config.socket.max_request_size_bytes, max_field_size=MAX_FIELD_SIZE)
 
     async def close_sockets(app: web.Application) -> None:

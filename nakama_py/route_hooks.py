@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from aiohttp import web
+from nakama_py.wire.request_view import RequestView
 
 Message = dict[str, Any]
 
@@ -22,9 +22,9 @@ class HookRunner(Protocol):
 
     def has_after(self, name: str) -> bool: ...
 
-    async def run_before(self, name: str, request: web.Request, message: Message) -> Message: ...
+    async def run_before(self, name: str, request: RequestView, message: Message) -> Message: ...
 
-    async def run_after(self, name: str, request: web.Request, message: Message, reply: Any) -> None: ...
+    async def run_after(self, name: str, request: RequestView, message: Message, reply: Any) -> None: ...
 
 
 class NoHooks:
@@ -34,8 +34,8 @@ class NoHooks:
     def has_after(self, name: str) -> bool:
         return False
 
-    async def run_before(self, name: str, request: web.Request, message: Message) -> Message:
+    async def run_before(self, name: str, request: RequestView, message: Message) -> Message:
         return message
 
-    async def run_after(self, name: str, request: web.Request, message: Message, reply: Any) -> None:
+    async def run_after(self, name: str, request: RequestView, message: Message, reply: Any) -> None:
         return None

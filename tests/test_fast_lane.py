@@ -1,4 +1,5 @@
-"""The fast lane (wire/fast_lane.py) serves ``/v2/rpc/{id}`` without aiohttp's request machinery. What a
+"""The fast lane (wire/fast_lane.py) serves ``/v2/rpc/{id}`` and ``GET /v2/account`` without aiohttp's
+request machinery. What a
 client sees must not change: the same replies as through aiohttp, in order on one connection whatever
 mix of routes and reads it sends, the same deadlines, compression and metrics. Driven over raw sockets
 so each request's bytes, split and timing are the test's."""
@@ -155,6 +156,9 @@ async def test_replies_are_the_same_through_either_core(server: TestClient[Any, 
         ("POST", "/v2/rpc/missing?http_key=" + HTTP_KEY, b'"x"', {}),  # 404
         ("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}", b"[1]", {}),  # not a JSON string: 400
         ("POST", "/v2/rpc/?http_key=" + HTTP_KEY, b'"x"', {}),  # no id
+        ("GET", "/v2/account", b"", user.auth),
+        ("GET", "/v2/account", b"", {"Authorization": "Bearer nonsense", "Origin": "http://x.test"}),
+        ("GET", "/v2/account?unused=1", b"", {}),  # no credentials: 401
     ]
     lane = lane_of(server)
     connection = await connect(server)

@@ -16,12 +16,13 @@ from nakama_py.errors import Code, NakamaError, invalid_argument
 from nakama_py.route_hooks import Message
 from nakama_py.wire.encoding import compact
 from nakama_py.wire.request import get_opt_str, get_str, get_str_map, read_body
+from nakama_py.wire.request_view import RequestView
 from nakama_py.wire.response import empty_response, json_response
 
 UPDATABLE = ("username", "display_name", "avatar_url", "lang_tag", "location", "timezone")
 
 
-async def get_account(request: web.Request) -> web.Response:
+async def get_account(request: RequestView) -> web.Response:
     caller = bearer_session(request)
     message = await hooks.before(request, "GetAccount", {})
     account = await state_of(request).accounts.get_account(caller.user_id)

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import hmac
 
-from aiohttp import web
-
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.errors import unauthenticated
 from nakama_py.runtime.client_address import client_address
 from nakama_py.state import STATE, ServerState
 from nakama_py.wire.middleware import USER_ID
 from nakama_py.wire.request import basic_username
+from nakama_py.wire.request_view import RequestView
 
 __all__ = ["basic_username", "bearer_session", "client_ip", "require_server_key", "same_key", "state_of"]
 
 
-def state_of(request: web.Request) -> ServerState:
+def state_of(request: RequestView) -> ServerState:
     return request.app[STATE]
 
 
-def bearer_session(request: web.Request) -> SessionClaims:
+def bearer_session(request: RequestView) -> SessionClaims:
     """The caller of a route that takes ``Authorization: Bearer <token>``."""
     header = request.headers.get("Authorization")
     if not header:
@@ -32,7 +31,7 @@ def bearer_session(request: web.Request) -> SessionClaims:
     return claims
 
 
-def client_ip(request: web.Request, proxy_count: int) -> str | None:
+def client_ip(request: RequestView, proxy_count: int) -> str | None:
     """The caller's address as Nakama takes it (X-Forwarded-For past ``socket.proxy_count`` proxies)."""
     transport = request.transport
     peer = transport.get_extra_info("peername") if transport is not None else None
@@ -46,7 +45,7 @@ def same_key(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def require_server_key(request: web.Request) -> None:
+def require_server_key(request: RequestView) -> None:
     """Routes authenticated by the server key as the Basic username (password ignored)."""
     values = request.headers.getall("Authorization", [])
     if len(values) != 1:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
 from nakama_py.core.sessions import SessionService
 from nakama_py.core.tokens import SessionClaims
 from nakama_py.errors import Code, NakamaError
@@ -20,6 +18,7 @@ from nakama_py.route_hooks import Message
 from nakama_py.runtime.call_scope import CURRENT, CallScope, finish
 from nakama_py.runtime.context import AFTER, BEFORE, Context, RuntimeInfo
 from nakama_py.runtime.registry import HookEntry, Registry
+from nakama_py.wire.request_view import RequestView
 
 NOT_FOUND_MESSAGE = "Requested resource was not found."
 
@@ -38,7 +37,7 @@ class RuntimeHooks:
     def has_after(self, name: str) -> bool:
         return bool(self._after) and name.lower() in self._after
 
-    def _session(self, request: web.Request) -> SessionClaims | None:
+    def _session(self, request: RequestView) -> SessionClaims | None:
         """The caller's session when the request carries a valid bearer token."""
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
@@ -58,7 +57,7 @@ class RuntimeHooks:
         except NakamaError:
             return None
 
-    async def run_before(self, name: str, request: web.Request, message: Message) -> Message:
+    async def run_before(self, name: str, request: RequestView, message: Message) -> Message:
         entry = self._before[name.lower()]
         ctx = Context(self._info, BEFORE, self._session(request), request)
         token = CURRENT.set(scope := CallScope("before hook", entry.name, ctx.user_id))
@@ -81,7 +80,7 @@ class RuntimeHooks:
             raise NakamaError("Internal Server Error", Code.INTERNAL)
         return result
 
-    async def run_after(self, name: str, request: web.Request, message: Message, reply: Any) -> None:
+    async def run_after(self, name: str, request: RequestView, message: Message, reply: Any) -> None:
         entry: HookEntry = self._after[name.lower()]
         claims = self._session(request) or self._reply_session(reply)
         ctx = Context(self._info, AFTER, claims, request)

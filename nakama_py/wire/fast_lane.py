@@ -1,5 +1,6 @@
-"""The fast lane: the hottest route (``/v2/rpc/{id}``, every RPC and the racing game's calls) served
-without aiohttp's request and response machinery, through the same wire and the same handler.
+"""The fast lane: the hottest routes (``/v2/rpc/{id}``, every RPC and the racing game's calls, and
+``GET /v2/account``) served without aiohttp's request and response machinery, through the same wire and
+the same handlers.
 
 Measured on echo, one worker (docs/performance.md, "The fast lane"): aiohttp's own protocol, request and
 response objects cost about 40 µs of a request's CPU, where parsing the request with ``httptools`` (the
@@ -9,7 +10,7 @@ where it was: admission, CORS, common headers, compression, metrics and the acce
 writes.
 
 Each connection parses what it receives (``LaneParser``). A read is served here only when it holds
-exactly one whole, plain request for the route (HTTP/1.1 keep-alive, GET or POST, a simple path, no
+exactly one whole, plain request for a lane route (HTTP/1.1 keep-alive, GET or POST, a simple path, no
 transfer or content coding, no ``Expect``, no upgrade, a body within ``client_max_size``, header lines
 within aiohttp's bound) and aiohttp is not busy with an earlier request on the connection. Anything
 else (another route, a request split over reads, pipelined requests, an upgrade to the realtime
@@ -25,7 +26,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import httptools
 from aiohttp import web
@@ -111,19 +112,24 @@ class LaneParser:
         self.complete = True
 
 
-class FastLane:
-    """The route the lane serves on one application: ``prefix`` + an id made of ``[A-Za-z0-9_.-]``."""
+class LaneRoute(NamedTuple):
+    handler: LaneHandler
+    name: str  # the route's name in metrics and the access log: aiohttp's canonical path
 
-    def __init__(self, app: web.Application, wire: WireEntry, handler: LaneHandler, route: str, prefix: str, *,
-                 max_body: int, max_field_size: int) -> None:
+
+class FastLane:
+    """The routes the lane serves on one application: ``exact`` (method and path) and ``prefixed`` (a path
+    prefix and an id of ``[A-Za-z0-9_.-]``, matched as ``{id}``, for GET and POST)."""
+
+    def __init__(self, app: web.Application, wire: WireEntry, *, exact: dict[tuple[str, str], LaneRoute],
+                 prefixed: tuple[str, LaneRoute], max_body: int, max_field_size: int) -> None:
         self.app = app
         self.wire = wire
-        self.handler = handler
-        self.route = route
-        self.prefix = prefix
+        self.exact = {(method.encode(), path.encode()): route for (method, path), route in exact.items()}
+        prefix, self.prefixed = prefixed
+        self._prefixed_path = re.compile(rb"^" + re.escape(prefix.encode()) + rb"([A-Za-z0-9_.\-]*)(?:\?|$)")
         self.max_body = max_body
         self.max_field_size = max_field_size
-        self._path = re.compile(rb"^" + re.escape(prefix.encode()) + rb"([A-Za-z0-9_.\-]*)(?:\?|$)")
         self.tasks: set[asyncio.Task[None]] = set()
         self.closing = False
         self.served = 0  # requests the lane took
@@ -131,35 +137,43 @@ class FastLane:
     def parser(self) -> LaneParser:
         return LaneParser(self.max_body, self.max_field_size)
 
-    def take(self, parser: LaneParser, transport: asyncio.Transport) -> LaneRequest | None:
-        """The request the parser just completed, if the lane serves it."""
+    def take(self, parser: LaneParser, transport: asyncio.Transport) -> tuple[LaneRequest, LaneRoute] | None:
+        """The request the parser just completed and its route, if the lane serves it."""
         if self.closing or not parser.eligible:
             return None
         method = parser.method
         if method not in (b"GET", b"POST") or parser.version != "1.1" or not parser.keep_alive:
             return None
         url = parser.url
-        matched = self._path.match(url)
-        if matched is None or b"#" in url or b"%00" in url:
+        if b"#" in url or b"%" in url.partition(b"?")[0] or b"%00" in url:
             return None
+        route = self.exact.get((method, url.partition(b"?")[0]))
+        match_info: dict[str, str] = {}
+        if route is None:
+            matched = self._prefixed_path.match(url)
+            if matched is None:
+                return None
+            route = self.prefixed
+            match_info = {"id": matched.group(1).decode()}
         raw_path = url.decode("ascii", "surrogateescape")
         path, _, query_string = raw_path.partition("?")
         headers = CIMultiDict[str]()
         for name, value in parser.headers:
             headers.add(name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
         body = parser.body[0] if len(parser.body) == 1 else b"".join(parser.body)
-        return LaneRequest(self.app, method.decode(), raw_path, path, query_string, CIMultiDictProxy(headers),
-                           body, {"id": matched.group(1).decode()}, transport)
+        request = LaneRequest(self.app, method.decode(), raw_path, path, query_string, CIMultiDictProxy(headers),
+                              body, match_info, transport)
+        return request, route
 
-    def serve(self, request: LaneRequest, done: Callable[[], None]) -> None:
+    def serve(self, request: LaneRequest, route: LaneRoute, done: Callable[[], None]) -> None:
         self.served += 1
-        task = asyncio.get_running_loop().create_task(self._serve(request, done))
+        task = asyncio.get_running_loop().create_task(self._serve(request, route, done))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _serve(self, request: LaneRequest, done: Callable[[], None]) -> None:
+    async def _serve(self, request: LaneRequest, route: LaneRoute, done: Callable[[], None]) -> None:
         try:
-            response = await self.wire(request, self.handler, self.route)
+            response = await self.wire(request, route.handler, route.name)
             if not isinstance(response, web.Response) or not isinstance(response.body, bytes | None):
                 raise TypeError(f"the fast lane writes whole responses, got {type(response).__name__}")
             reply = await _encode(response, request)

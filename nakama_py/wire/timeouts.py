@@ -94,10 +94,10 @@ class _Connection(asyncio.Protocol):
             else:
                 if at_boundary and parser.begun == begun + 1 and parser.complete and self.aiohttp_busy == 0:
                     assert self.transport is not None
-                    request = self.lane.take(parser, self.transport)
-                    if request is not None:
+                    taken = self.lane.take(parser, self.transport)
+                    if taken is not None:
                         self.lane_busy = True
-                        self.lane.serve(request, self._lane_done)
+                        self.lane.serve(*taken, self._lane_done)
                         return
             self.aiohttp_busy += parser.begun - begun
         if not self.in_request and self.read_timer is None:

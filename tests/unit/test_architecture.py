@@ -15,11 +15,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "nakama_py"
 
 # Shared leaves every layer may use: error codes, config models, logging, metrics, the bus interface,
-# the per-request account of time spent waiting on other nodes (request_waits),
+# the per-request account of time spent waiting on other nodes (request_waits), what a handler may read of an
+# HTTP request whichever core parsed it (wire.request_view, wire.lane_request),
 # the leaderboard vocabulary (sort orders and operators), and Nakama's protocol messages (proto: generated
 # from our .proto files, imports nothing else).
 LEAVES = {"errors", "config", "logs", "metrics", "route_hooks", "request_waits", "cluster.bus", "cluster.event_log",
-          "leaderboard_enums", "__init__", "proto"}
+          "leaderboard_enums", "__init__", "proto", "wire.request_view", "wire.lane_request"}
 
 MAY_IMPORT: dict[str, set[str]] = {
     "wire": set(),
@@ -54,6 +55,8 @@ def layer_of(module: str) -> str:
         return "__init__"
     if parts[0] == "cluster" and len(parts) > 1 and parts[1] in ("bus", "event_log"):
         return f"cluster.{parts[1]}"
+    if parts[0] == "wire" and len(parts) > 1 and parts[1] in ("request_view", "lane_request"):
+        return f"wire.{parts[1]}"
     return parts[0]
 
 
