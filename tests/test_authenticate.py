@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from nakama_py.app import build_app
 from nakama_py.core import authentication, passwords
 from nakama_py.errors import Code, NakamaError
 from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState, build_state
+from nakama_py.wire.request_view import RequestView
 from tests.conftest import ConfigFactory
 from tests.support.auth import Client, authenticate, basic, bearer, claims_of, token_parts
 from tests.support.wire_server import WireTestServer
@@ -532,11 +532,11 @@ class RecordingHooks:
     def has_after(self, name: str) -> bool:
         return True
 
-    async def run_before(self, name: str, request: web.Request, message: Message) -> Message:
+    async def run_before(self, name: str, request: RequestView, message: Message) -> Message:
         self.calls.append(("before", name, json.loads(json.dumps(message)), None))
         return self.rewrite(name, message) if self.rewrite else message
 
-    async def run_after(self, name: str, request: web.Request, message: Message, reply: Any) -> None:
+    async def run_after(self, name: str, request: RequestView, message: Message, reply: Any) -> None:
         self.calls.append(("after", name, message, reply))
 
 

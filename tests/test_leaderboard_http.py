@@ -18,6 +18,7 @@ from nakama_py.db import record_partitions
 from nakama_py.errors import Code, NakamaError, permission_denied
 from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState, build_state
+from nakama_py.wire.request_view import RequestView
 from tests.support.users import TestUser, create_user
 from tests.support.wire_server import WireTestServer
 
@@ -404,7 +405,7 @@ class Hooks:
     def has_after(self, name: str) -> bool:
         return True
 
-    async def run_before(self, name: str, request: Request, message: Message) -> Message:
+    async def run_before(self, name: str, request: RequestView, message: Message) -> Message:
         if name == "WriteLeaderboardRecord":
             message["record"]["score"] = 77
         elif name == "DeleteLeaderboardRecord":
@@ -413,7 +414,7 @@ class Hooks:
             message["limit"] = 1
         return message
 
-    async def run_after(self, name: str, request: Request, message: Message, reply: Any) -> None:
+    async def run_after(self, name: str, request: RequestView, message: Message, reply: Any) -> None:
         self.after.append((name, reply))
 
 

@@ -8,10 +8,10 @@ import uuid
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from nakama_py.route_hooks import Message
 from nakama_py.state import ServerState
+from nakama_py.wire.request_view import RequestView
 from tests.support.auth import Client, authenticate, basic, bearer, claims_of, sign_in_custom
 
 LAST_LINK = "Cannot unlink last account identifier. Check profile exists and is not last link."
@@ -233,11 +233,11 @@ class NamedHooks:
     def has_after(self, name: str) -> bool:
         return False
 
-    async def run_before(self, name: str, request: web.Request, message: Message) -> Message:
+    async def run_before(self, name: str, request: RequestView, message: Message) -> Message:
         self.seen.append((name, json.loads(json.dumps(message))))
         return message
 
-    async def run_after(self, name: str, request: web.Request, message: Message, reply: Any) -> None:
+    async def run_after(self, name: str, request: RequestView, message: Message, reply: Any) -> None:
         return None
 
 

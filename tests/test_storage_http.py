@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from nakama_py.core.storage import SYSTEM_USER_ID, StorageWrite
 from nakama_py.errors import Code, NakamaError
 from nakama_py.state import ServerState
+from nakama_py.wire.request_view import RequestView
 from tests.support import users
 
 Client = TestClient[web.Request, web.Application]
@@ -304,10 +305,10 @@ class RecordingHooks:
     def has_after(self, name: str) -> bool:
         return True
 
-    async def run_before(self, name: str, request: web.Request, message: dict[str, Any]) -> dict[str, Any]:
+    async def run_before(self, name: str, request: RequestView, message: dict[str, Any]) -> dict[str, Any]:
         return self.rewrite[name](message)
 
-    async def run_after(self, name: str, request: web.Request, message: dict[str, Any], reply: Any) -> None:
+    async def run_after(self, name: str, request: RequestView, message: dict[str, Any], reply: Any) -> None:
         self.after_calls.append((name, message, reply))
 
 
