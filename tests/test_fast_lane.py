@@ -11,6 +11,7 @@ import gzip
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ from aiohttp.test_utils import TestClient
 
 from nakama_py.app import build_app
 from nakama_py.config import Config
-from nakama_py.state import ServerState, build_state
+from nakama_py.state import ServerState
 from nakama_py.wire.fast_lane import FAST_LANE, FastLane
-from tests.support.modules import write_module
+from tests.support.modules import state_with_module
 from tests.support.users import create_user
 from tests.support.wire_server import WireTestServer
 
@@ -53,16 +54,11 @@ MODULE = """
 
 @pytest.fixture
 async def lane_state(make_config: ConfigFactory, database_url: str, tmp_path: Path) -> AsyncIterator[ServerState]:
-    write_module(tmp_path / "modules", "lane.py", MODULE)
-    config = make_config("--runtime.path", str(tmp_path / "modules"), "--runtime.http_key", HTTP_KEY,
-                         "--socket.idle_timeout_ms", str(int(IDLE_SEC * 1000)),
-                         "--socket.request_timeout_ms", str(DEADLINE_MS),
-                         "--socket.max_request_size_bytes", "4096")
-    state = await build_state(config, database_url)
-    try:
+    async with state_with_module(make_config, database_url, tmp_path / "modules", "lane.py", MODULE,
+                                 "--runtime.http_key", HTTP_KEY, "--socket.idle_timeout_ms", str(int(IDLE_SEC * 1000)),
+                                 "--socket.request_timeout_ms", str(DEADLINE_MS),
+                                 "--socket.max_request_size_bytes", "4096") as state:
         yield state
-    finally:
-        await state.close()
 
 
 @pytest.fixture
@@ -137,9 +133,14 @@ class Connection:
         self.writer.close()
 
 
-async def connect(server: TestClient[Any, Any]) -> Connection:
+@asynccontextmanager
+async def connected(server: TestClient[Any, Any]) -> AsyncIterator[Connection]:
     reader, writer = await asyncio.open_connection(server.host, server.port)
-    return Connection(reader, writer)
+    connection = Connection(reader, writer)
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 async def test_replies_are_the_same_through_either_core(server: TestClient[Any, Any], lane_state: ServerState
@@ -161,8 +162,7 @@ async def test_replies_are_the_same_through_either_core(server: TestClient[Any, 
         ("GET", "/v2/account?unused=1", b"", {}),  # no credentials: 401
     ]
     lane = lane_of(server)
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         for method, target, body, headers in cases:
             served = lane.served
             fast = await connection.ask(request(method, target, body, headers))
@@ -175,20 +175,15 @@ async def test_replies_are_the_same_through_either_core(server: TestClient[Any, 
             assert fast.comparable() == slow.comparable(), (method, target)
             assert fast.headers["cache-control"] == "no-store, no-cache, must-revalidate"
             assert fast.headers["vary"] == "Accept-Encoding"
-    finally:
-        connection.close()
 
 
 async def test_who_sees_the_caller_query_and_headers(server: TestClient[Any, Any], lane_state: ServerState) -> None:
     user = await create_user(lane_state)
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         reply = await connection.ask(request("POST", "/v2/rpc/who?tag=a&tag=b%20c&unwrap", b"",
                                              {**user.auth, "X-Custom": "v1"}))
         assert reply.status == 200
         assert reply.body.decode() == f"{user.user_id}|a,b c|v1"
-    finally:
-        connection.close()
 
 
 async def test_pipelined_and_mixed_requests_are_answered_in_order(server: TestClient[Any, Any]) -> None:
@@ -197,8 +192,7 @@ async def test_pipelined_and_mixed_requests_are_answered_in_order(server: TestCl
     echo = request("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}&unwrap", b"second")
     health = request("GET", "/healthcheck")
     lane = lane_of(server)
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         # The lane is busy with a slow call when the next request arrives: it waits its turn.
         await connection.send(slow_lane)
         await asyncio.sleep(0.05)
@@ -223,14 +217,11 @@ async def test_pipelined_and_mixed_requests_are_answered_in_order(server: TestCl
         served = lane.served
         assert (await connection.ask(echo)).body == b"second"
         assert lane.served == served + 1
-    finally:
-        connection.close()
 
 
 async def test_a_keep_alive_connection_moves_between_routes(server: TestClient[Any, Any]) -> None:
     lane = lane_of(server)
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         for _ in range(3):
             assert (await connection.ask(request("GET", "/healthcheck"))).status == 200
             served = lane.served
@@ -238,13 +229,10 @@ async def test_a_keep_alive_connection_moves_between_routes(server: TestClient[A
             assert reply.status == 200 and reply.body == b'{"payload":"x"}'
             assert lane.served == served + 1
             assert (await connection.ask(request("GET", "/v2/account"))).status == 401
-    finally:
-        connection.close()
 
 
 async def test_idle_timeout_counts_the_lane_requests(server: TestClient[Any, Any]) -> None:
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         echo = request("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}", b'"x"')
         started = time.monotonic()
         while time.monotonic() - started < IDLE_SEC * 2.5:  # busy past the idle timeout: stays open
@@ -253,14 +241,11 @@ async def test_idle_timeout_counts_the_lane_requests(server: TestClient[Any, Any
         idle_from = time.monotonic()
         assert await connection.closed_by_server(IDLE_SEC * 3)
         assert IDLE_SEC * 0.9 <= time.monotonic() - idle_from <= IDLE_SEC * 2.5
-    finally:
-        connection.close()
 
 
 async def test_the_request_deadline_holds_on_the_lane(server: TestClient[Any, Any]) -> None:
     lane = lane_of(server)
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         served = lane.served
         started = time.monotonic()
         reply = await connection.ask(request("POST", f"/v2/rpc/slow?http_key={HTTP_KEY}&unwrap", b"5"))
@@ -271,8 +256,6 @@ async def test_the_request_deadline_holds_on_the_lane(server: TestClient[Any, An
         assert DEADLINE_MS / 1000 <= elapsed <= DEADLINE_MS / 1000 + 0.5
         # The connection and the process go on.
         assert (await connection.ask(request("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}", b'"x"'))).status == 200
-    finally:
-        connection.close()
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate"])
@@ -280,8 +263,7 @@ async def test_large_replies_are_compressed_as_aiohttp_does(server: TestClient[A
     body = b"race " * 700  # 3,500 bytes: past the 1 KiB threshold
     ask = request("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}&unwrap", body, {"Accept-Encoding": coding})
     lane = lane_of(server)
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         served = lane.served
         fast = await connection.ask(ask)
         assert lane.served == served + 1
@@ -291,14 +273,11 @@ async def test_large_replies_are_compressed_as_aiohttp_does(server: TestClient[A
         decode = gzip.decompress if coding == "gzip" else zlib.decompress
         assert decode(fast.body) == decode(slow.body) == body
         assert fast.headers["content-length"] == str(len(fast.body))
-    finally:
-        connection.close()
 
 
 async def test_what_the_lane_leaves_to_aiohttp_is_still_answered(server: TestClient[Any, Any]) -> None:
     lane = lane_of(server)
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         served = lane.served
         too_large = await connection.ask(request("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}", b'"' + b"x" * 5000 + b'"'
                                                  ))
@@ -308,32 +287,24 @@ async def test_what_the_lane_leaves_to_aiohttp_is_still_answered(server: TestCli
         head = await connection.ask(request("HEAD", f"/v2/rpc/echo?http_key={HTTP_KEY}"))
         assert head.status == 501  # Nakama: GET and POST only
         assert lane.served == served
-    finally:
-        connection.close()
     # HTTP/1.0 and Connection: close are answered by aiohttp, which closes the connection at once.
     plain = request("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}", b'"x"')
     for close_request in (plain.replace(b"HTTP/1.1", b"HTTP/1.0"),
                           request("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}", b'"x"', {"Connection": "close"})):
         served = lane.served
-        connection = await connect(server)
-        try:
+        async with connected(server) as connection:
             reply = await connection.ask(close_request)
             assert reply.status == 200 and reply.body == b'{"payload":"x"}'
             assert await connection.closed_by_server(IDLE_SEC / 2)  # not the idle timeout
             assert lane.served == served
-        finally:
-            connection.close()
 
 
 async def test_lane_requests_are_measured_under_the_route(server: TestClient[Any, Any],
                                                           lane_state: ServerState) -> None:
-    connection = await connect(server)
-    try:
+    async with connected(server) as connection:
         for _ in range(3):
             await connection.ask(request("POST", f"/v2/rpc/echo?http_key={HTTP_KEY}", b'"x"'))
         await connection.ask(request("POST", "/v2/rpc/echo", b'"x"'))
-    finally:
-        connection.close()
     lane_state.metrics.flush()
     sample = lane_state.metrics.registry.get_sample_value
     labels = {"route": "/v2/rpc/{id}", "method": "POST"}
