@@ -16,8 +16,8 @@ within aiohttp's bound) and aiohttp is not busy with an earlier request on the c
 else (another route, a request split over reads, pipelined requests, an upgrade to the realtime
 socket, a parse error) goes to aiohttp as bytes, untouched, so aiohttp answers it exactly as before.
 Order is kept: while the lane serves a request, later bytes wait; while aiohttp has a request, the
-lane takes none. aiohttp has written a reply once its handler returned: nothing between the two
-suspends (no response signal handlers, compression in-line).
+lane takes none until aiohttp's task for it has ended (its reply is written by then, a large reply
+compressed in a thread first).
 """
 
 from __future__ import annotations
