@@ -45,7 +45,7 @@ def build_app(state: ServerState) -> web.Application:
     wire = Wire(state.metrics, Admission(state.metrics, config.socket.max_inflight_requests,
                                          config.socket.request_timeout_ms, config.socket.inflight_latency_target_ms,
                                          config.socket.shed_delay_ms),
-                config.socket.response_headers)
+                config.socket.response_headers, state.leaderboards.answer_hold())
     app = web.Application(
         client_max_size=config.socket.max_request_size_bytes,
         middlewares=[wire_middleware(wire)],

@@ -273,6 +273,10 @@ class ClusterConfig(_Section):
     nats_url: str = ""
     # Subject prefix on the NATS server, so several clusters can share one server.
     nats_prefix: str = Field("nakama", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    # With NATS and several nodes: how long an answer to a write that changed a leaderboard record waits
+    # after the change, so that another node can prove its reader's own writes at once instead of
+    # asking (core/node_sync.py). 0: never held, and every such read on another node waits for a round trip.
+    write_hold_ms: int = Field(25, ge=0, le=1000)
 
 
 class PartyConfig(_Section):

@@ -208,7 +208,8 @@ class Metrics:
                                        registry=reg, multiprocess_mode="livemax")
         self.own_read_proofs = Counter(
             f"{p}_cluster_own_reads", "A player's standing read with another node alive, by how their writes there "
-            "were proven applied: bus (core/node_sync.py) or primary.", ["proof"], registry=reg)
+            "were proven applied (core/node_sync.py): at_once (acks already held), bus (after a want's acks) or "
+            "primary.", ["proof"], registry=reg)
         # Authoritative matches (core/matches): how many run here, how late their ticks start.
         self.matches = Gauge(f"{p}_authoritative_matches", "Authoritative matches running on this process.",
                              registry=reg, multiprocess_mode="livesum")
@@ -304,7 +305,9 @@ class Metrics:
     def cluster_seen(self, processes: int) -> None:
         self.cluster_processes.set(processes)
 
-    def own_reads(self, by_bus: int, by_primary: int) -> None:
+    def own_reads(self, at_once: int, by_bus: int, by_primary: int) -> None:
+        if at_once:
+            self._child(self.own_read_proofs, "at_once").inc(at_once)
         if by_bus:
             self._child(self.own_read_proofs, "bus").inc(by_bus)
         if by_primary:

@@ -163,13 +163,13 @@ async def _replica_gauges(state: ServerState) -> None:
 
 
 async def _cluster_gauge(state: ServerState) -> None:
-    counted = (0, 0)
+    counted = (0, 0, 0)
     while True:
         state.metrics.cluster_seen(len(state.bus.alive()))
         sync = state.leaderboards.node_sync
         if sync is not None:  # counted here, off the request path
-            state.metrics.own_reads(sync.proven - counted[0], sync.fallbacks - counted[1])
-            counted = (sync.proven, sync.fallbacks)
+            state.metrics.own_reads(sync.at_once - counted[0], sync.proven - counted[1], sync.fallbacks - counted[2])
+            counted = (sync.at_once, sync.proven, sync.fallbacks)
         await asyncio.sleep(CLUSTER_GAUGE_INTERVAL_SEC)
 
 
@@ -276,7 +276,8 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
     matches = MatchService(match_registry, tracker, router, config.session.encryption_key,
                            single_match=config.session.single_match)
     # The RPC handler reads state.runtime at call time: the modules load last, once everything exists.
-    pipeline = Pipeline({"rpc": RpcHandler(lambda: state.runtime).rpc, **StatusHandlers(status).handlers(),
+    rpc = RpcHandler(lambda: state.runtime, leaderboards.answer_hold())
+    pipeline = Pipeline({"rpc": rpc.rpc, **StatusHandlers(status).handlers(),
                          **ChannelHandlers(channels).handlers(), **MatchHandlers(matches).handlers(),
                          **PartyHandlers(parties).handlers(),
                          **MatchmakerHandlers(matchmaker, config.name).handlers()})

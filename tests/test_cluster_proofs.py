@@ -97,6 +97,21 @@ def test_nakama_js_reads_its_own_standing_on_every_request_through_the_balancer(
         assert board["me"] == {"rank": submitted["rank"], "race_time_ms": submitted["best_time_ms"]}, step
         checked += 1
     assert checked >= 8
+    # Proven from acks the reading node already held, thanks to the writers' hold (core/node_sync.py).
+    deadline = time.monotonic() + 5  # the counters reach /metrics within a second
+    while own_reads_proven_at_once(cluster) == 0:
+        assert time.monotonic() < deadline, "no own-standing read was proven at once"
+        time.sleep(0.2)
+
+
+def own_reads_proven_at_once(cluster: LocalCluster) -> float:
+    total = 0.0
+    for port in cluster.state["metrics_ports"]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("nakama_cluster_own_reads_total{") and 'proof="at_once"' in line:
+                    total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 async def best_time_seen(session: aiohttp.ClientSession, base: str, viewer: TestUser, other: TestUser,

@@ -60,6 +60,17 @@ async def deaf_board(nodes: Nodes) -> tuple[str, str]:
     return board, leader.user_id
 
 
+async def answered_write(state: ServerState, board: str, user_id: str, score: int) -> float:
+    """A write as a client's request makes it: answered once the node's hold (core/node_sync.py) has
+    passed, as the HTTP and socket layers do. How long the answer took, in seconds."""
+    since = time.monotonic()
+    await state.leaderboards.write_record(board, user_id, score=score)
+    hold = state.leaderboards.answer_hold()
+    if hold is not None:
+        await hold(since)
+    return time.monotonic() - since
+
+
 async def own_rank(state: ServerState, board: str, user_id: str) -> int:
     listed = await state.leaderboards.list_records(board, owner_ids=[user_id], caller=user_id)
     return listed.owner_records[0].rank if listed.owner_records else 0
@@ -119,10 +130,10 @@ async def test_the_bus_proves_a_fresh_standing_without_the_primary(nats_nodes: N
     player = await create_user(first)
     fallbacks, proven = sync.fallbacks, sync.proven
     for score, rank in ((50, 2), (150, 1), (60, 2), (200, 1)):
-        await first.leaderboards.write_record(board, player.user_id, score=score)
+        await answered_write(first, board, player.user_id, score)
         assert await own_rank(second, board, player.user_id) == rank
     assert sync.fallbacks == fallbacks
-    assert sync.proven == proven + 4
+    assert sync.proven == proven + 4  # each waited for an ack: the acks in hand are older than the hold
 
 
 async def test_lost_rank_messages_fall_back_to_the_primary(nats_nodes: Nodes) -> None:
@@ -149,9 +160,9 @@ async def test_lost_rank_messages_fall_back_to_the_primary(nats_nodes: Nodes) ->
     slow_publisher(first, 0.2)
     player = await create_user(first)
     other = await create_user(first)
-    await first.leaderboards.write_record(board, player.user_id, score=50)  # lost on the bus
+    await answered_write(first, board, player.user_id, 50)  # lost on the bus
     await asyncio.sleep(0.05)  # cut into its own message
-    await first.leaderboards.write_record(board, other.user_id, score=10)
+    await answered_write(first, board, other.user_id, 10)
     assert await own_rank(second, board, player.user_id) == 2
     assert lost
 
@@ -176,9 +187,47 @@ async def test_a_deaf_node_on_nats_falls_back_to_the_primary(nats_nodes: Nodes) 
     first, second = nats_nodes
     board, _ = await deaf_board(nats_nodes)
     player = await create_user(first)
-    await first.leaderboards.write_record(board, player.user_id, score=150)
+    await answered_write(first, board, player.user_id, 150)
     sync = second.leaderboards.node_sync
     assert sync is not None
     fallbacks = sync.fallbacks
     assert await own_rank(second, board, player.user_id) == 1
     assert sync.fallbacks == fallbacks + 1
+
+
+async def test_a_held_answer_lets_the_other_node_prove_a_standing_at_once(nats_nodes: Nodes) -> None:
+    """The hold: the first node answers a write 25 ms (cluster.write_hold_ms) after its change, since the
+    second node's players read; the second node then proves the writer's standing from acks it already
+    holds, with no wait and no primary read, and is never stale."""
+    first, second = nodes = nats_nodes
+    board, _ = await live_board(nodes)
+    sync, writer = second.leaderboards.node_sync, first.leaderboards.node_sync
+    assert sync is not None and writer is not None and writer.hold == 0.025
+    player = await create_user(first)
+    at_once, fallbacks, held = sync.at_once, sync.fallbacks, writer.held
+    answers = []
+    for step in range(20):
+        score = 150 if step % 2 else 50
+        answers.append(await answered_write(first, board, player.user_id, score))
+        assert await own_rank(second, board, player.user_id) == (1 if score > 100 else 2)
+    assert sync.fallbacks == fallbacks
+    assert sync.at_once - at_once >= 15  # a read now and then may still wait (a loaded machine's late ack)
+    assert writer.held - held == 20
+    assert min(answers) >= writer.hold  # what the writer pays: its answer waits the hold
+
+
+async def test_without_readers_elsewhere_a_write_is_answered_at_once(nats_nodes: Nodes) -> None:
+    """No hold while no other node's players have read lately: the hold costs only where it is relied on."""
+    first, second = nats_nodes
+    board = f"ryw-{uuid.uuid4().hex[:8]}"
+    await first.leaderboards.create(board)
+    writer = first.leaderboards.node_sync
+    assert writer is not None
+    player = await create_user(first)
+    took = await answered_write(first, board, player.user_id, 10)
+    assert writer.held == 0
+    assert took < writer.hold
+    # Once the second node's players read, the first node holds its answers.
+    await own_rank(second, board, player.user_id)
+    await answered_write(first, board, player.user_id, 20)
+    assert writer.held == 1

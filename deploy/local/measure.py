@@ -3,6 +3,7 @@
 docs/scaling.md's capacity model.
 
     .venv/bin/python deploy/local/measure.py --dir /tmp/npm [--duration 10] [--warmup 3] [--connections 32] [--rate R]
+        [-- more serve flags]
 
 For each topology (one node with N workers; N nodes with one worker each behind nginx, the same
 number of server processes; the same with a streaming replica for reads) it brings a cluster up,
@@ -128,7 +129,7 @@ def cycle_drop(args: argparse.Namespace) -> list[dict[str, Any]]:
     cycle sharing its day with another board (the row-by-row delete, what retention did before)."""
     directory = Path(args.dir) / "cycle-drop"
     # Racing's own retention job is off (an external scheduler's setting): only the mid-run call drops.
-    serve_args = [*SERVE_ARGS, "--runtime.env", "racing_retention_interval_seconds=0"]
+    serve_args = [*SERVE_ARGS, "--runtime.env", "racing_retention_interval_seconds=0", *args.serve]
     options = argparse.Namespace(dir=str(directory), nodes=args.processes, workers=1, replica=False,
                                  nats=args.nats, serve_args=serve_args)
     cluster = local.up(options)
@@ -202,7 +203,7 @@ def bench(cluster: local.Cluster, scenario: str, args: argparse.Namespace,
 def run_topology(topology: Topology, args: argparse.Namespace) -> list[dict[str, Any]]:
     directory = Path(args.dir) / topology.name
     options = argparse.Namespace(dir=str(directory), nodes=topology.nodes, workers=topology.workers,
-                                 replica=topology.replica, nats=args.nats, serve_args=SERVE_ARGS)
+                                 replica=topology.replica, nats=args.nats, serve_args=[*SERVE_ARGS, *args.serve])
     cluster = local.up(options)
     results = []
     try:
@@ -258,6 +259,8 @@ def main() -> int:
     parser.add_argument("--cycle-drop", action="store_true",
                         help="instead: the mix with and without an expired cycle's drop (--drop-records) mid-run")
     parser.add_argument("--drop-records", type=int, default=100_000)
+    parser.add_argument("serve", nargs="*", help="after --: more flags for every node's serve command "
+                                                 "(e.g. -- --cluster.write_hold_ms 0)")
     args = parser.parse_args()
     if args.cycle_drop:
         drops = cycle_drop(args)

@@ -34,6 +34,7 @@ from nakama_py.core.leaderboard_types import (
     from_unix,
     micros,
 )
+from nakama_py.core.node_sync import note_change
 from nakama_py.core.ranks import RankStore, make_stamp, owner_int
 from nakama_py.db import leaderboards as sql
 from nakama_py.db import record_partitions as partitions
@@ -135,6 +136,7 @@ class RecordWriter:
                                   create=True)
         if updated:
             self._publish(rank_sync.write_event(board.id, expiry, owner, score, subscore, stamp, username))
+            note_change()
         return bucket.rank(owner) if bucket is not None else 0
 
     def record_written(self, board: Leaderboard, expiry: int, owner_id: str, row: sql.WrittenRow,
@@ -222,6 +224,7 @@ class RecordWriter:
         stamp = make_stamp(micros(create_time), num_score)
         self.ranks.delete(board_id, expiry, owner, stamp)
         self._publish(rank_sync.delete_event(board_id, expiry, owner, stamp))
+        note_change()
 
     async def delete_owner(self, owner_id: str) -> int:
         deleted = await sql.delete_owner_records(self.db, owner_id)

@@ -121,7 +121,8 @@ class LeaderboardService:
         # a bus whose messages are cheap (NATS): on PostgreSQL's every message is a commit on the primary,
         # dearer than the check it would save.
         self.node_sync = None if bus is None or not sync_over_bus else NodeSync(
-            bus, lambda event, urgent: self.publisher.publish(event, urgent), lambda: self.follower.reloading)
+            bus, lambda event, urgent: self.publisher.publish(event, urgent), lambda: self.follower.reloading,
+            hold=config.cluster.write_hold_ms / 1000)
         if bus is not None:  # hear other processes' changes
             bus.subscribe(rank_sync.TOPIC, self.follower.on_message, resync=self.follower.on_connected, echo=False)
         if marks is not None:
@@ -194,6 +195,12 @@ class LeaderboardService:
             await self.marks.caught_up(owner, VISIBILITY_BOUND_SEC)
         if self.other_nodes() and (self.node_sync is None or not await self.node_sync.caught_up()):
             await self.own_records_from_primary(user_id)
+
+    def answer_hold(self) -> Callable[[float], Awaitable[None]] | None:
+        """What an answer to a client awaits before it goes out, given when its request began
+        (time.monotonic()): the hold of a write for readers on other nodes (core/node_sync.py); None
+        without the NATS bus, where nothing is held."""
+        return self.node_sync.settle if self.node_sync is not None else None
 
     async def own_records_from_primary(self, user_id: str) -> None:
         """Read-your-writes across nodes: a write taken by another node reaches this one over the bus

@@ -1,31 +1,40 @@
-"""Read-your-writes across nodes without a primary read per request.
+"""Read-your-writes across nodes without a primary read per request, and mostly without a wait.
 
 Node A answers a player's write, then publishes the change on the rank topic (core/rank_sync.py); node B
 applies it a few milliseconds later. Before B reads that player's standing it must have applied every
 change another node acknowledged before the request arrived. B cannot look into A, so it asks:
 
-- B publishes a *want* (``["s", node, process, n]``, numbered) on the rank topic, after the request arrived;
-- every process of another node answers with an *ack* (``["k", asker, n, acker]``) in its next rank
-  payload, queued behind every change it had queued when it heard the want. A change acknowledged to a
-  player before B's request arrived was queued before B sent the want, so before the ack;
+- B publishes a *want* (``["s", node, process, n]``, numbered) on the rank topic;
+- every process of another node answers with an *ack* (``["k", asker, n, acker, hold_ms]``) in its next rank
+  payload, queued behind every change it had queued when it heard the want;
 - messages of one publisher arrive in order, and each payload carries its publisher's sequence number: a
   gap (messages lost while a connection was down) makes the follower rebuild from the database, and
   until that rebuild is done this check answers "not proven".
 
-So once every live process of another node has acked a want sent after the request arrived, every change
-acknowledged before then is applied here: no clocks, no primary read. Requests share wants (at most one
-every ``WANT_INTERVAL_SEC``; requests arriving meanwhile wait for the next), so a busy node sends at most
-200 a second however many requests it serves, and the acks ride in the peers' rank payloads. When
-a peer does not ack within ``SYNC_BOUND_SEC`` (dead, still starting, a
-deaf bus) or the ranks are being rebuilt, the caller falls back to the primary check
-(``LeaderboardService.own_records_from_primary``); a late peer skips the wait until it acks again.
+So once B holds A's ack of a want sent at time s, every change A queued before s is applied at B. No clocks
+are compared between machines: each side measures only durations on its own clock.
+
+**The hold (off the read path).** A process that has heard a want from another node within
+``HOLD_WINDOW_SEC`` answers a request that changed ranks only ``hold`` seconds after the change was queued
+(``settle``; ``cluster.write_hold_ms``, announced in its acks). While its players read, B sends a want every
+``WANT_INTERVAL_SEC``; a read at time r is proven at once when every peer has acked a want B sent at
+s >= r - hold(peer). Why that suffices: a change of A acknowledged at a < r was queued at q <= a - hold
+(A held it), so q < s < h, where h is when A heard the want; A acked behind it. (Had A not held, it
+heard no want within the window before q, so h > q as well.) When the latest acks are older than that
+(a slow bus, a peer just started, idle wants), the read waits for the next want's acks as before.
+
+When a peer does not ack within ``SYNC_BOUND_SEC`` (dead, still starting, a deaf bus) or the ranks are
+being rebuilt, the caller falls back to the primary check (``LeaderboardService.own_records_from_primary``);
+a late peer skips the wait until it acks again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,15 +43,26 @@ from nakama_py.request_waits import add_peer_wait
 
 SYNC_BOUND_SEC = 0.25  # past this a peer is late and the primary is asked instead (waiting costs no CPU)
 WANT_INTERVAL_SEC = 0.005
+READING_SEC = 1.0  # wants keep going this long after a read, so the next read finds fresh acks
+HOLD_WINDOW_SEC = 10.0  # a want heard this recently means a reader elsewhere may rely on the hold
+MAX_HOLD_SEC = 1.0  # what a peer's announced hold may be (wants older than this are forgotten)
 Event = list[Any]
+
+# When the running request (its task's context) last queued a rank change: settle() holds its answer.
+_changed_at: ContextVar[float] = ContextVar("nakama_py_rank_change_at", default=0.0)
+
+
+def note_change() -> None:
+    """This request queued a rank change now (core/leaderboard_writes.py calls it)."""
+    _changed_at.set(time.monotonic())
 
 
 def want_event(node: str, process: str, number: int) -> Event:
     return ["s", node, process, number]
 
 
-def ack_event(asker: str, number: int, acker: str) -> Event:
-    return ["k", asker, number, acker]
+def ack_event(asker: str, number: int, acker: str, hold_ms: int) -> Event:
+    return ["k", asker, number, acker, hold_ms]
 
 
 @dataclass(slots=True)
@@ -59,24 +79,33 @@ class _Wait:
 
 
 class NodeSync:
-    """One process's side of the want/ack exchange: it asks for its requests and answers its peers."""
+    """One process's side of the want/ack exchange: it asks for its requests, answers its peers, and
+    holds its own answers to writes while readers elsewhere rely on that."""
 
     def __init__(self, bus: ClusterBus, send: Callable[[Event, bool], None], rebuilding: Callable[[], bool],
-                 *, bound: float = SYNC_BOUND_SEC) -> None:
+                 *, bound: float = SYNC_BOUND_SEC, hold: float = 0.0) -> None:
         self.bus = bus
         self._send = send  # queues an event on this process's rank publisher (urgent: no coalescing delay)
         self._rebuilding = rebuilding  # whether ranks are being rebuilt (changes may have been lost)
         self.bound = bound
+        self.hold = min(max(hold, 0.0), MAX_HOLD_SEC)
+        self._hold_ms = round(self.hold * 1000)
         self._asked = 0  # the highest want number sent
         self._queued: int | None = None  # the want that requests arriving now wait for, not sent yet
+        self._sent_at: dict[int, float] = {}  # recent wants: number -> when sent (monotonic), oldest first
         self._acked: dict[str, int] = {}  # per peer process: the highest of our wants it acked
+        self._hold_of: dict[str, float] = {}  # per peer process: the hold it announced (seconds)
         self._late: set[str] = set()  # peers that missed the bound: the primary is asked until they ack
         # Per want number: the peers whose acks it needs, the requests waiting for them and its deadline.
         # One timer and one wake-up per want, however many requests share it (no task per request).
         self._waits: dict[int, _Wait] = {}
         self._sender: asyncio.Task[None] | None = None
-        self.proven = 0  # requests answered without the primary (for tests and metrics)
+        self._reading_until = 0.0  # wants go on until then
+        self._heard_want_at = float("-inf")  # when another node last asked us
+        self.at_once = 0  # requests proven by acks already held (for tests and metrics)
+        self.proven = 0  # requests proven after waiting for a want's acks
         self.fallbacks = 0  # requests that needed the primary check
+        self.held = 0  # answers held for readers elsewhere
 
     # --- the asking side ---------------------------------------------------------------------
 
@@ -90,10 +119,17 @@ class NodeSync:
         peers = self.peers()
         if not peers:
             return True
-        need = self._want()
+        now = time.monotonic()
+        self._reading_until = now + READING_SEC
         if self._rebuilding() or not self._late.isdisjoint(peers):
+            self._keep_asking()
             self.fallbacks += 1
             return False
+        if self._settled(peers, now):
+            self._keep_asking()
+            self.at_once += 1
+            return True
+        need = self._want()
         wait = self._waits.get(need)
         if wait is None:
             wait = self._waits[need] = _Wait(set(peers), asyncio.get_running_loop().call_later(
@@ -112,6 +148,15 @@ class NodeSync:
         self.proven += 1
         return True
 
+    def _settled(self, peers: list[str], now: float) -> bool:
+        """Whether every peer acked a want sent recently enough that its hold covers a read at ``now``."""
+        for peer in peers:
+            number = self._acked.get(peer)
+            sent = self._sent_at.get(number) if number is not None else None
+            if sent is None or sent < now - self._hold_of.get(peer, 0.0):
+                return False
+        return True
+
     def _expire(self, need: int) -> None:
         """The bound passed for want ``need``: its late peers are skipped until they ack again."""
         wait = self._waits.pop(need, None)
@@ -124,28 +169,46 @@ class NodeSync:
         """The number of a want sent after now (queued, and sent by the sender task)."""
         if self._queued is None:
             self._queued = self._asked + 1
-            if self._sender is None or self._sender.done():
-                self._sender = asyncio.create_task(self._send_wants(), name="node-sync-wants")
+        self._keep_asking()
         return self._queued
 
+    def _keep_asking(self) -> None:
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_wants(), name="node-sync-wants")
+
     async def _send_wants(self) -> None:
-        while self._queued is not None:
-            number = self._queued
+        """A want every interval while requests wait for one or players read (the next read then finds
+        fresh acks); requests arriving meanwhile share the next."""
+        while self._queued is not None or time.monotonic() < self._reading_until:
             self._queued = None
-            self._asked = number
-            self._send(want_event(self.bus.node, self.bus.process, number), True)
+            self._asked += 1
+            now = time.monotonic()
+            self._sent_at[self._asked] = now
+            self._send(want_event(self.bus.node, self.bus.process, self._asked), True)
+            self._forget_before(now - MAX_HOLD_SEC)
             peers = self.peers()
             self._late.intersection_update(peers)
             for gone in [p for p in self._acked if p not in peers]:
                 del self._acked[gone]
-            await asyncio.sleep(WANT_INTERVAL_SEC)  # requests arriving meanwhile share the next want
+                self._hold_of.pop(gone, None)
+            await asyncio.sleep(WANT_INTERVAL_SEC)
 
-    def acked(self, asker: str, number: int, acker: str) -> None:
+    def _forget_before(self, oldest: float) -> None:
+        """Drop the send times of wants too old to prove any read (dicts keep insertion order)."""
+        sent_at = self._sent_at
+        while sent_at:
+            number = next(iter(sent_at))
+            if sent_at[number] >= oldest:
+                break
+            del sent_at[number]
+
+    def acked(self, asker: str, number: int, acker: str, hold_ms: int = 0) -> None:
         """An ack applied in order with the acker's changes (the follower calls this)."""
         if asker != self.bus.process:
             return
         if number > self._acked.get(acker, 0):
             self._acked[acker] = number
+        self._hold_of[acker] = min(max(hold_ms, 0) / 1000, MAX_HOLD_SEC)
         self._late.discard(acker)
         # Peers ack in order, so the wants are done lowest first; one still waiting stops the walk.
         for need in sorted(self._waits):
@@ -161,10 +224,23 @@ class NodeSync:
         """Another process asks: ack behind every change queued so far (processes of the asker's
         own node are covered by its write marks and stay silent)."""
         if node != self.bus.node:
-            # Urgent: the asker's requests are waiting. Under load the flush still carries every ack and
+            self._heard_want_at = time.monotonic()
+            # Urgent: the asker's requests may be waiting. Under load the flush still carries every ack and
             # change queued in the same loop pass; measured, coalescing acks for 5 ms saved CPU only below
             # saturation (docs/scaling.md) and cost every waiting request those 5 ms.
-            self._send(ack_event(asker, number, self.bus.process), True)
+            self._send(ack_event(asker, number, self.bus.process, self._hold_ms), True)
+
+    async def settle(self, since: float) -> None:
+        """Called before a request begun at ``since`` (monotonic) is answered: if it changed ranks while
+        readers on other nodes may rely on the hold, wait until the hold has passed since the change."""
+        changed = _changed_at.get()
+        if changed < since or self.hold <= 0 or changed - self._heard_want_at > HOLD_WINDOW_SEC:
+            return
+        delay = changed + self.hold - time.monotonic()
+        if delay > 0:
+            self.held += 1
+            await asyncio.sleep(delay)
+            add_peer_wait(delay)  # waiting, not working: admission leaves it out
 
     async def close(self) -> None:
         for need in list(self._waits):

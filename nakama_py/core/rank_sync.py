@@ -18,7 +18,7 @@ in a publisher's sequence means messages were lost: the follower rebuilds from t
 ``["d", board, expiry, owner_hex, stamp_hex]`` (a delete), ``["b", board, definition]``
 (a board created or changed; null when deleted), ``["x", board, before]`` (forget the
 buckets that expired before), ``["r"]`` (reload everything), or the read-your-writes exchange between
-nodes (core/node_sync.py): ``["s", node, process, n]`` (a want) and ``["k", asker, n, acker]`` (its ack).
+nodes (core/node_sync.py): ``["s", node, process, n]`` (a want) and ``["k", asker, n, acker, hold_ms]`` (its ack).
 """
 
 from __future__ import annotations
@@ -310,8 +310,9 @@ class RankFollower:
             _, node, asker, number = event
             holder.node_sync.wanted(str(node), str(asker), int(number))
         elif kind == "k" and holder.node_sync is not None:
-            _, asker, number, acker = event
-            holder.node_sync.acked(str(asker), int(number), str(acker))
+            _, asker, number, acker = event[:4]
+            hold_ms = int(event[4]) if len(event) > 4 else 0  # an older peer announces no hold
+            holder.node_sync.acked(str(asker), int(number), str(acker), hold_ms)
 
     async def on_connected(self) -> None:
         # Changes sent while we were not listening are lost: rebuild from the database.

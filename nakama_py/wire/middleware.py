@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -33,6 +33,7 @@ COMPRESS_MIN_BYTES = 1024
 NO_CACHE = "no-store, no-cache, must-revalidate"
 NUL_IN_PATH = "Invalid request: the path contains a NUL character."
 UNMATCHED = "unmatched"
+Settle = Callable[[float], Awaitable[None]]
 
 
 def http_exception_to_response(exc: web.HTTPException) -> web.Response:
@@ -76,12 +77,16 @@ def parse_response_headers(pairs: Sequence[str]) -> list[tuple[str, str]]:
 class Wire:
     """Admission, then the measurement point, around a route's handler."""
 
-    __slots__ = ("admission", "extra_headers", "metrics")
+    __slots__ = ("admission", "extra_headers", "metrics", "settle")
 
-    def __init__(self, metrics: Metrics, admission: Admission, response_headers: Sequence[str] = ()) -> None:
+    def __init__(self, metrics: Metrics, admission: Admission, response_headers: Sequence[str] = (),
+                 settle: Settle | None = None) -> None:
         self.metrics = metrics
         self.admission = admission
         self.extra_headers = parse_response_headers(response_headers)
+        # Awaited before an answer goes out, with when the request began (time.monotonic()): a write's
+        # hold for readers on other nodes (core/node_sync.py); None on a single node.
+        self.settle = settle
 
     async def handle(self, request: R, handler: Handler[R], route: str) -> web.StreamResponse:
         """``route``: the route's name for metrics and the access log (its canonical path)."""
@@ -95,6 +100,7 @@ class Wire:
         if has_nul_in_path(request.raw_path):
             return error_response(Code.INVALID_ARGUMENT, NUL_IN_PATH)
         started = time.perf_counter()
+        since = time.monotonic() if self.settle is not None else 0.0
         meter = self.metrics.route(route, request.method)
         meter.started()
         try:
@@ -109,6 +115,8 @@ class Wire:
         except Exception:
             log.exception("unhandled error", extra={"fields": {"path": request.path}})
             response = error_response(Code.INTERNAL, "Internal Server Error")
+        if self.settle is not None:
+            await self.settle(since)
 
         headers = response.headers
         cors.decorate(request, response)
