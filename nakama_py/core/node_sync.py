@@ -236,11 +236,16 @@ class NodeSync:
         changed = _changed_at.get()
         if changed < since or self.hold <= 0 or changed - self._heard_want_at > HOLD_WINDOW_SEC:
             return
-        delay = changed + self.hold - time.monotonic()
-        if delay > 0:
-            self.held += 1
+        until = changed + self.hold
+        delay = until - time.monotonic()
+        if delay <= 0:
+            return
+        self.held += 1
+        began = time.monotonic()
+        while delay > 0:  # a loop's timer may fire a fraction of a millisecond early: never answer before
             await asyncio.sleep(delay)
-            add_peer_wait(delay)  # waiting, not working: admission leaves it out
+            delay = until - time.monotonic()
+        add_peer_wait(time.monotonic() - began)  # waiting, not working: admission leaves it out
 
     async def close(self) -> None:
         for need in list(self._waits):
