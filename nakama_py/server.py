@@ -299,6 +299,9 @@ def supervise(config: Config, conninfo: str, workers: int, *, database_pid: int 
         metrics_fd = bind_metrics(config).detach()
         os.set_inheritable(metrics_fd, True)
 
+    if config.cluster.nats_url:  # imported on use only: here, before forking, so the workers share it
+        import nakama_py.cluster.jetstream_log
+        import nakama_py.cluster.nats_bus  # noqa: F401
     region = MarkRegion(workers)  # a memfd: the forked workers share it, a restarted one maps it again
     spec_fd = write_spec(WorkerSpec(config, conninfo, workers, region.fd))
     # A stop signal from here to the supervisor program's handlers stays pending (the mask survives exec).
