@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -42,10 +43,13 @@ from nakama_py.metrics import Metrics, clear_multiprocess_dir, enable_multiproce
 from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.runtime.loop_watch import LoopWatch
 from nakama_py.state import ServerState, build_state
-from nakama_py.supervisor import EXIT_STARTUP_FAILED, STOP_SIGNALS, LoggerSettings, Settings
+from nakama_py.supervisor import EXIT_STARTUP_FAILED, STOP_SIGNALS, supervisor_command
 from nakama_py.wire.fast_lane import FAST_LANE
 from nakama_py.wire.timeouts import AIOHTTP_KEEPALIVE_SEC, TimedSockSite, Timeouts
 from nakama_py.worker_spec import WorkerSpec, read_spec, write_spec
+
+if TYPE_CHECKING:
+    from nakama_py.supervisor import Settings
 
 log = logging.getLogger("nakama_py.server")
 
@@ -277,7 +281,8 @@ def bind_metrics(config: Config) -> socket.socket:
 
 def _package_environment() -> dict[str, str]:
     """This environment, with the directory holding nakama_py on PYTHONPATH when a fresh interpreter
-    started in the same directory would not find it otherwise."""
+    started in the same directory would not find it otherwise (the supervisor's restarted workers run
+    ``python -m nakama_py``)."""
     env = dict(os.environ)
     root = os.path.realpath(Path(__file__).resolve().parent.parent)
     reachable = {os.path.realpath(entry or os.getcwd()) for entry in sys.path[1:]} | {os.path.realpath(os.getcwd())}
@@ -321,16 +326,18 @@ def supervise(config: Config, conninfo: str, workers: int, *, database_pid: int 
 
     pids = [start(i) for i in range(workers)]
     log.info("supervising workers", extra={"fields": {"workers": workers, "pids": sorted(pids)}})
-    settings = Settings(workers=pids, spec_fd=spec_fd, metrics_fd=metrics_fd, database_pid=database_pid,
-                        shutdown_wait=shutdown_wait(config),
-                        logger=LoggerSettings(config.logger.level, config.logger.stdout, config.logger.file,
-                                              config.logger.format))
+    settings: Settings = {
+        "workers": pids, "spec_fd": spec_fd, "metrics_fd": metrics_fd, "database_pid": database_pid,
+        "shutdown_wait": shutdown_wait(config),
+        "logger": {"level": config.logger.level, "stdout": config.logger.stdout, "file": config.logger.file,
+                   "format": config.logger.format},
+    }
     flush_logs()
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execve(sys.executable, [sys.executable, "-m", "nakama_py.supervisor", settings.encode()],
-                  _package_environment())
+        command = supervisor_command(settings)
+        os.execve(command[0], command, _package_environment())
     except OSError as exc:
         log.error("cannot start the supervisor program; stopping", extra={"fields": {"error": str(exc)}})
     for pid in pids:

@@ -5,6 +5,7 @@ with it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -12,12 +13,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nakama_py.bench.server_probe import find_server
-from nakama_py.supervisor import Settings
+from nakama_py.supervisor import PROGRAM
 from tests.faults.processes import children
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess, start_server
+
+if TYPE_CHECKING:
+    from nakama_py.supervisor import Settings
 
 # The supervisor that imported the whole package had 75 MB resident; the small program has about 15.
 SUPERVISOR_MAX_RSS_KIB = 30 * 1024
@@ -64,10 +69,15 @@ def start(tmp_path: Path, database_url: str, metrics_port: int, console_port: in
                         str(metrics_port), "--console.port", str(console_port))
 
 
+def is_supervisor_program(pid: int) -> bool:
+    return cmdline(pid)[1:3] == ["-S", PROGRAM]
+
+
 def settings_of(server: ServerProcess) -> Settings:
     argv = cmdline(server.process.pid)
-    assert argv[1:3] == ["-m", "nakama_py.supervisor"]
-    return Settings.decode(argv[3])
+    assert argv[1:3] == ["-S", PROGRAM]
+    settings: Settings = json.loads(argv[3])
+    return settings
 
 
 def test_the_supervisor_is_small_and_a_killed_worker_comes_back_and_serves(tmp_path: Path,
@@ -76,20 +86,20 @@ def test_the_supervisor_is_small_and_a_killed_worker_comes_back_and_serves(tmp_p
     server = start(tmp_path, database_url, metrics_port, console_port)
     try:
         pid = server.process.pid
-        until(lambda: cmdline(pid)[1:3] == ["-m", "nakama_py.supervisor"], 10)
+        until(lambda: is_supervisor_program(pid), 10)
         settings = settings_of(server)
-        assert sorted(settings.workers) == sorted(children(pid))
-        assert sorted(find_server("127.0.0.1", server.port)) == sorted([pid, *settings.workers])  # bench's probe
+        assert sorted(settings["workers"]) == sorted(children(pid))
+        assert sorted(find_server("127.0.0.1", server.port)) == sorted([pid, *settings["workers"]])  # bench's probe
         assert rss_kib(pid) < SUPERVISOR_MAX_RSS_KIB
         maps = Path(f"/proc/{pid}/maps").read_text()
         assert not [name for name in HEAVY_LIBRARIES if name in maps]
 
         status, body = get(f"http://127.0.0.1:{metrics_port}/metrics")
         assert status == 200 and "nakama_cluster_processes" in body
-        until(lambda: sorted(children(pid)) == sorted(settings.workers), 10)  # the scrape's child is gone
+        until(lambda: sorted(children(pid)) == sorted(settings["workers"]), 10)  # the scrape's child is gone
 
         # Worker 0 (the one serving the console) dies; a fresh interpreter takes its place and serves.
-        first, second = settings.workers
+        first, second = settings["workers"]
         os.kill(first, signal.SIGKILL)
         until(lambda: first not in children(pid) and len(children(pid)) == 2)
         restarted = next(child for child in children(pid) if child != second)
@@ -118,8 +128,8 @@ def test_a_killed_supervisor_takes_its_workers_down_the_restarted_one_too(tmp_pa
     server = start(tmp_path, database_url, free_port(), free_port())
     try:
         pid = server.process.pid
-        until(lambda: cmdline(pid)[1:3] == ["-m", "nakama_py.supervisor"], 10)
-        first, second = settings_of(server).workers
+        until(lambda: is_supervisor_program(pid), 10)
+        first, second = settings_of(server)["workers"]
         os.kill(second, signal.SIGKILL)
         until(lambda: second not in children(pid) and len(children(pid)) == 2)
         restarted = next(child for child in children(pid) if child != first)

@@ -3,7 +3,7 @@ and CPU time, read from /proc (Linux). The server is ``--server-pid`` (with its 
 or else found by the listening port of ``--url`` when that is a local address: the processes
 holding a listening socket on that port, and their common parent when it runs the same program
 or nakama-py's supervisor program (the supervisor forks the workers that share the port, then
-becomes ``python -m nakama_py.supervisor``).
+becomes ``python -S .../nakama_py/supervisor.py``).
 
 CPU time read this way is the one figure a shared, loaded machine does not distort much: the
 server's CPU per request stays near its true value while throughput and latency move with the
@@ -53,7 +53,7 @@ def _cmdline(pid: int) -> bytes:
 def _supervises(parent: int, child: int) -> bool:
     """``parent`` runs the program ``child`` runs, or is nakama-py's supervisor program."""
     program = _cmdline(parent)
-    return program == _cmdline(child) or program.split(b"\0")[1:3] == [b"-m", b"nakama_py.supervisor"]
+    return program == _cmdline(child) or any(arg.endswith(b"nakama_py/supervisor.py") for arg in program.split(b"\0"))
 
 
 def _parent(pid: int) -> int:

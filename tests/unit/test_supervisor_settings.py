@@ -4,24 +4,50 @@ prometheus-client."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from prometheus_client import multiprocess
 
 from nakama_py.cluster.write_marks import MarkRegion, WriteMarks
 from nakama_py.config import load_config
-from nakama_py.supervisor import LoggerSettings, Settings, mark_process_dead, worker_command
+from nakama_py.logs import JsonFormatter, TextFormatter
+from nakama_py.supervisor import PROGRAM, format_line, mark_process_dead, supervisor_command, worker_command
 from nakama_py.worker_spec import WorkerSpec, read_spec, write_spec
+
+if TYPE_CHECKING:
+    from nakama_py.supervisor import Settings
 
 
 @pytest.mark.unit
-def test_settings_survive_their_encoding() -> None:
-    settings = Settings(workers=[11, 12], spec_fd=5, metrics_fd=-1, database_pid=0, shutdown_wait=30.0,
-                        logger=LoggerSettings("info", True, "", "json"))
-    assert Settings.decode(settings.encode()) == settings
+def test_the_commands_of_the_supervisor_and_of_a_restarted_worker() -> None:
+    settings: Settings = {"workers": [11, 12], "spec_fd": 5, "metrics_fd": -1, "database_pid": 0,
+                          "shutdown_wait": 30.0, "logger": {"level": "info", "stdout": True, "file": "",
+                                                            "format": "json"}}
+    command = supervisor_command(settings)
+    assert command[1:3] == ["-S", PROGRAM] and PROGRAM.endswith("nakama_py/supervisor.py")
+    assert json.loads(command[3]) == settings
     assert worker_command(1, 5)[1:] == ["-m", "nakama_py", "_worker", "1", "5"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("fields", [{}, {"worker": 1, "pid": 4242, "status": -9}, {"workers": 2, "pids": [5, 6]},
+                                    {"note": "naïve \"quoted\"\nline"}])
+@pytest.mark.parametrize("level", ["info", "error"])
+def test_the_supervisor_writes_the_lines_logs_py_writes(fields: dict[str, object], level: str) -> None:
+    record = logging.LogRecord("nakama_py.server", logging.INFO if level == "info" else logging.ERROR, __file__, 1,
+                               "worker exited; restarting it", None, None)
+    record.fields = fields
+    for created in (1764498528.1649, 1764498528.9996, 1764498528.0):
+        record.created = created
+        assert format_line(level, record.name, record.getMessage(), fields, created,
+                           json_format=True) == JsonFormatter().format(record)
+        assert format_line(level, record.name, record.getMessage(), fields, created,
+                           json_format=False) == TextFormatter().format(record)
 
 
 @pytest.mark.unit
