@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nakama_py.config import SessionConfig
@@ -42,7 +43,7 @@ class SessionService:
         self.refresh_codec = TokenCodec(config.refresh_encryption_key, config.refresh_token_expiry_sec)
         self._verified: dict[bytes, SessionClaims] = {}  # by cache_key(token)
 
-    def issue(self, user_id: str, username: str, variables: dict[str, str] | None = None, *,
+    def issue(self, user_id: str, username: str, variables: Mapping[str, str] | None = None, *,
               token_id: str | None = None, issued_at: int | None = None,
               expires_at: int | None = None) -> IssuedSession:
         """Mint a session and a refresh token sharing one token id and issue time."""
