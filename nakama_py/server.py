@@ -38,6 +38,7 @@ from nakama_py.db.bootstrap import DatabaseUnreachable, wait_for_database
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
 from nakama_py.db.pool import Database
+from nakama_py.fork_memory import prepare_heap
 from nakama_py.logs import flush_logs, setup_logging
 from nakama_py.metrics import Metrics, clear_multiprocess_dir, enable_multiprocess
 from nakama_py.runtime.loader import RuntimeLoadError
@@ -313,8 +314,10 @@ def supervise(config: Config, conninfo: str, workers: int, *, database_pid: int 
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     # What is imported so far (the whole package) lives as long as the workers: out of the collector's
     # reach, a worker's collections no longer write to those objects' pages, which stay shared between
-    # the workers instead of being copied into every one (docs/performance.md).
+    # the workers instead of being copied into every one (docs/performance.md). prepare_heap: the
+    # workers' first allocations go to pages of their own, not to the free space of shared ones.
     gc.collect()
+    prepare_heap()
     gc.freeze()
 
     def start(index: int) -> int:
