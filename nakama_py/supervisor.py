@@ -188,7 +188,10 @@ class Supervisor:
 
     def _spawn_worker(self, index: int) -> int:
         flush_output()
-        return os.posix_spawn(sys.executable, worker_command(index, self.settings["spec_fd"]), os.environ)
+        metrics_fd = self.settings["metrics_fd"]  # the supervisor's to answer on, not the worker's to hold
+        close = [(os.POSIX_SPAWN_CLOSE, metrics_fd)] if metrics_fd >= 0 else []
+        return os.posix_spawn(sys.executable, worker_command(index, self.settings["spec_fd"]), os.environ,
+                              file_actions=close)
 
     def _on_signal(self, _signum: int, _frame: object) -> None:
         self.stopping = True

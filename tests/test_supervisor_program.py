@@ -147,3 +147,40 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_a_worker_that_cannot_start_stops_the_server_with_exit_code_1(tmp_path: Path, database_url: str) -> None:
+    modules = tmp_path / "broken_modules"
+    modules.mkdir()
+    (modules / "broken.py").write_text("raise RuntimeError('this module cannot load')\n")
+    server = start_server(tmp_path, database_url, "--socket.workers", "2", "--runtime.path", str(modules),
+                          wait=False)
+    try:
+        assert server.process.wait(60) == 1
+        lines = server.log().strip().splitlines()
+        assert any('"msg":"a worker could not start; stopping"' in line for line in lines)
+        assert '"msg":"stopped"' in lines[-1]
+    finally:
+        server.stop(signal.SIGKILL)
+
+
+def test_workers_that_keep_dying_stop_the_server_with_exit_code_1(tmp_path: Path, database_url: str) -> None:
+    server = start(tmp_path, database_url, free_port(), free_port())
+    try:
+        pid = server.process.pid
+        until(lambda: is_supervisor_program(pid), 10)
+        killed: set[int] = set()
+        deadline = time.monotonic() + 60
+        while server.process.poll() is None and time.monotonic() < deadline:
+            for child in set(children(pid)) - killed:  # every worker, restarted ones included, as it appears
+                os.kill(child, signal.SIGKILL)
+                killed.add(child)
+            time.sleep(0.05)
+        assert server.process.wait(10) == 1
+        assert len(killed) >= 11
+        log = server.log()
+        # 5 restarts a minute per worker, 2 workers: the 11th death (logged as the others) gives up
+        assert log.count('"msg":"worker exited; restarting it"') == 11
+        assert '"msg":"workers keep dying; giving up"' in log
+    finally:
+        server.stop(signal.SIGKILL)
