@@ -1,6 +1,7 @@
 """``metrics.prometheus_port`` with several workers: the sum of every worker's metrics (prometheus-client's
-multiprocess files), one connection at a time in a child of the supervisor (``supervisor.py``), which
-thereby never imports prometheus-client itself. HTTP/1.0, any path, as the exposition format."""
+multiprocess files), each connection answered by a short-lived child of the supervisor (``supervisor.py``),
+which thereby never imports prometheus-client itself. HTTP/1.0 (one request a connection), any path, the
+text exposition format: what the supervisor's ThreadingHTTPServer answered before."""
 
 from __future__ import annotations
 
