@@ -2,12 +2,12 @@
 # nakama-py's memory per process, idle and at the end of a load run: the server as bench/side_by_side.sh
 # starts it (2 workers, fresh database), each scenario REPS times (64 connections, 5 s warm-up + 20 s, its
 # own user prefix), then Rss, Pss, Private_Dirty, Shared_Dirty and Shared_Clean of every process from
-# /proc/PID/smaps_rollup, and the Pss sum (docs/performance.md "Memory").
+# /proc/PID/smaps_rollup, the Pss sum and the unique pages (bench/unique_pages.py; docs/performance.md "Memory").
 #
-#   bench/memory_run.sh [OUT_DIR]      # PORT=7390 DB=memory_py REPS=1 SCENARIOS="mix" PYTHON=.venv/bin/python
+#   bench/memory_run.sh [OUT_DIR]      # PORT=7390 DB=memory_py REPS=1 SCENARIOS="mix" (empty: idle only) PYTHON=.venv/bin/python
 #
 # PSS splits a shared page between every process mapping it, other programs' too: the libraries' pages
-# (libpython, OpenSSL) count less while another Python process on the machine maps them (about +-2 MB).
+# (libpython, OpenSSL) count less while other Python processes on the machine map them (up to ~6 MB).
 set -u
 cd "$(dirname "$0")/.."
 OUT=${1:-/tmp/memory-run}
@@ -15,7 +15,7 @@ PORT=${PORT:-7390}
 DB=${DB:-memory_py}
 REPS=${REPS:-1}
 PYTHON=${PYTHON:-.venv/bin/python}
-SCENARIOS=${SCENARIOS:-"auth account echo submit leaderboard leaderboard-rest mix"}
+SCENARIOS=${SCENARIOS-"auth account echo submit leaderboard leaderboard-rest mix"}  # SCENARIOS= : idle only
 mkdir -p "$OUT"
 
 memory() {  # the server's processes (the supervisor, then its children), one line each, and the sum
@@ -26,6 +26,7 @@ memory() {  # the server's processes (the supervisor, then its children), one li
            pid, r/1024, p/1024, d/1024, s/1024, c/1024}' "/proc/$pid/smaps_rollup"
   done
   for pid in $pids; do cat "/proc/$pid/smaps_rollup"; done | awk '/^Pss:/{p+=$2} END {printf "  total pss %.1f MB\n", p/1024}'
+  "$PYTHON" bench/unique_pages.py $pids
 }
 
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
@@ -48,7 +49,7 @@ for scenario in $SCENARIOS; do
     "$PYTHON" -m nakama_py bench "$scenario" --url "http://127.0.0.1:$PORT" --duration 20s --warmup 5s \
       --connections 64 "${extra[@]}" --user-prefix "mem${scenario//-/}$run" --server-pid $PY --json --quiet \
       > "$OUT/$scenario.$run.json" 2> "$OUT/$scenario.$run.err"
-    echo "$scenario $run: $(memory $PY | tail -1)"
+    echo "$scenario $run: $(memory $PY | tail -2 | tr -s ' \n' ' ')"
   done
 done
 echo "end:"

@@ -54,7 +54,7 @@ def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
         if condition():
             return
         time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+    raise AssertionError(f"the condition of line {condition.__code__.co_firstlineno} not met in {timeout} s")
 
 
 def answers(url: str) -> bool:
@@ -136,8 +136,9 @@ def test_a_killed_supervisor_takes_its_workers_down_the_restarted_one_too(tmp_pa
         until(lambda: server.log().count('"msg":"server ready"') == 3)
         os.kill(pid, signal.SIGKILL)
         server.process.wait()
+        # The death signal is SIGTERM: each worker stops gracefully, within the shutdown wait (30 s).
         until(lambda: not any(Path(f"/proc/{worker}").exists() and "Z" not in _state(worker)
-                              for worker in (first, restarted)), 15)
+                              for worker in (first, restarted)), 45)
     finally:
         server.stop(signal.SIGKILL)
 
