@@ -92,6 +92,14 @@ def cmd_serve(args: list[str]) -> int:
         return 1
 
 
+def cmd_worker(args: list[str]) -> int:
+    """``_worker INDEX SPEC_FD`` (not listed): a worker the supervisor restarts (supervisor.py)."""
+    from nakama_py.server import restarted_worker
+
+    restarted_worker(int(args[0]), int(args[1]))
+    return 1  # not reached: a worker ends with os._exit
+
+
 def cmd_migrate(args: list[str]) -> int:
     if _wants_help(args):
         print(MIGRATE_USAGE)
@@ -192,6 +200,7 @@ COMMANDS = {
     "scheduler": cmd_scheduler,
     "bench": cmd_bench,
     "openapi": cmd_openapi,
+    "_worker": cmd_worker,
 }
 
 

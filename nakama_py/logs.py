@@ -14,11 +14,24 @@ import sys
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import IO, Any, TextIO
+from typing import IO, Any, Protocol, TextIO
 
 import orjson
 
-from nakama_py.config import LoggerConfig
+
+class LoggerSettings(Protocol):
+    """What logging reads of ``config.LoggerConfig`` (the supervisor, which imports no configuration
+    model, passes the same four values)."""
+
+    @property
+    def level(self) -> str: ...
+    @property
+    def stdout(self) -> bool: ...
+    @property
+    def file(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 _NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn", logging.ERROR: "error",
@@ -169,7 +182,7 @@ class AccessLog:
 ACCESS = AccessLog()
 
 
-def setup_logging(config: LoggerConfig, *, stream: TextIO | None = None, secrets: Iterable[str] = ()) -> None:
+def setup_logging(config: LoggerSettings, *, stream: TextIO | None = None, secrets: Iterable[str] = ()) -> None:
     """``secrets``: values no line may show (the configured keys and passwords), masked wherever they occur."""
     REDACT.values = tuple(sorted({value for value in secrets if len(value) >= MIN_REDACTED_LENGTH}, key=len,
                                  reverse=True))

@@ -1,10 +1,11 @@
 """``nakama-py serve``: the database (embedded when none is configured), migrations,
 one or several server processes on the port, and a graceful shutdown.
 
-With ``socket.workers`` > 1 this process becomes a supervisor: it binds nothing
-itself, forks the workers (each listens on the port with SO_REUSEPORT so the
-kernel spreads connections), restarts a worker that dies, serves the summed
-Prometheus metrics, and on SIGTERM/SIGINT stops the workers before the database.
+With ``socket.workers`` > 1 this process forks the workers (each listens on the
+port with SO_REUSEPORT so the kernel spreads connections), then becomes the
+supervisor program (``supervisor.py``, the same process after exec): it restarts a
+worker that dies, serves the summed Prometheus metrics, and on SIGTERM/SIGINT stops
+the workers before the database.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import ssl
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -37,19 +38,19 @@ from nakama_py.db.bootstrap import DatabaseUnreachable, wait_for_database
 from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
 from nakama_py.db.pool import Database
-from nakama_py.logs import flush_logs
-from nakama_py.metrics import (
-    Metrics,
-    clear_multiprocess_dir,
-    enable_multiprocess,
-    mark_process_dead,
-    multiprocess_exposition,
-)
+from nakama_py.fork_memory import prepare_heap
+from nakama_py.logs import flush_logs, setup_logging
+from nakama_py.metrics import Metrics, clear_multiprocess_dir, enable_multiprocess
 from nakama_py.runtime.loader import RuntimeLoadError
 from nakama_py.runtime.loop_watch import LoopWatch
 from nakama_py.state import ServerState, build_state
+from nakama_py.supervisor import EXIT_STARTUP_FAILED, STOP_SIGNALS, supervisor_command
 from nakama_py.wire.fast_lane import FAST_LANE
 from nakama_py.wire.timeouts import AIOHTTP_KEEPALIVE_SEC, TimedSockSite, Timeouts
+from nakama_py.worker_spec import WorkerSpec, read_spec, write_spec
+
+if TYPE_CHECKING:
+    from nakama_py.supervisor import Settings
 
 log = logging.getLogger("nakama_py.server")
 
@@ -66,9 +67,6 @@ class StartupError(Exception):
 class ReportedStartupError(StartupError):
     """A start-up failure already logged in full where it happened (e.g. a broken runtime module)."""
 
-
-# A worker that cannot start exits with this code: restarting it would fail the same way.
-EXIT_STARTUP_FAILED = 3
 
 
 def _install_uvloop() -> None:
@@ -226,13 +224,14 @@ def _die_with_parent() -> None:
 
 
 def _worker_main(config: Config, conninfo: str, index: int, region: MarkRegion) -> None:
-    """The body of a forked worker process; never returns."""
+    """The body of a worker process (forked, or started by ``nakama-py _worker``); never returns."""
     code = 0
     try:
         _die_with_parent()
         marks = WriteMarks(region, index)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by supervise() around the fork
         if config.metrics.prometheus_port:
             enable_multiprocess(Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
         sock = bind_socket(config, reuse_port=True)
@@ -255,45 +254,70 @@ def _worker_main(config: Config, conninfo: str, index: int, region: MarkRegion) 
         os._exit(code)
 
 
-class _MetricsHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = multiprocess_exposition()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+def restarted_worker(index: int, spec_fd: int) -> None:
+    """``nakama-py _worker INDEX SPEC_FD``: a worker the supervisor (re)started as a fresh interpreter;
+    never returns."""
+    spec = read_spec(spec_fd)
+    setup_logging(spec.config.logger, secrets=spec.config.secret_values())
+    _worker_main(spec.config, spec.conninfo, index, MarkRegion(spec.workers, spec.region_fd))
 
 
-def supervise(config: Config, conninfo: str, workers: int) -> int:
+def bind_metrics(config: Config) -> socket.socket:
+    """The listening socket of metrics.prometheus_port, bound before the workers start (an address in
+    use stops the start); the supervisor program answers on it."""
+    host = config.socket.address or "0.0.0.0"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, config.metrics.prometheus_port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"metrics.prometheus_port {config.metrics.prometheus_port} on {host} is already"
+                               " in use") from None
+        raise StartupError(f"cannot listen on {host}:{config.metrics.prometheus_port}: {exc.strerror}") from None
+    sock.listen(16)
+    return sock
+
+
+def _package_environment() -> dict[str, str]:
+    """This environment, with the directory holding nakama_py on PYTHONPATH when a fresh interpreter
+    started in the same directory would not find it otherwise (the supervisor's restarted workers run
+    ``python -m nakama_py``)."""
+    env = dict(os.environ)
+    root = os.path.realpath(Path(__file__).resolve().parent.parent)
+    reachable = {os.path.realpath(entry or os.getcwd()) for entry in sys.path[1:]} | {os.path.realpath(os.getcwd())}
+    if root not in reachable:
+        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))])
+    return env
+
+
+def supervise(config: Config, conninfo: str, workers: int, *, database_pid: int = 0) -> int:
+    """Fork the workers, then become the supervisor program (``supervisor.py``) in this same process.
+    Returns only when that cannot be started (the workers are stopped then)."""
     # Fail fast (and do not share the port with a stranger) if it is taken.
     bind_socket(config, reuse_port=False).close()
-    metrics_server: ThreadingHTTPServer | None = None
+    metrics_fd = -1
     if config.metrics.prometheus_port:
         directory = config.data_path / "run" / f"metrics-{os.getpid()}"
         clear_multiprocess_dir(directory)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
-        metrics_server = ThreadingHTTPServer((config.socket.address or "0.0.0.0", config.metrics.prometheus_port),
-                                             _MetricsHandler)
-        threading.Thread(target=metrics_server.serve_forever, daemon=True, name="metrics").start()
+        metrics_fd = bind_metrics(config).detach()
+        os.set_inheritable(metrics_fd, True)
 
-    stopping = False
-
-    def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    region = MarkRegion(workers)  # mapped before forking, so every worker (and any restart) shares it
-    # What is imported so far (the whole package) lives as long as the processes: out of the collector's
-    # reach, a worker's collections no longer write to those objects' pages, which stay shared with the
-    # supervisor instead of being copied into every worker (2 workers: 146 -> 113 MB PSS, docs/performance.md).
+    if config.cluster.nats_url:  # imported on use only: here, before forking, so the workers share it
+        import nakama_py.cluster.jetstream_log
+        import nakama_py.cluster.nats_bus  # noqa: F401
+    region = MarkRegion(workers)  # a memfd: the forked workers share it, a restarted one maps it again
+    spec_fd = write_spec(WorkerSpec(config, conninfo, workers, region.fd))
+    # A stop signal from here to the supervisor program's handlers stays pending (the mask survives exec).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    # What is imported so far (the whole package) lives as long as the workers: out of the collector's
+    # reach, a worker's collections no longer write to those objects' pages, which stay shared between
+    # the workers instead of being copied into every one (docs/performance.md). prepare_heap: the
+    # workers' first allocations go to pages of their own, not to the free space of shared ones.
     gc.collect()
+    prepare_heap()
     gc.freeze()
 
     def start(index: int) -> int:
@@ -303,60 +327,30 @@ def supervise(config: Config, conninfo: str, workers: int) -> int:
             _worker_main(config, conninfo, index, region)
         return pid
 
-    children = {start(i): i for i in range(workers)}
-    log.info("supervising workers", extra={"fields": {"workers": workers, "pids": sorted(children)}})
-    restarts: list[float] = []
-    exit_code = 0
-    while children and not stopping:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            time.sleep(0.2)  # the signal handler only sets a flag; look at it often
-            continue
-        index = children.pop(pid, None)
-        if index is None:
-            continue
-        mark_process_dead(pid)
-        if stopping:
-            break
-        if os.waitstatus_to_exitcode(status) == EXIT_STARTUP_FAILED:
-            log.error("a worker could not start; stopping", extra={"fields": {"worker": index}})
-            exit_code = 1
-            break
-        log.error("worker exited; restarting it", extra={"fields": {
-            "worker": index, "pid": pid, "status": os.waitstatus_to_exitcode(status)}})
-        now = time.monotonic()
-        restarts = [t for t in restarts if now - t < 60] + [now]
-        if len(restarts) > 5 * workers:
-            log.error("workers keep dying; giving up")
-            stopping = True
-            exit_code = 1
-            break
-        time.sleep(0.5)
-        children[start(index)] = index
-
-    for pid in children:
+    pids = [start(i) for i in range(workers)]
+    log.info("supervising workers", extra={"fields": {"workers": workers, "pids": sorted(pids)}})
+    settings: Settings = {
+        "workers": pids, "spec_fd": spec_fd, "metrics_fd": metrics_fd, "database_pid": database_pid,
+        "shutdown_wait": shutdown_wait(config),
+        "logger": {"level": config.logger.level, "stdout": config.logger.stdout, "file": config.logger.file,
+                   "format": config.logger.format},
+    }
+    flush_logs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        command = supervisor_command(settings)
+        os.execve(command[0], command, _package_environment())
+    except OSError as exc:
+        log.error("cannot start the supervisor program; stopping", extra={"fields": {"error": str(exc)}})
+    for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + shutdown_wait(config) + 10
-    while children and time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            time.sleep(0.05)
-            continue
-        children.pop(pid, None)
-        mark_process_dead(pid)
-    for pid in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    if metrics_server is not None:
-        metrics_server.shutdown()
-    return exit_code
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    return 1
 
 
 # --- serve -----------------------------------------------------------------------
@@ -425,7 +419,7 @@ def serve(config: Config, *, migrate: bool = True) -> int:
             _install_uvloop()
             asyncio.run(run_worker(config, conninfo, sock))
             return 0
-        return supervise(config, conninfo, workers)
+        return supervise(config, conninfo, workers, database_pid=(embedded.pid or 0) if embedded is not None else 0)
     finally:
         if embedded is not None:
             embedded.stop()

@@ -19,7 +19,6 @@ from nakama_py import __version__
 from nakama_py.cluster.bus import ClusterBus, other_nodes_alive
 from nakama_py.cluster.event_log import EventLog
 from nakama_py.cluster.factory import make_bus
-from nakama_py.cluster.jetstream_log import JetStreamLog
 from nakama_py.cluster.leader_jobs import LeaderJob, LeaderJobs
 from nakama_py.cluster.tasks import cancel_and_wait
 from nakama_py.cluster.write_marks import WriteMarks
@@ -236,6 +235,16 @@ async def install_runtime(state: ServerState) -> None:
     state.jobs.start()
 
 
+def _event_log(config: Config, bus: ClusterBus) -> EventLog | None:
+    """The durable event logs (NATS JetStream) with cluster.nats_url; the NATS client is imported only then
+    (about 1.5 MB of a process's memory otherwise)."""
+    if not config.cluster.nats_url:
+        return None
+    from nakama_py.cluster.jetstream_log import JetStreamLog
+
+    return JetStreamLog(config.cluster.nats_url, bus.process, prefix=config.cluster.nats_prefix)
+
+
 async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None = None,
                       marks: WriteMarks | None = None) -> ServerState:
     db = Database(conninfo, min_size=2, max_size=pool_size(config),
@@ -307,8 +316,7 @@ async def build_state(config: Config, conninfo: str, *, metrics: Metrics | None 
         matches=matches,
         match_listings=MatchListings(match_registry.index, tracker),
         node=config.name,
-        event_log=JetStreamLog(config.cluster.nats_url, bus.process, prefix=config.cluster.nats_prefix)
-        if config.cluster.nats_url else None,
+        event_log=_event_log(config, bus),
     )
     state.accounts.after_ban(state.disconnects.disconnect_banned)  # a banned user's sockets close, on any process
     state.accounts.after_delete(leaderboards.delete_owner_records)  # Nakama drops a deleted user's records

@@ -2,7 +2,8 @@
 and CPU time, read from /proc (Linux). The server is ``--server-pid`` (with its child processes),
 or else found by the listening port of ``--url`` when that is a local address: the processes
 holding a listening socket on that port, and their common parent when it runs the same program
-(nakama-py's supervisor forks the workers that share the port).
+or nakama-py's supervisor program (the supervisor forks the workers that share the port, then
+becomes ``python -S .../nakama_py/supervisor.py``).
 
 CPU time read this way is the one figure a shared, loaded machine does not distort much: the
 server's CPU per request stays near its true value while throughput and latency move with the
@@ -49,6 +50,12 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _supervises(parent: int, child: int) -> bool:
+    """``parent`` runs the program ``child`` runs, or is nakama-py's supervisor program."""
+    program = _cmdline(parent)
+    return program == _cmdline(child) or any(arg.endswith(b"nakama_py/supervisor.py") for arg in program.split(b"\0"))
+
+
 def _parent(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/stat") as handle:
@@ -84,7 +91,7 @@ def find_server(host: str, port: int) -> list[int]:
     parents = {_parent(pid) for pid in holders}
     if len(parents) == 1:
         parent = parents.pop()
-        if parent > 1 and _cmdline(parent) == _cmdline(next(iter(holders))):
+        if parent > 1 and _supervises(parent, next(iter(holders))):
             return process_tree(parent)
     return sorted(holders)
 

@@ -178,7 +178,9 @@ class PgBus:
     async def _listen(self, conn: AsyncConnection[Any]) -> None:
         for topic in self._subscriptions:
             await sql.listen(conn, topic)
-        # Listening before resyncing: what changes during the resync is heard afterwards.
+        # Listening before resyncing: what changes during the resync is heard afterwards. A resync may
+        # publish, so it waits for the publishing connection (at start-up that one may connect second).
+        await self._sending.wait()
         for resync in {id(r): r for rs in self._resyncs.values() for r in rs}.values():
             await resync()
         self._listening.set()

@@ -3,8 +3,9 @@
 A worker tells the others about its leaderboard writes over the cluster bus
 (core/rank_sync.py), a few milliseconds after answering the writer. A player whose next
 request reaches another worker (another connection) could read their standing there before
-it knows of the write. So the supervisor maps one shared memory region before it forks the
-workers (``MarkRegion``); in it each worker keeps
+it knows of the write. So the supervisor creates one shared memory region before it forks the
+workers (``MarkRegion``: a memfd, whose descriptor a worker restarted as a fresh interpreter
+inherits and maps again); in it each worker keeps
 
 - ``head``: the sequence number of its latest published change, and
 - ``slots``: for each of ``SLOTS`` owner groups (an owner id modulo ``SLOTS``), the sequence
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import mmap
+import os
 import time
 from collections.abc import Callable, Sequence
 
@@ -38,14 +40,23 @@ def slot_of(owner: int) -> int:
 
 
 class MarkRegion:
-    """The shared memory of one supervisor's workers, mapped before forking. It outlives a
-    worker: a restarted worker continues its predecessor's sequence, so numbers never go back."""
+    """The shared memory of one supervisor's workers, created before forking. It outlives a
+    worker: a restarted worker continues its predecessor's sequence, so numbers never go back.
 
-    def __init__(self, workers: int) -> None:
+    ``fd``: the region's memfd, inheritable (it survives exec). Without ``fd`` a new region
+    is created; with it (a restarted worker) the existing one is mapped."""
+
+    def __init__(self, workers: int, fd: int | None = None) -> None:
         if workers < 2:
             raise ValueError("write marks are for two or more workers")
         self.workers = workers
-        self._map = mmap.mmap(-1, workers * _CELLS * 8)  # anonymous and shared with forked children
+        size = workers * _CELLS * 8
+        if fd is None:
+            fd = os.memfd_create("nakama-py-write-marks", 0)
+            os.ftruncate(fd, size)
+        os.set_inheritable(fd, True)
+        self.fd = fd
+        self._map = mmap.mmap(fd, size)  # shared: every process mapping the memfd sees the same cells
         self.cells = memoryview(self._map).cast("Q")
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
 from aiohttp import web
 
-from nakama_py.console.context import CONSOLE, Console
+from nakama_py.console.context import CONSOLE, Console, Templates
 from nakama_py.console.pages import (
     accounts,
     configuration,
@@ -27,6 +27,9 @@ from nakama_py.core.console_users import ConsoleUserService, Permission, allowed
 from nakama_py.state import ServerState
 from nakama_py.wire.timeouts import AIOHTTP_KEEPALIVE_SEC, TimedTCPSite, Timeouts, deadlines
 
+if TYPE_CHECKING:
+    import jinja2
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES = [signin.routes, status.routes, configuration.routes, runtime.routes, explorer.routes, accounts.routes,
          storage.routes, leaderboards.routes, racing.routes, users.routes]
@@ -41,6 +44,8 @@ def _when(value: object) -> str:
 
 
 def templates() -> jinja2.Environment:
+    import jinja2  # on the first page rendered (context.Templates)
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["when"] = _when
@@ -57,7 +62,7 @@ def build_console_app(state: ServerState, *, process_role: str = "the only serve
     config = state.config.console
     app = web.Application(middlewares=[deadlines, gate], client_max_size=config.max_message_size_bytes)
     app[CONSOLE] = Console(state, ConsoleUserService(state.db, config),
-                           ConsoleTokens(config.signing_key, config.token_expiry_sec), templates(),
+                           ConsoleTokens(config.signing_key, config.token_expiry_sec), Templates(templates),
                            process_role=process_role)
     app.router.add_get("/", _home)
     for routes in PAGES:

@@ -6,7 +6,9 @@ costs one dict lookup, an expiry comparison and a revocation lookup.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nakama_py.config import SessionConfig
@@ -15,8 +17,15 @@ from nakama_py.core.tokens import InvalidToken, SessionClaims, TokenCodec, uuid7
 from nakama_py.errors import invalid_argument, unauthenticated
 
 # Tokens already verified, so a request costs a dict lookup instead of an HMAC check. Bounded: at
-# about 0.7 KB a token, 20,000 keep a server process small; a miss costs one verification (~30 us).
+# about 0.45 KB a token, 20,000 keep a server process small; a miss costs one verification (~30 us).
 VERIFIED_CACHE_LIMIT = 20_000
+
+
+def cache_key(token: str) -> bytes:
+    """What the cache of verified tokens is keyed by: a 128-bit BLAKE2b digest of the token (16 bytes
+    instead of the token's ~300 characters, about 0.3 KB less per cached token; ~1 us a request). Only
+    the exact token verified finds its claims: another token with the same digest cannot be made."""
+    return hashlib.blake2b(token.encode(), digest_size=16).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +41,9 @@ class SessionService:
         self.revocations = revocations
         self.session_codec = TokenCodec(config.encryption_key, config.token_expiry_sec)
         self.refresh_codec = TokenCodec(config.refresh_encryption_key, config.refresh_token_expiry_sec)
-        self._verified: dict[str, SessionClaims] = {}
+        self._verified: dict[bytes, SessionClaims] = {}  # by cache_key(token)
 
-    def issue(self, user_id: str, username: str, variables: dict[str, str] | None = None, *,
+    def issue(self, user_id: str, username: str, variables: Mapping[str, str] | None = None, *,
               token_id: str | None = None, issued_at: int | None = None,
               expires_at: int | None = None) -> IssuedSession:
         """Mint a session and a refresh token sharing one token id and issue time."""
@@ -53,7 +62,8 @@ class SessionService:
         return IssuedSession(self.session_codec.encode(claims), self.refresh_codec.encode(refresh_claims), claims)
 
     def verify_session(self, token: str) -> SessionClaims:
-        claims = self._verified.get(token)
+        key = cache_key(token)
+        claims = self._verified.get(key)
         if claims is None:
             try:
                 claims = self.session_codec.decode(token)
@@ -61,9 +71,9 @@ class SessionService:
                 raise unauthenticated("Auth token invalid") from None
             if len(self._verified) >= VERIFIED_CACHE_LIMIT:
                 self._verified.clear()
-            self._verified[token] = claims
+            self._verified[key] = claims
         if claims.expires_at <= time.time():
-            self._verified.pop(token, None)
+            self._verified.pop(key, None)
             raise unauthenticated("Auth token invalid")
         if self.revocations.session_revoked(claims):
             raise unauthenticated("Auth token invalid")

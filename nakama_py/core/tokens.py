@@ -17,7 +17,9 @@ import os
 import time
 import uuid
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import jwt
@@ -29,6 +31,9 @@ ALGORITHM = "HS256"
 # Nakama's default keys are short; operators are told at start-up to replace them (config.default_secrets),
 # so the library's per-token warning only adds noise.
 warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+# The variables of a session that has none (most): one read-only mapping shared by every decoded token,
+# instead of an empty dict each (80 bytes per token in the verified-token cache).
+NO_VARS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,7 @@ class SessionClaims:
     token_id: str
     user_id: str
     username: str
-    vars: dict[str, str] = field(default_factory=dict)
+    vars: Mapping[str, str] = field(default_factory=dict)  # read-only: NO_VARS is shared
     expires_at: int = 0
     issued_at: int = 0
 
@@ -130,7 +135,7 @@ class TokenCodec:
             token_id=str(payload.get("tid", "")),
             user_id=str(user_id),
             username=str(payload.get("usn", "")),
-            vars={str(k): str(v) for k, v in variables.items()},
+            vars={str(k): str(v) for k, v in variables.items()} if variables else NO_VARS,
             expires_at=exp,
             issued_at=iat,
         )

@@ -35,7 +35,13 @@ MAY_IMPORT: dict[str, set[str]] = {
     # The composition root and process lifecycle wire everything together.
     "state": {"core", "db", "cluster", "runtime", "scheduler", "wire", "realtime"},
     "app": {"api", "realtime", "console", "state", "wire"},
-    "server": {"app", "state", "db", "cluster", "core", "runtime", "scheduler", "wire", "console", "realtime"},
+    "server": {"app", "state", "db", "cluster", "core", "runtime", "scheduler", "wire", "console", "realtime",
+               "supervisor", "worker_spec", "fork_memory"},
+    # The supervisor program (after exec) imports the standard library and logs; its scrapes, the endpoint.
+    "supervisor": {"metrics_endpoint"},
+    "metrics_endpoint": set(),
+    "worker_spec": set(),
+    "fork_memory": set(),
     "cli": {"server", "db", "scheduler", "bench", "wire", "openapi"},
     "__main__": {"cli"},
     "bench": set(),  # a client of the wire API only
