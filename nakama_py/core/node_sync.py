@@ -42,7 +42,7 @@ from nakama_py.cluster.bus import ClusterBus
 from nakama_py.request_waits import add_peer_wait
 
 SYNC_BOUND_SEC = 0.25  # past this a peer is late and the primary is asked instead (waiting costs no CPU)
-WANT_INTERVAL_SEC = 0.005
+WANT_INTERVAL_SEC = 0.010
 READING_SEC = 1.0  # wants keep going this long after a read, so the next read finds fresh acks
 HOLD_WINDOW_SEC = 10.0  # a want heard this recently means a reader elsewhere may rely on the hold
 MAX_HOLD_SEC = 1.0  # what a peer's announced hold may be (wants older than this are forgotten)
