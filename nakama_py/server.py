@@ -77,20 +77,25 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def bind_socket(config: Config, *, reuse_port: bool) -> socket.socket:
-    host = config.socket.address or ("::" if config.socket.protocol == "tcp6" else "0.0.0.0")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def _bound(host: str, port: int, key: str, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host:port``; a StartupError naming the config ``key`` when it cannot be."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
-        sock.bind((host, config.socket.port))
+        sock.bind((host, port))
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise StartupError(f"socket.port {config.socket.port} on {host} is already in use") from None
-        raise StartupError(f"cannot listen on {host}:{config.socket.port}: {exc.strerror}") from None
+            raise StartupError(f"{key} {port} on {host} is already in use") from None
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def bind_socket(config: Config, *, reuse_port: bool) -> socket.socket:
+    host = config.socket.address or ("::" if config.socket.protocol == "tcp6" else "0.0.0.0")
+    sock = _bound(host, config.socket.port, "socket.port", reuse_port=reuse_port)
     sock.listen(2048)
     sock.setblocking(False)
     return sock
@@ -265,17 +270,7 @@ def restarted_worker(index: int, spec_fd: int) -> None:
 def bind_metrics(config: Config) -> socket.socket:
     """The listening socket of metrics.prometheus_port, bound before the workers start (an address in
     use stops the start); the supervisor program answers on it."""
-    host = config.socket.address or "0.0.0.0"
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, config.metrics.prometheus_port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise StartupError(f"metrics.prometheus_port {config.metrics.prometheus_port} on {host} is already"
-                               " in use") from None
-        raise StartupError(f"cannot listen on {host}:{config.metrics.prometheus_port}: {exc.strerror}") from None
+    sock = _bound(config.socket.address or "0.0.0.0", config.metrics.prometheus_port, "metrics.prometheus_port")
     sock.listen(16)
     return sock
 
