@@ -160,11 +160,13 @@ async def run_worker(config: Config, conninfo: str, sock: socket.socket, *, metr
         gc.collect()
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD, 50, 100)
-        await TimedSockSite(runner, sock, timeouts, ssl_context=tls_context(config)).start()
+        # Every other port first: a port already in use stops the start before /healthcheck ever
+        # answers, so no load balancer (or test) takes a process that is about to exit for a ready one.
         if config.metrics.prometheus_port and metrics is None:
             metrics_runner = await _serve_metrics(state.metrics, config)
         if console is not None:
             console_runner = await _serve_console(state, config, console)
+        await TimedSockSite(runner, sock, timeouts, ssl_context=tls_context(config)).start()
         watch.start()  # after start-up's own long steps (ranks warm-up, gc.freeze)
         log.info("server ready", extra={"fields": {
             "port": config.socket.port, "pid": os.getpid(), "version": __version__}})

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -65,6 +68,31 @@ def test_a_port_in_use_is_one_clear_error(tmp_path: Path, database_url: str) -> 
         assert f"socket.port {server.port}" in result.stdout + result.stderr
     finally:
         server.stop()
+
+
+def test_a_console_port_in_use_stops_the_start_before_the_api_answers(tmp_path: Path, database_url: str) -> None:
+    """A process about to exit must never look ready: a load balancer (or a test) would take it for one."""
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        console_port = taken.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nakama_py", "serve", "--socket.port", str(port), "--socket.address", "127.0.0.1",
+             "--console.port", str(console_port), "--database.address", database_url,
+             "--data_dir", str(tmp_path / "data")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        answered = 0
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError), \
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthcheck", timeout=1) as response:
+                answered += response.status == 200
+            time.sleep(0.002)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert f"console.port {console_port} on 127.0.0.1 is already in use" in output
+    assert answered == 0
 
 
 def test_every_command_takes_help() -> None:

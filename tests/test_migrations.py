@@ -89,5 +89,5 @@ def test_servers_starting_together_on_an_empty_database(tmp_path: Path) -> None:
         assert logs.count('"migration":"0001_nakama_schema"') == 1
     finally:
         for server in servers:
-            assert server.stop() == 0
+            assert server.stop() == 0, server.log()[-3000:]
         drop_database(url)
