@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from nakama_py.config import Config
+from nakama_py.core.node_sync import WANT_INTERVAL_SEC
 from nakama_py.state import ServerState, build_state
 from tests.support.users import create_user
 
@@ -33,7 +34,7 @@ async def nodes(make_config: Callable[..., Config], own_database: str) -> AsyncI
 @pytest.fixture
 async def nats_nodes(make_config: Callable[..., Config], own_database: str) -> AsyncIterator[Nodes]:
     """Two nodes on the NATS bus, where the bus proves read-your-writes (core/node_sync.py)."""
-    nats = ("--cluster.nats_url", "nats://127.0.0.1:4222", "--cluster.nats_prefix", f"ryw{secrets.token_hex(4)}")
+    nats = nats_flags()
     first = await build_state(make_config("--name", "node1", "--database.address", own_database, *nats), own_database)
     second = await build_state(make_config("--name", "node2", "--database.address", own_database, *nats), own_database)
     try:
@@ -41,6 +42,10 @@ async def nats_nodes(make_config: Callable[..., Config], own_database: str) -> A
     finally:
         await second.close()
         await first.close()
+
+
+def nats_flags() -> tuple[str, ...]:
+    return "--cluster.nats_url", "nats://127.0.0.1:4222", "--cluster.nats_prefix", f"ryw{secrets.token_hex(4)}"
 
 
 async def deaf_board(nodes: Nodes) -> tuple[str, str]:
@@ -231,3 +236,37 @@ async def test_without_readers_elsewhere_a_write_is_answered_at_once(nats_nodes:
     await own_rank(second, board, player.user_id)
     await answered_write(first, board, player.user_id, 20)
     assert writer.held == 1
+
+
+async def test_the_processes_of_a_node_share_one_stream_of_wants(make_config: Callable[..., Config],
+                                                                 own_database: str) -> None:
+    """Two processes of the second node (its workers) read the writer's standing after every write: each
+    proves it from acks to either's wants, and the node sends about one want an interval, not one per
+    process (core/node_sync.py: one node, one stream of wants). Never stale, never the primary."""
+    nats = nats_flags()
+    writer = await build_state(make_config("--name", "node1", "--database.address", own_database, *nats),
+                               own_database)
+    config = make_config("--name", "node2", "--database.address", own_database, *nats)
+    readers = [await build_state(config, own_database), await build_state(config, own_database)]
+    try:
+        board, _ = await live_board((writer, readers[0]))
+        await readers[1].leaderboards.create(board)
+        syncs = [sync for reader in readers if (sync := reader.leaderboards.node_sync) is not None]
+        assert len(syncs) == 2
+        player = await create_user(writer)
+        began = time.monotonic()
+        sent = [sync.wants_sent for sync in syncs]
+        at_once = [sync.at_once for sync in syncs]
+        for step in range(40):
+            score = 150 if step % 2 else 50
+            await answered_write(writer, board, player.user_id, score)
+            for reader in readers:
+                assert await own_rank(reader, board, player.user_id) == (1 if score > 100 else 2)
+        intervals = (time.monotonic() - began) / WANT_INTERVAL_SEC
+        wants = sum(sync.wants_sent for sync in syncs) - sum(sent)
+        assert wants <= 1.15 * intervals + 5, (wants, intervals)  # one process alone sends one an interval
+        assert all(sync.fallbacks == 0 for sync in syncs)
+        assert all(sync.at_once - before >= 30 for sync, before in zip(syncs, at_once, strict=True))
+    finally:
+        for state in (*readers, writer):
+            await state.close()

@@ -4,15 +4,25 @@ Node A answers a player's write, then publishes the change on the rank topic (co
 applies it a few milliseconds later. Before B reads that player's standing it must have applied every
 change another node acknowledged before the request arrived. B cannot look into A, so it asks:
 
-- B publishes a *want* (``["s", node, process, n]``, numbered) on the rank topic;
-- every process of another node answers with an *ack* (``["k", asker, n, acker, hold_ms]``) in its next rank
-  payload, queued behind every change it had queued when it heard the want;
+- B publishes a *want* (``["n", node, process, n, sent]``, numbered, ``sent`` on B's monotonic clock) on
+  the rank topic;
+- every process of another node answers with an *ack* (``["k", asker, n, acker, hold_ms, node, sent]``) in
+  its next rank payload, queued behind every change it had queued when it heard the want;
 - messages of one publisher arrive in order, and each payload carries its publisher's sequence number: a
   gap (messages lost while a connection was down) makes the follower rebuild from the database, and
   until that rebuild is done this check answers "not proven".
 
 So once B holds A's ack of a want sent at time s, every change A queued before s is applied at B. No clocks
 are compared between machines: each side measures only durations on its own clock.
+
+**One node, one stream of wants.** Every process of B receives every ack (the rank topic is one stream per
+publisher, in order), each behind the same changes of its acker. So an ack of a want any process of B sent
+proves as much for its siblings, who share B's machine and so its monotonic clock (``sent`` is comparable
+to their own ``now``). A process skips its periodic want while a sibling that sorts before it (by process
+id) sent one within two intervals: the first reading process of a node sends them, the others take over
+when it stops. With three busy workers a node sends one want an interval instead of three, and gets a
+third of the acks. (A want a request waits for is always sent: the request needs one sent after it
+arrived.)
 
 **The hold (off the read path).** A process that has heard a want from another node within
 ``HOLD_WINDOW_SEC`` answers a request that changed ranks only ``hold`` seconds after the change was queued
@@ -57,12 +67,17 @@ def note_change() -> None:
     _changed_at.set(time.monotonic())
 
 
-def want_event(node: str, process: str, number: int) -> Event:
-    return ["s", node, process, number]
+def want_event(node: str, process: str, number: int, sent: float) -> Event:
+    return ["n", node, process, number, sent]
 
 
-def ack_event(asker: str, number: int, acker: str, hold_ms: int) -> Event:
-    return ["k", asker, number, acker, hold_ms]
+def ack_event(asker: str, number: int, acker: str, hold_ms: int, node: str | None = None,
+              sent: float | None = None) -> Event:
+    """``node``/``sent``: the want's node and send time, so the asker's siblings can use the ack too;
+    absent for a want of the older form (``["s", node, process, n]``), which only its asker uses."""
+    if node is None:
+        return ["k", asker, number, acker, hold_ms]
+    return ["k", asker, number, acker, hold_ms, node, sent]
 
 
 @dataclass(slots=True)
@@ -94,6 +109,9 @@ class NodeSync:
         self._queued: int | None = None  # the want that requests arriving now wait for, not sent yet
         self._sent_at: dict[int, float] = {}  # recent wants: number -> when sent (monotonic), oldest first
         self._acked: dict[str, int] = {}  # per peer process: the highest of our wants it acked
+        # Per peer process: when the newest want of this node (any of its processes) it acked was sent.
+        self._fresh: dict[str, float] = {}
+        self._sibling_sent = float("-inf")  # when a process of this node sorting before this one last sent a want
         self._hold_of: dict[str, float] = {}  # per peer process: the hold it announced (seconds)
         self._late: set[str] = set()  # peers that missed the bound: the primary is asked until they ack
         # Per want number: the peers whose acks it needs, the requests waiting for them and its deadline.
@@ -106,6 +124,7 @@ class NodeSync:
         self.proven = 0  # requests proven after waiting for a want's acks
         self.fallbacks = 0  # requests that needed the primary check
         self.held = 0  # answers held for readers elsewhere
+        self.wants_sent = 0
 
     # --- the asking side ---------------------------------------------------------------------
 
@@ -149,11 +168,12 @@ class NodeSync:
         return True
 
     def _settled(self, peers: list[str], now: float) -> bool:
-        """Whether every peer acked a want sent recently enough that its hold covers a read at ``now``."""
+        """Whether every peer acked a want of this node sent recently enough that its hold covers a read
+        at ``now``."""
+        fresh, hold_of = self._fresh, self._hold_of
         for peer in peers:
-            number = self._acked.get(peer)
-            sent = self._sent_at.get(number) if number is not None else None
-            if sent is None or sent < now - self._hold_of.get(peer, 0.0):
+            sent = fresh.get(peer)
+            if sent is None or sent < now - hold_of.get(peer, 0.0):
                 return False
         return True
 
@@ -180,17 +200,19 @@ class NodeSync:
         """A want every interval while requests wait for one or players read (the next read then finds
         fresh acks); requests arriving meanwhile share the next."""
         while self._queued is not None or time.monotonic() < self._reading_until:
-            self._queued = None
-            self._asked += 1
             now = time.monotonic()
-            self._sent_at[self._asked] = now
-            self._send(want_event(self.bus.node, self.bus.process, self._asked), True)
-            self._forget_before(now - MAX_HOLD_SEC)
+            if self._queued is not None or now - self._sibling_sent >= 2 * WANT_INTERVAL_SEC:
+                self._queued = None
+                self._asked += 1
+                self._sent_at[self._asked] = now
+                self.wants_sent += 1
+                self._send(want_event(self.bus.node, self.bus.process, self._asked, now), True)
+                self._forget_before(now - MAX_HOLD_SEC)
             peers = self.peers()
             self._late.intersection_update(peers)
-            for gone in [p for p in self._acked if p not in peers]:
-                del self._acked[gone]
-                self._hold_of.pop(gone, None)
+            for known in (self._acked, self._fresh, self._hold_of):
+                for gone in [p for p in known if p not in peers]:
+                    del known[gone]
             await asyncio.sleep(WANT_INTERVAL_SEC)
 
     def _forget_before(self, oldest: float) -> None:
@@ -202,13 +224,21 @@ class NodeSync:
                 break
             del sent_at[number]
 
-    def acked(self, asker: str, number: int, acker: str, hold_ms: int = 0) -> None:
+    def acked(self, asker: str, number: int, acker: str, hold_ms: int = 0, node: str | None = None,
+              sent: float | None = None) -> None:
         """An ack applied in order with the acker's changes (the follower calls this)."""
-        if asker != self.bus.process:
+        mine = asker == self.bus.process
+        if mine:
+            sent = self._sent_at.get(number, sent)
+        elif node != self.bus.node or sent is None:
+            return  # another node's want: nothing it proves here
+        if sent is not None and sent > self._fresh.get(acker, float("-inf")):
+            self._fresh[acker] = sent
+        self._hold_of[acker] = min(max(hold_ms, 0) / 1000, MAX_HOLD_SEC)
+        if not mine:
             return
         if number > self._acked.get(acker, 0):
             self._acked[acker] = number
-        self._hold_of[acker] = min(max(hold_ms, 0) / 1000, MAX_HOLD_SEC)
         self._late.discard(acker)
         # Peers ack in order, so the wants are done lowest first; one still waiting stops the walk.
         for need in sorted(self._waits):
@@ -220,15 +250,20 @@ class NodeSync:
 
     # --- the answering side ------------------------------------------------------------------
 
-    def wanted(self, node: str, asker: str, number: int) -> None:
-        """Another process asks: ack behind every change queued so far (processes of the asker's
-        own node are covered by its write marks and stay silent)."""
-        if node != self.bus.node:
-            self._heard_want_at = time.monotonic()
-            # Urgent: the asker's requests may be waiting. Under load the flush still carries every ack and
-            # change queued in the same loop pass; measured, coalescing acks for 5 ms saved CPU only below
-            # saturation (docs/scaling.md) and cost every waiting request those 5 ms.
-            self._send(ack_event(asker, number, self.bus.process, self._hold_ms), True)
+    def wanted(self, node: str, asker: str, number: int, sent: float | None = None) -> None:
+        """Another process asks: ack behind every change queued so far. Processes of the asker's own
+        node are covered by its write marks and stay silent; those sorting after it note when it asked,
+        to skip their own periodic want (``sent`` is None for a want of the older form)."""
+        if node == self.bus.node:
+            if sent is not None and asker < self.bus.process and sent > self._sibling_sent:
+                self._sibling_sent = sent
+            return
+        self._heard_want_at = time.monotonic()
+        # Urgent: the asker's requests may be waiting. Under load the flush still carries every ack and
+        # change queued in the same loop pass; measured, coalescing acks for 5 ms saved CPU only below
+        # saturation (docs/scaling.md) and cost every waiting request those 5 ms.
+        self._send(ack_event(asker, number, self.bus.process, self._hold_ms, node if sent is not None else None,
+                             sent), True)
 
     async def settle(self, since: float) -> None:
         """Called before a request begun at ``since`` (monotonic) is answered: if it changed ranks while

@@ -306,13 +306,16 @@ class RankFollower:
             holder.drop_buckets_before(event[1], int(event[2]))
         elif kind == "r":
             self.schedule_reload()
-        elif kind == "s" and holder.node_sync is not None:
-            _, node, asker, number = event
-            holder.node_sync.wanted(str(node), str(asker), int(number))
+        elif kind in ("n", "s") and holder.node_sync is not None:
+            # "s": an older peer's want, without its send time (only its asker can use the ack).
+            _, node, asker, number = event[:4]
+            sent = float(event[4]) if kind == "n" else None
+            holder.node_sync.wanted(str(node), str(asker), int(number), sent)
         elif kind == "k" and holder.node_sync is not None:
             _, asker, number, acker = event[:4]
             hold_ms = int(event[4]) if len(event) > 4 else 0  # an older peer announces no hold
-            holder.node_sync.acked(str(asker), int(number), str(acker), hold_ms)
+            node, sent = (str(event[5]), float(event[6])) if len(event) > 6 else (None, None)
+            holder.node_sync.acked(str(asker), int(number), str(acker), hold_ms, node, sent)
 
     async def on_connected(self) -> None:
         # Changes sent while we were not listening are lost: rebuild from the database.
