@@ -5,7 +5,8 @@ docs/scaling.md's capacity model.
     .venv/bin/python deploy/local/measure.py --dir /tmp/npm [--duration 10] [--warmup 3] [--connections 32] [--rate R]
         [-- more serve flags]
 
-For each topology (one node with N workers; N nodes with one worker each behind nginx, the same
+For each topology (one node with N workers; N nodes with one worker each, or N/W with --node-workers W,
+behind nginx: the same
 number of server processes; the same with a streaming replica for reads) it brings a cluster up,
 runs the scenarios through the balancer, and reads around each run's measured window:
 
@@ -247,6 +248,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", required=True, help="a directory under /tmp for the clusters' data and logs")
     parser.add_argument("--processes", type=int, default=3, help="server processes in each topology")
+    parser.add_argument("--node-workers", type=int, default=1,
+                        help="worker processes of each node in the multi-node topologies (--processes / this many "
+                             "nodes; e.g. --processes 4 --node-workers 2: 2-nodes-x2)")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=32)
@@ -267,11 +271,15 @@ def main() -> int:
         print(table(drops))
         print(drop_table(drops))
         return 0
-    n = args.processes
+    n, per_node = args.processes, args.node_workers
+    if per_node < 1 or n % per_node:
+        parser.error("--node-workers must divide --processes")
+    nodes = n // per_node
+    name = f"{nodes}-nodes" if per_node == 1 else f"{nodes}-nodes-x{per_node}"
     topologies = [
         Topology("one-node", 1, n, False, ("submit", "mix", "leaderboard-rest")),
-        Topology(f"{n}-nodes", n, 1, False, ("submit", "mix", "leaderboard-rest")),
-        Topology(f"{n}-nodes-replica", n, 1, True, ("leaderboard-rest", "mix")),
+        Topology(name, nodes, per_node, False, ("submit", "mix", "leaderboard-rest")),
+        Topology(f"{name}-replica", nodes, per_node, True, ("leaderboard-rest", "mix")),
     ]
     wanted = {t for t in args.only.split(",") if t}
     results: list[dict[str, Any]] = []
