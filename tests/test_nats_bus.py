@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -129,16 +128,18 @@ class PrivateNats:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> subprocess.Popen[bytes]:
+        """Started when its own log says it is ready: a connect to the port alone can succeed before it
+        listens (a loopback connect to a free port in the ephemeral range may connect to itself)."""
+        offset = self.log.stat().st_size if self.log.exists() else 0
         process = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port)],
                                    stdout=subprocess.DEVNULL, stderr=self.log.open("ab"))
         self.processes.append(process)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return process
+        while time.monotonic() < deadline and process.poll() is None:
+            if b"Server is ready" in self.log.read_bytes()[offset:]:
+                return process
             time.sleep(0.05)
-        raise AssertionError(f"nats-server did not start; see {self.log}")
+        raise AssertionError(f"nats-server did not start (exit {process.poll()}): {self.log.read_text()[-2000:]}")
 
     def stop_all(self) -> None:
         for process in self.processes:

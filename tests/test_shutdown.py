@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -14,14 +13,8 @@ from aiohttp import web
 from nakama_py.app import build_app
 from nakama_py.server import shutdown_wait
 from nakama_py.state import ServerState
-from tests.support.ports import free_port
+from tests.support.ports import free_port, listening
 from tests.support.server import start_server
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def test_in_flight_requests_finish_during_shutdown(state: ServerState) -> None:
@@ -43,7 +36,7 @@ async def test_in_flight_requests_finish_during_shutdown(state: ServerState) -> 
         await started.wait()
         cleanup = asyncio.create_task(runner.cleanup())
         await asyncio.sleep(0.2)
-        assert not port_open(port)  # no longer accepting while the slow request runs
+        assert not listening(port)  # no longer accepting while the slow request runs
         response = await call
         assert response.status == 200
         assert await response.json() == {"done": True}
@@ -52,11 +45,11 @@ async def test_in_flight_requests_finish_during_shutdown(state: ServerState) -> 
 
 def test_sigterm_stops_a_server_cleanly(tmp_path: Path, database_url: str) -> None:
     server = start_server(tmp_path, database_url)
-    assert port_open(server.port)
+    assert listening(server.port)
     started = time.monotonic()
     assert server.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 10
-    assert not port_open(server.port)
+    assert not listening(server.port)
     log = server.log()
     assert '"msg":"shutting down"' in log
     assert log.strip().splitlines()[-1].find('"msg":"stopped"') >= 0  # the run's last line
@@ -67,6 +60,6 @@ def test_sigint_stops_all_workers(tmp_path: Path, database_url: str) -> None:
     log = server.log()
     assert log.count('"msg":"server ready"') >= 1
     assert server.stop(signal.SIGINT) == 0
-    assert not port_open(server.port)
+    assert not listening(server.port)
     assert server.log().count('"msg":"shutting down"') == 2
     assert server.log().count('"msg":"stopped"') == 1  # the supervisor, after its workers

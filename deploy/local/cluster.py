@@ -100,8 +100,10 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = START_TIMEOU
 
 
 def port_open(port: int) -> bool:
+    """Something listens on the port (not this socket connected to itself: a loopback connect to a free
+    ephemeral port can pick that port as its own and succeed)."""
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex(("127.0.0.1", port)) == 0 and sock.getsockname() != sock.getpeername()
 
 
 def healthy(url: str) -> bool:

@@ -4,12 +4,11 @@ stopped and restarted by PID with its stored streams intact."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
-from tests.support.ports import free_port
+from tests.support.ports import free_port, listening
 
 NATS_SERVER = "/usr/sbin/nats-server"
 
@@ -30,9 +29,8 @@ class PrivateJetStream:
                                         stderr=self.log.open("ab"))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
+            if listening(self.port):
+                return
             time.sleep(0.05)
         raise AssertionError(f"nats-server did not start; see {self.log}")
 

@@ -6,7 +6,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.support.ports import free_port
+from tests.support.ports import free_port, listening
 
 CONFIG = """\
 [databases]
@@ -46,9 +45,8 @@ def through(database_url: str, port: int) -> str:
 def wait_listening(port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if listening(port):
+            return
         time.sleep(0.05)
     raise TimeoutError(f"pgbouncer did not listen on {port}")
 

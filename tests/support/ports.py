@@ -16,3 +16,13 @@ def free_port() -> int:
         if port not in _handed_out:
             _handed_out.add(port)
             return port
+
+
+def listening(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:``port``. A connect alone does not say so: to a port in the
+    ephemeral range with no listener, the kernel may pick that very port for the connecting socket, which
+    then connects to itself (TCP simultaneous open)."""
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) != 0:
+            return False
+        return bool(sock.getsockname() != sock.getpeername())
