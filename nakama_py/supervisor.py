@@ -4,7 +4,9 @@
 itself with this program (``os.execve``: the same pid, the same children, the same open descriptors):
 ``python -S .../nakama_py/supervisor.py SETTINGS``, a few modules of the standard library and no
 ``site``, so the supervisor holds no copy of the package (about 4 MB of its own; docs/performance.md
-"Memory"). It
+"Memory"). It imports only modules built into the interpreter (``_signal`` and ``_socket`` rather than
+their wrappers, which pull in ``enum``; ``json`` only to write a JSON log line): each pure-Python module
+is memory the supervisor holds for the server's whole life. It
 
 - restarts a worker that dies, as a fresh interpreter (``nakama-py _worker INDEX SPEC_FD``: the worker
   reads its configuration from the inherited spec memfd, ``worker_spec.py``); a worker that cannot start
@@ -17,22 +19,25 @@ itself with this program (``os.execve``: the same pid, the same children, the sa
   and logs "stopped" last.
 
 Run as a script, it imports nothing of nakama_py: its few log lines are written here in the format of
-``logs.py`` (tests/unit/test_supervisor_settings.py compares the two). ``SETTINGS`` is one JSON object
-(``Settings``); no secret is in it.
+``logs.py`` (tests/unit/test_supervisor_settings.py compares the two). ``SETTINGS`` is a few
+``key=value`` words (``Settings``, ``settings_words``); no secret is in them.
 """
+
+# ruff: noqa: SIM105 - try/except/pass rather than contextlib.suppress: one module less to hold
 
 from __future__ import annotations
 
-import contextlib
-import json
+import _socket
 import os
 import select
-import signal
-import socket
 import sys
 import time
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the supervisor about 1.5 MB
+if TYPE_CHECKING:
+    import signal as _signal  # the same functions and numbers; typeshed has no stub of _signal
+else:
+    import _signal
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import IO, Any, TypedDict
@@ -62,8 +67,8 @@ POLL_SEC = 0.2  # the signal handler only sets a flag; look at it (and at the ch
 RESTART_DELAY_SEC = 0.5
 SCRAPE_TIMEOUT_SEC = 10.0
 # As the embedded database's own stop (db/embedded.py): fast shutdown, then quit, then kill.
-DATABASE_STOP_STEPS = ((signal.SIGINT, 30.0), (signal.SIGQUIT, 10.0), (signal.SIGKILL, 30.0))
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+DATABASE_STOP_STEPS = ((_signal.SIGINT, 30.0), (_signal.SIGQUIT, 10.0), (_signal.SIGKILL, 30.0))
+STOP_SIGNALS = {_signal.SIGTERM, _signal.SIGINT}
 # prometheus-client's live gauge modes (multiprocess._LIVE_GAUGE_MULTIPROCESS_MODES)
 LIVE_GAUGE_MODES = ("liveall", "livemin", "livemax", "livesum", "livemostrecent")
 _LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
@@ -71,7 +76,27 @@ _LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 
 def supervisor_command(settings: Settings) -> list[str]:
     """The command ``serve`` execs into once the workers are forked."""
-    return [sys.executable, "-S", PROGRAM, json.dumps(settings)]
+    return [sys.executable, "-S", PROGRAM, *settings_words(settings)]
+
+
+def settings_words(settings: Settings) -> list[str]:
+    """``Settings`` as ``key=value`` arguments: readable in ``ps``, read back without importing ``json``."""
+    logger = settings["logger"]
+    return [f"workers={','.join(map(str, settings['workers']))}", f"spec_fd={settings['spec_fd']}",
+            f"metrics_fd={settings['metrics_fd']}", f"database_pid={settings['database_pid']}",
+            f"shutdown_wait={settings['shutdown_wait']!r}", f"logger.level={logger['level']}",
+            f"logger.stdout={int(logger['stdout'])}", f"logger.format={logger['format']}",
+            f"logger.file={logger['file']}"]  # last: a path may hold any character but NUL
+
+
+def read_settings(words: list[str]) -> Settings:
+    """The inverse of ``settings_words``."""
+    given = dict(word.split("=", 1) for word in words)
+    return {"workers": [int(pid) for pid in given["workers"].split(",") if pid],
+            "spec_fd": int(given["spec_fd"]), "metrics_fd": int(given["metrics_fd"]),
+            "database_pid": int(given["database_pid"]), "shutdown_wait": float(given["shutdown_wait"]),
+            "logger": {"level": given["logger.level"], "stdout": given["logger.stdout"] == "1",
+                       "file": given["logger.file"], "format": given["logger.format"]}}
 
 
 def worker_command(index: int, spec_fd: int) -> list[str]:
@@ -85,8 +110,10 @@ def mark_process_dead(pid: int) -> None:
     if not directory:
         return
     for mode in LIVE_GAUGE_MODES:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.remove(os.path.join(directory, f"gauge_{mode}_{pid}.db"))
+        except FileNotFoundError:
+            pass
 
 
 # --- log lines -----------------------------------------------------------------------------------
@@ -103,6 +130,8 @@ def format_line(level: str, logger: str, message: str, fields: dict[str, Any], c
                 json_format: bool) -> str:
     """One line as logs.JsonFormatter or logs.TextFormatter writes it."""
     if json_format:
+        import json  # only once a line is written: at the end ("stopped") or when a worker dies
+
         data = {"level": level, "ts": _stamp(created), "logger": logger, "msg": message, **fields}
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
     line = f"{_stamp(created)} {level.upper():5} {logger}: {message}"
@@ -136,25 +165,30 @@ class Log:
 
 def flush_output() -> None:
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
+        try:
             stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 # --- metrics ---------------------------------------------------------------------------------------
 
 
-def _answer_scrape(listener: socket.socket) -> None:
+def _answer_scrape(listener: _socket.socket) -> None:
     """One connection to the metrics port, answered in a child process (which exits after it)."""
     try:
-        conn, address = listener.accept()
+        conn_fd, address = listener._accept()  # type: ignore[attr-defined]  # _socket's accept: (fd, address)
     except (BlockingIOError, InterruptedError, ConnectionAbortedError):
         return
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a ^C in the terminal is the supervisor's to handle
+            _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+            _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # a ^C in the terminal is the supervisor's to handle
+            from socket import socket
+
+            conn = socket(fileno=conn_fd)
             conn.settimeout(SCRAPE_TIMEOUT_SEC)
             import site
 
@@ -167,7 +201,7 @@ def _answer_scrape(listener: socket.socket) -> None:
             code = 1
         finally:
             os._exit(code)
-    conn.close()
+    os.close(conn_fd)
 
 
 # --- the supervisor ----------------------------------------------------------------------------------
@@ -181,9 +215,9 @@ class Supervisor:
         self.database_pid = settings["database_pid"]
         self.stopping = False
         self._spawn = spawn or self._spawn_worker
-        self._listener: socket.socket | None = None
+        self._listener: _socket.socket | None = None
         if settings["metrics_fd"] >= 0:
-            self._listener = socket.socket(fileno=settings["metrics_fd"])
+            self._listener = _socket.socket(fileno=settings["metrics_fd"])
             self._listener.setblocking(False)
 
     def _spawn_worker(self, index: int) -> int:
@@ -215,8 +249,8 @@ class Supervisor:
 
     def run(self) -> int:
         for sig in STOP_SIGNALS:
-            signal.signal(sig, self._on_signal)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # serve blocked them across the exec
+            _signal.signal(sig, self._on_signal)
+        _signal.pthread_sigmask(_signal.SIG_UNBLOCK, STOP_SIGNALS)  # serve blocked them across the exec
         exit_code = 0
         try:
             exit_code = self._supervise()
@@ -261,9 +295,7 @@ class Supervisor:
         return 0
 
     def _stop_workers(self) -> None:
-        for pid in self.children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+        self._signal_workers(_signal.SIGTERM)
         deadline = time.monotonic() + self.settings["shutdown_wait"] + 10
         while self.children and time.monotonic() < deadline:
             try:
@@ -275,9 +307,14 @@ class Supervisor:
                 continue
             if self._reaped(pid) is not None:
                 mark_process_dead(pid)
+        self._signal_workers(_signal.SIGKILL)
+
+    def _signal_workers(self, signum: int) -> None:
         for pid in self.children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
     def _stop_database(self) -> None:
         pid = self.database_pid
@@ -301,7 +338,7 @@ class Supervisor:
 
 
 def main(argv: list[str]) -> int:
-    settings: Settings = json.loads(argv[0])
+    settings = read_settings(argv)
     return Supervisor(settings, Log(settings["logger"])).run()
 
 

@@ -5,9 +5,10 @@ with it."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -15,8 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from nakama_py.bench.server_probe import find_server
-from nakama_py.supervisor import PROGRAM
+from nakama_py.supervisor import PROGRAM, read_settings
 from tests.faults.processes import children
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess, start_server
@@ -76,8 +79,18 @@ def is_supervisor_program(pid: int) -> bool:
 def settings_of(server: ServerProcess) -> Settings:
     argv = cmdline(server.process.pid)
     assert argv[1:3] == ["-S", PROGRAM]
-    settings: Settings = json.loads(argv[3])
-    return settings
+    return read_settings(argv[3:])
+
+
+@pytest.mark.slow
+def test_the_supervisor_program_imports_no_pure_python_module_of_the_standard_library() -> None:
+    # Each module it imports is memory it holds for the server's whole life; ``json`` waits for a log line.
+    run = subprocess.run([sys.executable, "-S", "-X", "importtime", PROGRAM], capture_output=True, text=True,
+                         timeout=30, check=False)
+    assert run.returncode != 0 and "KeyError" in run.stderr  # it read its (missing) settings: past its imports
+    imported = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert {"_socket", "select"} <= imported
+    assert not imported & {"enum", "re", "json", "typing", "contextlib", "socket", "signal", "functools"}
 
 
 def test_the_supervisor_is_small_and_a_killed_worker_comes_back_and_serves(tmp_path: Path,

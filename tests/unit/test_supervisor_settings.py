@@ -4,7 +4,6 @@ prometheus-client."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -16,7 +15,14 @@ from prometheus_client import multiprocess
 from nakama_py.cluster.write_marks import MarkRegion, WriteMarks
 from nakama_py.config import load_config
 from nakama_py.logs import JsonFormatter, TextFormatter
-from nakama_py.supervisor import PROGRAM, format_line, mark_process_dead, supervisor_command, worker_command
+from nakama_py.supervisor import (
+    PROGRAM,
+    format_line,
+    mark_process_dead,
+    read_settings,
+    supervisor_command,
+    worker_command,
+)
 from nakama_py.worker_spec import WorkerSpec, read_spec, write_spec
 
 if TYPE_CHECKING:
@@ -30,7 +36,11 @@ def test_the_commands_of_the_supervisor_and_of_a_restarted_worker() -> None:
                                                             "format": "json"}}
     command = supervisor_command(settings)
     assert command[1:3] == ["-S", PROGRAM] and PROGRAM.endswith("nakama_py/supervisor.py")
-    assert json.loads(command[3]) == settings
+    assert read_settings(command[3:]) == settings
+    odd: Settings = {"workers": [7], "spec_fd": 9, "metrics_fd": 4, "database_pid": 321, "shutdown_wait": 2.5,
+                     "logger": {"level": "debug", "stdout": False, "file": "/tmp/a log=with, odd chars.txt",
+                                "format": "text"}}
+    assert read_settings(supervisor_command(odd)[3:]) == odd
     assert worker_command(1, 5)[1:] == ["-m", "nakama_py", "_worker", "1", "5"]
 
 
