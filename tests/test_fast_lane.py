@@ -7,6 +7,7 @@ so each request's bytes, split and timing are the test's."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import time
 import zlib
@@ -21,7 +22,7 @@ from aiohttp.test_utils import TestClient
 from nakama_py.app import build_app
 from nakama_py.config import Config
 from nakama_py.state import ServerState
-from nakama_py.wire.fast_lane import FAST_LANE, FastLane
+from nakama_py.wire.fast_lane import FAST_LANE, FastLane, LaneParser
 from tests.support.modules import state_with_module
 from tests.support.users import create_user
 from tests.support.wire_server import WireTestServer
@@ -229,6 +230,26 @@ async def test_a_keep_alive_connection_moves_between_routes(server: TestClient[A
             assert reply.status == 200 and reply.body == b'{"payload":"x"}'
             assert lane.served == served + 1
             assert (await connection.ask(request("GET", "/v2/account"))).status == 401
+
+
+async def test_a_closed_connection_leaves_nothing_for_the_collector(server: TestClient[Any, Any]) -> None:
+    gc.collect()
+    gc.disable()  # what a closed connection leaves must be freed by reference counting alone
+    try:
+        for path in ("/healthcheck", f"/v2/rpc/echo?http_key={HTTP_KEY}"):
+            async with connected(server) as connection:
+                assert (await connection.ask(request("POST" if "rpc" in path else "GET", path, b'"x"'))).status == 200
+        for _ in range(200):  # the server sees the close on a later pass of its loop
+            if not _lane_parsers():
+                break
+            await asyncio.sleep(0.01)
+        assert _lane_parsers() == 0
+    finally:
+        gc.enable()
+
+
+def _lane_parsers() -> int:
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, LaneParser))
 
 
 async def test_idle_timeout_counts_the_lane_requests(server: TestClient[Any, Any]) -> None:

@@ -90,6 +90,7 @@ class _Connection(asyncio.Protocol):
             try:
                 parser.feed(data)
             except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+                parser.release()
                 self.parser = None  # an upgrade to the realtime socket, or bytes aiohttp will refuse: all to it
             else:
                 if at_boundary and parser.begun == begun + 1 and parser.complete and self.aiohttp_busy == 0:
@@ -119,7 +120,9 @@ class _Connection(asyncio.Protocol):
             self.idle_timer.cancel()
             self.idle_timer = None
         self.held.clear()
-        self.parser = None
+        if self.parser is not None:
+            self.parser.release()
+            self.parser = None
         if self.transport is not None:
             _CONNECTIONS.pop(self.transport, None)
         self.inner.connection_lost(exc)
