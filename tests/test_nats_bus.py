@@ -83,6 +83,21 @@ async def test_messages_reach_every_process_in_order_and_echo_is_optional(prefix
         assert sorted(int(p) for p in a_all.items) == list(range(200))
 
 
+async def test_a_process_gets_its_own_publication_once_and_without_a_round_trip(prefix: str) -> None:
+    a, b = NatsBus(SHARED_NATS, "node-a", prefix=prefix), NatsBus(SHARED_NATS, "node-b", prefix=prefix)
+    mine, b_inbox = Inbox(), Inbox()
+    a.subscribe("own", mine)
+    b.subscribe("own", b_inbox)
+    big = secrets.token_bytes(MAX_PAYLOAD_BYTES)  # travels as chunks, delivered to a whole
+    async with running(a, b):
+        await a.publish("own", b"first")
+        assert mine.items == [b"first"]  # handed over in process by publish itself
+        await a.publish("own", big)
+        await b_inbox.wait_for(2)
+        await asyncio.sleep(0.2)  # time for an echo from the server, which must not come
+        assert mine.items == [b"first", big] and b_inbox.items == [b"first", big]
+
+
 async def test_a_payload_larger_than_nats_max_payload_arrives_whole(prefix: str) -> None:
     a, b = NatsBus(SHARED_NATS, "node-a", prefix=prefix), NatsBus(SHARED_NATS, "node-b", prefix=prefix)
     inbox = Inbox()

@@ -6,6 +6,11 @@ subject, which gives the bus's per-topic, per-publisher order. A payload larger 
 server's ``max_payload`` travels as numbered chunks that the receiver reassembles (bounded in
 count and age), so the bus's own limit (``MAX_PAYLOAD_BYTES``) holds on any NATS server.
 
+A process's own publications never cross the wire back to it: the connection is made with NATS's
+``no_echo``, and ``publish`` hands the payload to this process's echo subscriptions itself. The busiest
+topic (ranks, with the cross-node wants and acks: docs/scaling.md) subscribes without echo, so NATS
+used to send a process a third of its receptions only for it to parse and drop them.
+
 Membership comes from NATS too: every process announces itself on ``<prefix>.members`` every
 ``HEARTBEAT_SEC``, answers a newcomer's hello at once, and says goodbye when it stops; a peer
 unheard for ``EXPIRY_SEC`` is taken for dead. After a reconnection every resync runs (messages
@@ -117,7 +122,7 @@ class NatsBus:
         self._started = True
         self._nc = await nats.connect(
             self.url, name=self.process, connect_timeout=CONNECT_TIMEOUT_SEC, allow_reconnect=True,
-            max_reconnect_attempts=-1, reconnect_time_wait=0.5, pending_size=8 * MAX_PAYLOAD_BYTES,
+            max_reconnect_attempts=-1, reconnect_time_wait=0.5, pending_size=8 * MAX_PAYLOAD_BYTES, no_echo=True,
             reconnected_cb=self._reconnected, disconnected_cb=self._disconnected, error_cb=self._error)
         for topic in self._subscriptions:
             await self._nc.subscribe(self._subject(topic), cb=self._on_message)
@@ -156,12 +161,14 @@ class NatsBus:
         room = max(nc.max_payload - HEADER_ROOM, 1)
         if len(payload) <= room:
             await nc.publish(subject, payload, headers={ORIGIN: self.process})
-            return
-        self._sequence += 1
-        count = -(-len(payload) // room)
-        for index in range(count):
-            chunk = payload[index * room:(index + 1) * room]
-            await nc.publish(subject, chunk, headers={ORIGIN: self.process, CHUNK: f"{self._sequence}:{index}:{count}"})
+        else:
+            self._sequence += 1
+            count = -(-len(payload) // room)
+            for index in range(count):
+                chunk = payload[index * room:(index + 1) * room]
+                await nc.publish(subject, chunk,
+                                 headers={ORIGIN: self.process, CHUNK: f"{self._sequence}:{index}:{count}"})
+        self._deliver(topic, payload, own=True)  # no_echo: NATS does not send it back
 
     def _subject(self, topic: str) -> str:
         return f"{self.prefix}.bus.{topic}"
@@ -177,9 +184,13 @@ class NatsBus:
             if whole is None:
                 return
             payload = whole
-        topic = msg.subject[len(self.prefix) + 5:]
+        if origin == self.process:
+            return  # delivered by publish already (a server that ignored no_echo must not double it)
+        self._deliver(msg.subject[len(self.prefix) + 5:], payload, own=False)
+
+    def _deliver(self, topic: str, payload: bytes, *, own: bool) -> None:
         for subscription in self._subscriptions.get(topic, ()):
-            if origin == self.process and not subscription.echo:
+            if own and not subscription.echo:
                 continue
             try:
                 subscription.handler(payload)
