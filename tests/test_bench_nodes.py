@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from nakama_py.bench.cli import main
+from nakama_py.bench.nodes import figures, parse
 from tests.support.database import create_database, drop_database, migrate
 from tests.support.ports import free_port
 from tests.support.server import REPO, ServerProcess, start_server
@@ -74,3 +75,15 @@ def test_a_node_that_does_not_answer_is_named(nodes: Nodes, capsys: pytest.Captu
     silent = f"http://127.0.0.1:{free_port()}/metrics"
     report = run(capsys, [nodes[0], (nodes[1][0], silent)])
     assert report["nodes"][1] == {"node": silent, "error": "no answer from its metrics endpoint"}
+
+
+def test_own_reads_are_counted_per_proof_over_the_window() -> None:
+    """How a node proved its players' standings fresh (core/node_sync.py), as the difference of its
+    counter between the window's two scrapes, per proof."""
+    def text(at_once: int, bus: int) -> str:
+        return ("# HELP nakama_cluster_own_reads_total reads\n# TYPE nakama_cluster_own_reads_total counter\n"
+                f'nakama_cluster_own_reads_total{{proof="at_once"}} {at_once}\n'
+                f'nakama_cluster_own_reads_total{{proof="bus"}} {bus}\n')
+
+    start, end = parse(text(100, 7)), parse(text(190, 17))
+    assert figures("node", start, end, 0)["own_reads"] == {"at_once": 90, "bus": 10}

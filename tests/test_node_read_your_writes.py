@@ -9,9 +9,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
+import orjson
 import pytest
 
 from nakama_py.config import Config
+from nakama_py.core import node_sync
 from nakama_py.core.node_sync import WANT_INTERVAL_SEC
 from nakama_py.state import ServerState, build_state
 from tests.support.users import create_user
@@ -270,3 +272,84 @@ async def test_the_processes_of_a_node_share_one_stream_of_wants(make_config: Ca
     finally:
         for state in (*readers, writer):
             await state.close()
+
+
+def counted_payloads(state: ServerState) -> list[bytes]:
+    """Every rank message this node publishes from now on (the publisher's own sending, counted)."""
+    publisher = state.leaderboards.publisher
+    send = publisher._send
+    sent: list[bytes] = []
+
+    async def counting_send(payloads: list[bytes]) -> None:
+        sent.extend(payloads)
+        await send(payloads)
+
+    publisher._send = counting_send  # type: ignore[method-assign]
+    return sent
+
+
+async def test_two_reading_nodes_send_one_message_an_interval_each(nats_nodes: Nodes) -> None:
+    """Players read on both nodes, so each node sends a want every interval and answers the other's: the
+    ack of a periodic want rides in the node's own next want, one message an interval each (not a want
+    and an ack apart). Every standing stays right, and most reads are proven at once from acks in hand."""
+    first, second = nodes = nats_nodes
+    board, _ = await live_board(nodes)
+    players = [await create_user(first), await create_user(second)]
+    await answered_write(first, board, players[0].user_id, 50)
+    await answered_write(second, board, players[1].user_id, 150)
+    syncs = [sync for state in nodes if (sync := state.leaderboards.node_sync) is not None]
+    assert len(syncs) == 2
+    for state, player, rank in ((second, players[0], 3), (first, players[1], 1)):  # both bring the other's writes
+        deadline = time.monotonic() + 5
+        while await own_rank(state, board, player.user_id) != rank:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    counted = [counted_payloads(first), counted_payloads(second)]
+    at_once = [sync.at_once for sync in syncs]
+    began = time.monotonic()
+    while time.monotonic() - began < 1.0:
+        assert await own_rank(first, board, players[0].user_id) == 3
+        assert await own_rank(second, board, players[1].user_id) == 1
+        assert await own_rank(first, board, players[1].user_id) == 1
+        assert await own_rank(second, board, players[0].user_id) == 3
+        await asyncio.sleep(0.002)
+    intervals = (time.monotonic() - began) / WANT_INTERVAL_SEC
+    for sent in counted:
+        wants = sum(1 for payload in sent if b'["n"' in payload)
+        acks = sum(1 for payload in sent if b'["k"' in payload)
+        assert wants >= 0.5 * intervals and acks >= 0.5 * intervals, (wants, acks, intervals)  # both kept going
+        assert len(sent) <= 1.25 * intervals + 5, (len(sent), intervals)  # one message an interval, not two
+    assert all(sync.fallbacks == 0 for sync in syncs)
+    assert all(sync.at_once - before > 0 for sync, before in zip(syncs, at_once, strict=True))
+
+
+async def test_only_a_want_a_request_waits_for_is_acked_at_once(nats_nodes: Nodes,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the rank topic brings them: a periodic want (flag 0) is owed until the node's next message or
+    an interval (made 5 s here); a want a request waits for (flag 1), or one of an older peer that does
+    not say (no flag), is acked at once."""
+    monkeypatch.setattr(node_sync, "WANT_INTERVAL_SEC", 5.0)
+    first, second = nats_nodes
+    sent = counted_payloads(first)
+    follower, asker = first.leaderboards.follower, second.bus.process
+
+    async def acked(number: int) -> bool:
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            if any(b'"%s",%d,' % (asker.encode(), number) in payload and b'["k"' in payload for payload in sent):
+                return True
+            await asyncio.sleep(0.005)
+        return False
+
+    follower.on_message(peer_payload(asker, 1, ["n", "node2", asker, 7, time.monotonic(), 0]))
+    assert not await acked(7)  # owed, for the next message of this node
+    follower.on_message(peer_payload(asker, 2, ["n", "node2", asker, 8, time.monotonic(), 1]))
+    assert await acked(8)
+    follower.on_message(peer_payload(asker, 3, ["n", "node2", asker, 9, time.monotonic()]))
+    assert await acked(9)
+
+
+def peer_payload(process: str, sequence: int, event: list[object]) -> bytes:
+    """A rank message as another process publishes it (core/rank_sync.py)."""
+    return orjson.dumps({"n": sequence, "p": process, "e": [event]})

@@ -220,7 +220,8 @@ def run_topology(topology: Topology, args: argparse.Namespace) -> list[dict[str,
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| topology | scenario | req/s | p99 ms | errors | node CPU ms/req | primary CPU ms/req | "
-             "replica CPU ms/req | WAL B/req | nodes RSS MB | node shares | node mean ms |", "|---" * 12 + "|"]
+             "replica CPU ms/req | WAL B/req | nodes RSS MB | node shares | node mean ms | own reads at once % |",
+             "|---" * 13 + "|"]
     for r in results:
         s = r.get("server", {})
         lines.append(f"| {r['topology']} | {r['scenario']} | {r['requests_per_s']:,.0f} | {r['latency_ms']['p99']} | "
@@ -228,8 +229,16 @@ def table(results: list[dict[str, Any]]) -> str:
                      f"{s.get('primary_cpu_ms_per_request')} | {s.get('replica_cpu_ms_per_request')} | "
                      f"{s.get('wal_bytes_per_request')} | {s.get('node_rss_mb')} | "
                      f"{' / '.join(str(n.get('share', '-')) for n in r.get('nodes', []))} | "
-                     f"{' / '.join(str(n.get('latency_ms', {}).get('mean', '-')) for n in r.get('nodes', []))} |")
+                     f"{' / '.join(str(n.get('latency_ms', {}).get('mean', '-')) for n in r.get('nodes', []))} | "
+                     f"{' / '.join(at_once_share(n) for n in r.get('nodes', []))} |")
     return "\n".join(lines)
+
+
+def at_once_share(node: dict[str, Any]) -> str:
+    """The share of a node's own-standing reads proven from acks already held (no wait, no primary)."""
+    reads = node.get("own_reads") or {}
+    total = sum(reads.values())
+    return f"{100 * reads.get('at_once', 0) / total:.0f}" if total else "-"
 
 
 def drop_table(results: list[dict[str, Any]]) -> str:

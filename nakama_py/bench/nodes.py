@@ -5,8 +5,9 @@ none). Each node's Prometheus endpoint (``metrics.prometheus_port``; with ``sock
 sum of its workers) counts what it served, so the run reads every node's counters at the start and
 at the end of the measured window and reports, per node: requests served, their share, errors
 (a gRPC code other than OK), and the node's own latency (mean, and p50/p99 to the resolution of the
-latency buckets of nakama_py/metrics.py). An unbalanced share or one slow node shows here and not in
-the client's totals.
+latency buckets of nakama_py/metrics.py), and how its players' standings were proven fresh while other
+nodes were alive (at once, after a want's acks, or by the primary: core/node_sync.py). An unbalanced
+share or one slow node shows here and not in the client's totals.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SCRAPE_TIMEOUT_S = 5.0
 # Matched by suffix: the prefix is the node's metrics.prefix ("nakama" by default).
 REQUESTS = "_api_requests_total"  # a counter by route, method and gRPC code
 LATENCY = "_api_request_duration_seconds"  # a histogram
+OWN_READS = "_cluster_own_reads_total"  # a counter by proof: at_once, bus, primary
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Scrape:
     errors: float = 0.0
     latency_sum: float = 0.0
     buckets: dict[float, float] = field(default_factory=dict)  # upper bound -> cumulative count
+    own_reads: dict[str, float] = field(default_factory=dict)  # proof -> count
 
 
 def parse(text: str) -> Scrape:
@@ -50,6 +53,9 @@ def parse(text: str) -> Scrape:
             elif sample.name.endswith(LATENCY + "_bucket"):
                 bound = float(sample.labels["le"])
                 scrape.buckets[bound] = scrape.buckets.get(bound, 0.0) + sample.value
+            elif sample.name.endswith(OWN_READS):
+                proof = sample.labels.get("proof", "")
+                scrape.own_reads[proof] = scrape.own_reads.get(proof, 0.0) + sample.value
     return scrape
 
 
@@ -92,6 +98,7 @@ def figures(url: str, start: Scrape | None, end: Scrape | None, total: float) ->
             "p50_at_most": None if p50 is None else round(1000 * p50, 2),
             "p99_at_most": None if p99 is None else round(1000 * p99, 2),
         },
+        "own_reads": {proof: int(count - start.own_reads.get(proof, 0.0)) for proof, count in end.own_reads.items()},
     }
 
 

@@ -4,10 +4,12 @@ Node A answers a player's write, then publishes the change on the rank topic (co
 applies it a few milliseconds later. Before B reads that player's standing it must have applied every
 change another node acknowledged before the request arrived. B cannot look into A, so it asks:
 
-- B publishes a *want* (``["n", node, process, n, sent]``, numbered, ``sent`` on B's monotonic clock) on
-  the rank topic;
-- every process of another node answers with an *ack* (``["k", asker, n, acker, hold_ms, node, sent]``) in
-  its next rank payload, queued behind every change it had queued when it heard the want;
+- B publishes a *want* (``["n", node, process, n, sent, now]``, numbered, ``sent`` on B's monotonic clock,
+  ``now`` 1 when a request waits for it) on the rank topic;
+- every process of another node answers with an *ack* (``["k", asker, n, acker, hold_ms, node, sent]``),
+  queued behind every change it had queued when it heard the want: at once for a want a request waits
+  for, else in the acker's next payload (its own want of the next interval, or at most an interval
+  later), so a node that reads and answers sends one message an interval, not one per peer more;
 - messages of one publisher arrive in order, and each payload carries its publisher's sequence number: a
   gap (messages lost while a connection was down) makes the follower rebuild from the database, and
   until that rebuild is done this check answers "not proven".
@@ -67,8 +69,10 @@ def note_change() -> None:
     _changed_at.set(time.monotonic())
 
 
-def want_event(node: str, process: str, number: int, sent: float) -> Event:
-    return ["n", node, process, number, sent]
+def want_event(node: str, process: str, number: int, sent: float, now: bool = True) -> Event:
+    """``now``: a request waits for this want, so its acks go at once (a want of an older peer, without
+    the flag, is answered at once too)."""
+    return ["n", node, process, number, sent, 1 if now else 0]
 
 
 def ack_event(asker: str, number: int, acker: str, hold_ms: int, node: str | None = None,
@@ -120,6 +124,10 @@ class NodeSync:
         self._sender: asyncio.Task[None] | None = None
         self._reading_until = 0.0  # wants go on until then
         self._heard_want_at = float("-inf")  # when another node last asked us
+        # Acks of periodic wants not sent yet, per asking process (the newest want only: an ack of it
+        # answers the older ones too). They go with this process's next want, or when the timer fires.
+        self._owed: dict[str, Event] = {}
+        self._owed_timer: asyncio.TimerHandle | None = None
         self.at_once = 0  # requests proven by acks already held (for tests and metrics)
         self.proven = 0  # requests proven after waiting for a want's acks
         self.fallbacks = 0  # requests that needed the primary check
@@ -186,7 +194,8 @@ class NodeSync:
         wait.finish(False)
 
     def _want(self) -> int:
-        """The number of a want sent after now (queued, and sent by the sender task)."""
+        """The number of a want sent after now (queued, and sent by the sender task at its next
+        interval: measured, sending it at once cost more in messages than it saved in waiting)."""
         if self._queued is None:
             self._queued = self._asked + 1
         self._keep_asking()
@@ -202,11 +211,13 @@ class NodeSync:
         while self._queued is not None or time.monotonic() < self._reading_until:
             now = time.monotonic()
             if self._queued is not None or now - self._sibling_sent >= 2 * WANT_INTERVAL_SEC:
+                waited_for = self._queued is not None
                 self._queued = None
                 self._asked += 1
                 self._sent_at[self._asked] = now
                 self.wants_sent += 1
-                self._send(want_event(self.bus.node, self.bus.process, self._asked, now), True)
+                self._send_owed()  # the acks owed ride in the same payload as the want
+                self._send(want_event(self.bus.node, self.bus.process, self._asked, now, waited_for), True)
                 self._forget_before(now - MAX_HOLD_SEC)
             peers = self.peers()
             self._late.intersection_update(peers)
@@ -250,20 +261,33 @@ class NodeSync:
 
     # --- the answering side ------------------------------------------------------------------
 
-    def wanted(self, node: str, asker: str, number: int, sent: float | None = None) -> None:
+    def wanted(self, node: str, asker: str, number: int, sent: float | None = None, now: bool = True) -> None:
         """Another process asks: ack behind every change queued so far. Processes of the asker's own
         node are covered by its write marks and stay silent; those sorting after it note when it asked,
-        to skip their own periodic want (``sent`` is None for a want of the older form)."""
+        to skip their own periodic want (``sent`` is None for a want of the older form). ``now``: a
+        request waits for the want, so the ack goes at once; a periodic want's ack waits for this
+        process's next want or at most an interval (``_owed``)."""
         if node == self.bus.node:
             if sent is not None and asker < self.bus.process and sent > self._sibling_sent:
                 self._sibling_sent = sent
             return
         self._heard_want_at = time.monotonic()
-        # Urgent: the asker's requests may be waiting. Under load the flush still carries every ack and
-        # change queued in the same loop pass; measured, coalescing acks for 5 ms saved CPU only below
-        # saturation (docs/scaling.md) and cost every waiting request those 5 ms.
-        self._send(ack_event(asker, number, self.bus.process, self._hold_ms, node if sent is not None else None,
-                             sent), True)
+        ack = ack_event(asker, number, self.bus.process, self._hold_ms, node if sent is not None else None, sent)
+        if now:
+            self._owed.pop(asker, None)  # this ack answers the owed one too
+            self._send(ack, True)
+            return
+        self._owed[asker] = ack
+        if self._owed_timer is None:
+            self._owed_timer = asyncio.get_running_loop().call_later(WANT_INTERVAL_SEC, self._send_owed)
+
+    def _send_owed(self) -> None:
+        if self._owed_timer is not None:
+            self._owed_timer.cancel()
+            self._owed_timer = None
+        owed, self._owed = self._owed, {}
+        for ack in owed.values():
+            self._send(ack, True)
 
     async def settle(self, since: float) -> None:
         """Called before a request begun at ``since`` (monotonic) is answered: if it changed ranks while
@@ -283,6 +307,8 @@ class NodeSync:
         add_peer_wait(time.monotonic() - began)  # waiting, not working: admission leaves it out
 
     async def close(self) -> None:
+        if self._owed_timer is not None:
+            self._owed_timer.cancel()
         for need in list(self._waits):
             self._waits.pop(need).finish(False)
         if self._sender is not None:

@@ -18,7 +18,8 @@ in a publisher's sequence means messages were lost: the follower rebuilds from t
 ``["d", board, expiry, owner_hex, stamp_hex]`` (a delete), ``["b", board, definition]``
 (a board created or changed; null when deleted), ``["x", board, before]`` (forget the
 buckets that expired before), ``["r"]`` (reload everything), or the read-your-writes exchange between
-nodes (core/node_sync.py): ``["s", node, process, n]`` (a want) and ``["k", asker, n, acker, hold_ms]`` (its ack).
+nodes (core/node_sync.py): ``["n", node, process, n, sent, now]`` (a want; ``["s", node, process, n]`` from
+an older peer) and ``["k", asker, n, acker, hold_ms, node, sent]`` (its ack).
 """
 
 from __future__ import annotations
@@ -310,7 +311,8 @@ class RankFollower:
             # "s": an older peer's want, without its send time (only its asker can use the ack).
             _, node, asker, number = event[:4]
             sent = float(event[4]) if kind == "n" else None
-            holder.node_sync.wanted(str(node), str(asker), int(number), sent)
+            now = len(event) < 6 or bool(event[5])  # a peer that does not say is answered at once
+            holder.node_sync.wanted(str(node), str(asker), int(number), sent, now)
         elif kind == "k" and holder.node_sync is not None:
             _, asker, number, acker = event[:4]
             hold_ms = int(event[4]) if len(event) > 4 else 0  # an older peer announces no hold
