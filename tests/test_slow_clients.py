@@ -99,8 +99,8 @@ async def test_a_slowloris_trickling_headers_is_cut_at_the_read_timeout(
     port = port_of(server)
 
     async def slowloris() -> float:
+        started = time.monotonic()  # before the connect: the server's read deadline starts at its accept
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        started = time.monotonic()
         head = b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
 
         async def trickle() -> None:
@@ -121,8 +121,8 @@ async def test_a_slowloris_trickling_headers_is_cut_at_the_read_timeout(
 
 async def test_a_body_that_never_finishes_is_cut_at_the_read_timeout(server: ServerProcess) -> None:
     async def endless_body() -> float:
+        started = time.monotonic()  # before the connect: the server's read deadline starts at its accept
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        started = time.monotonic()
         writer.write(b"POST /v2/rpc/echo?http_key=defaulthttpkey&unwrap HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Length: 100000\r\n\r\n" + b"x" * 100)
 
