@@ -7,10 +7,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any, Protocol
 
+import psycopg
 import pytest
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
+from nakama_py.db.address import link_settings
 from nakama_py.db.pool import Database
 from tests.support.auth import bearer
 from tests.support.pgbouncer import pgbouncer
@@ -29,16 +35,18 @@ def bounced(database_url: str) -> Iterator[str]:
         yield url
 
 
-async def hammer(url: str, *, pgbouncer: bool) -> list[BaseException]:
+class Pool(Protocol):
+    def connection(self) -> AbstractAsyncContextManager[AsyncConnection[Any]]: ...
+
+
+async def hammer(pool: Pool) -> list[BaseException]:
     """The same statements, many times on each of many client connections sharing 3 server ones."""
-    db = Database(url, min_size=CLIENTS, max_size=CLIENTS, pgbouncer=pgbouncer)
-    await db.connect()
     errors: list[BaseException] = []
 
     async def client(index: int) -> None:
         for round_ in range(ROUNDS):
             try:
-                async with db.connection() as conn:
+                async with pool.connection() as conn:
                     cur = await conn.execute("SELECT count(*) FROM users WHERE id <> %s", (uuid.uuid4(),))
                     await cur.fetchone()
                     async with conn.transaction():
@@ -46,18 +54,30 @@ async def hammer(url: str, *, pgbouncer: bool) -> list[BaseException]:
             except Exception as exc:
                 errors.append(exc)
 
-    try:
-        await asyncio.gather(*(client(i) for i in range(CLIENTS)))
-    finally:
-        await db.close()
+    await asyncio.gather(*(client(i) for i in range(CLIENTS)))
     return errors
 
 
 async def test_the_pool_works_behind_transaction_pooling_only_in_pgbouncer_mode(bounced: str) -> None:
-    assert await hammer(bounced, pgbouncer=True) == []
+    db = Database(bounced, min_size=CLIENTS, max_size=CLIENTS, pgbouncer=True)
+    await db.connect()
+    try:
+        assert await hammer(db) == []
+    finally:
+        await db.close()
     # The control: psycopg's automatic prepared statements meet other server connections.
-    failures = await hammer(bounced, pgbouncer=False)
+    async with AsyncConnectionPool(bounced, min_size=CLIENTS, max_size=CLIENTS, kwargs={"autocommit": True}) as plain:
+        failures = await hammer(plain)
     assert any("prepared statement" in str(e) for e in failures), failures[:3]
+
+
+async def test_outside_pgbouncer_mode_our_connections_are_refused_by_name(bounced: str) -> None:
+    """Our connections ask the server for TCP bounds in the ``options`` startup parameter, which
+    pgbouncer refuses: a server pointed at one without ``database.pgbouncer`` logs why it cannot connect."""
+    with pytest.raises(psycopg.OperationalError, match="unsupported startup parameter: options"):
+        await psycopg.AsyncConnection.connect(bounced, **link_settings(bounced))
+    async with await psycopg.AsyncConnection.connect(bounced, **link_settings(bounced, pgbouncer=True)):
+        pass
 
 
 def test_two_servers_behind_one_bouncer_act_as_one(tmp_path: Path, database_url: str, bounced: str) -> None:

@@ -57,3 +57,19 @@ async def test_a_group_that_fails_leaves_nothing_half_written(state: ServerState
     failures = [r for r in results if isinstance(r, Exception)]
     assert len(failures) == 1 and isinstance(failures[0], UniqueViolation)
     assert sorted(r[0] for r in await state.db.fetch(f"SELECT k FROM {table}")) == [1, 2, 3, 4]
+
+
+async def test_a_statement_whose_caller_gave_up_holds_up_no_one(state: ServerState, table: str) -> None:
+    """A statement waiting on a row lock is cancelled in the server once its caller is gone (a request
+    past its deadline), so the writes queued behind it run, and it changes nothing."""
+    await state.db.execute(f"INSERT INTO {table} (k, v) VALUES (1, 'held')")
+    batcher = StatementBatcher(state.db, max_in_flight=1)
+    update = f"UPDATE {table} SET v = %s WHERE k = %s RETURNING k"
+    insert = f"INSERT INTO {table} (k, v) VALUES (%s, %s) RETURNING k"
+    async with state.db.transaction() as holder:  # another session holds the row's lock throughout
+        await holder.execute(f"SELECT v FROM {table} WHERE k = 1 FOR UPDATE")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(batcher.fetchrow(update, ("changed", 1), order=1), 0.5)
+        both = asyncio.gather(*(batcher.fetchrow(insert, (k, "next"), order=k) for k in (2, 3)))
+        assert await asyncio.wait_for(both, 3) == [(2,), (3,)]
+    assert await state.db.fetch(f"SELECT k, v FROM {table} ORDER BY k") == [(1, "held"), (2, "next"), (3, "next")]

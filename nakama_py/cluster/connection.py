@@ -21,7 +21,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from nakama_py.cluster.tasks import cancel_and_wait
-from nakama_py.db.address import LINK_TIMEOUTS
+from nakama_py.db.address import link_settings
 
 log = logging.getLogger("nakama_py.cluster")
 
@@ -57,7 +57,8 @@ class DedicatedConnection:
             conn: AsyncConnection[Any] | None = None
             try:
                 conn = await AsyncConnection.connect(self.conninfo, autocommit=True,
-                                                     application_name=self.application_name, **LINK_TIMEOUTS)
+                                                     application_name=self.application_name,
+                                                     **link_settings(self.conninfo))
                 await self.session(conn)
                 return  # the session finished of its own accord
             except asyncio.CancelledError:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 DEFAULT_DATABASE = "nakama"
 DEFAULT_USER = "root"
 DEFAULT_PORT = 5432
@@ -77,3 +80,22 @@ LINK_TIMEOUTS: dict[str, Any] = {
     "keepalives_count": 3,       # ... and dropped after 3 unanswered probes
     "tcp_user_timeout": 5000,    # ms sent data may stay unacknowledged
 }
+# The same bounds asked of the server for its side (settings any user may SET). It sends nothing while
+# it waits for a client's next statement, so with the kernel's defaults a client that vanished without a
+# reset (a partitioned node, a power cut) keeps its transaction and its row and advisory locks for two
+# hours; with these its keepalives find the client gone within 11 s and it rolls back.
+SERVER_LINK_OPTIONS = ("-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
+                       " -c tcp_user_timeout=5000")
+
+
+def link_settings(conninfo: str, *, pgbouncer: bool = False) -> dict[str, Any]:
+    """libpq parameters for each of our connections to ``conninfo``: ``LINK_TIMEOUTS``, and
+    ``SERVER_LINK_OPTIONS`` after the address's own ``options``. Not through pgbouncer, which refuses the
+    ``options`` startup parameter (its links to the server are its own)."""
+    if pgbouncer:
+        return dict(LINK_TIMEOUTS)
+    try:
+        own = conninfo_to_dict(conninfo).get("options")
+    except psycopg.ProgrammingError:  # a malformed address: the connect reports it
+        own = None
+    return {**LINK_TIMEOUTS, "options": f"{own} {SERVER_LINK_OPTIONS}" if own else SERVER_LINK_OPTIONS}

@@ -11,6 +11,11 @@ run in a fixed order (``order`` key) so that two groups never lock the same rows
 opposite orders. If any statement of a group fails, the group rolls back as a whole and
 every statement is run again on its own, so each caller gets the answer (or the error) its
 statement alone would have produced.
+
+A caller that gives up (its request past its deadline) takes its statement out of the queue, and a group
+left with no caller is cancelled, which cancels its statement in the server: one statement waiting on a
+row lock (a transaction orphaned by a cut link, a module's long transaction) must not hold up every write
+queued behind it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class _Pending:
     query: Query = field(compare=False)
     params: Params = field(compare=False)
     result: asyncio.Future[RawRow | None] = field(compare=False)
+    runner: asyncio.Task[None] | None = field(default=None, compare=False)  # its group's, once sent
 
 
 class StatementBatcher:
@@ -47,22 +53,36 @@ class StatementBatcher:
         self.max_in_flight = max_in_flight
         self._queue: list[_Pending] = []
         self._in_flight = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._groups: dict[asyncio.Task[None], list[_Pending]] = {}  # the groups in flight
 
     async def fetchrow(self, query: Query, params: Params, order: Hashable = 0) -> RawRow | None:
         """The statement's first row (None when it returns none), once its group has committed."""
         future: asyncio.Future[RawRow | None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(order, query, params, future))
+        pending = _Pending(order, query, params, future)
+        self._queue.append(pending)
         self._dispatch()
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._gave_up(pending)
+            raise
+
+    def _gave_up(self, pending: _Pending) -> None:
+        runner = pending.runner
+        if runner is None:  # not sent yet: it never will be
+            self._queue = [queued for queued in self._queue if queued is not pending]
+        elif all(member.result.done() for member in self._groups.get(runner, ())):
+            runner.cancel()  # psycopg cancels the running statement in the server, and the group rolls back
 
     def _dispatch(self) -> None:
         while self._queue and self._in_flight < self.max_in_flight:
             group, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
             self._in_flight += 1
             task = asyncio.create_task(self._run(group))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            for pending in group:
+                pending.runner = task
+            self._groups[task] = group
+            task.add_done_callback(self._groups.pop)
 
     async def _run(self, group: list[_Pending]) -> None:
         try:
@@ -108,5 +128,5 @@ class StatementBatcher:
 
     async def drain(self) -> None:
         """Wait for the groups in flight (their callers are waiting for them)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._groups:
+            await asyncio.gather(*self._groups, return_exceptions=True)

@@ -18,7 +18,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from nakama_py.db.address import LINK_TIMEOUTS
+from nakama_py.db.address import link_settings
 from nakama_py.db.batching import StatementBatcher
 from nakama_py.db.errors import watched_errors
 from nakama_py.db.pipeline import fetchrows_in_one_pipeline
@@ -53,7 +53,8 @@ class Database:
         self.conninfo = conninfo
         # Where a connection must keep its session (LISTEN, advisory locks): not through pgbouncer.
         self.session_conninfo = session_conninfo or conninfo
-        kwargs: dict[str, Any] = {"autocommit": True, "application_name": name, **LINK_TIMEOUTS}
+        kwargs: dict[str, Any] = {"autocommit": True, "application_name": name,
+                                  **link_settings(conninfo, pgbouncer=pgbouncer)}
         if pgbouncer:
             # Transaction pooling hands each transaction any server connection, where a statement
             # psycopg prepared on another one does not exist (Debian's pgbouncer 1.18 cannot track them).

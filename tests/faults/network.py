@@ -1,6 +1,7 @@
 """A PostgreSQL reached over a link the test controls: the database runs in a network namespace of
 its own, joined to the host by a veth pair; ``cut()`` takes the link down, ``slow()`` throttles
-both ends with a tc qdisc, ``lossy()`` drops a share of the packets both ways. Everything is created
+both ends with a tc qdisc, ``lossy()`` drops a share of the packets both ways, ``silence(port)`` drops
+every packet of one client connection (its host gone without a word). Everything is created
 by the test and removed afterwards (the namespace takes its nftables table with it).
 
 This machine's kernel has no ``sch_netem`` (``tc qdisc add ... netem`` answers "Specified qdisc kind
@@ -21,6 +22,7 @@ from pathlib import Path
 from tests.faults.postgres import PrivatePostgres, private_postgres
 
 LOSS_TABLE = "nakama_faults_loss"
+SILENCE_TABLE = "nakama_faults_silence"
 
 
 def sh(*args: str, stdin: str | None = None) -> None:
@@ -59,6 +61,14 @@ class Link:
 
     def lossless(self) -> None:
         sh("ip", "netns", "exec", self.namespace, "nft", "delete", "table", "inet", LOSS_TABLE)
+
+    def silence(self, client_port: int) -> None:
+        """Every packet of the client connection from ``client_port`` is dropped, both ways, for good."""
+        rules = (f"table inet {SILENCE_TABLE} {{\n"
+                 f"  chain inbound {{ type filter hook input priority 0; tcp sport {client_port} drop; }}\n"
+                 f"  chain outbound {{ type filter hook output priority 0; tcp dport {client_port} drop; }}\n"
+                 "}\n")
+        sh("ip", "netns", "exec", self.namespace, "nft", "-f", "-", stdin=rules)
 
     def cut(self) -> None:
         sh("ip", "link", "set", self.host_end, "down")
