@@ -27,6 +27,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from nakama_py.cluster.event_log import BatchHandler, EventLogUnavailable, LogAppend, LogEntry, check_log_name
+from nakama_py.cluster.tasks import cancel_and_wait, raise_if_cancelled
 
 log = logging.getLogger("nakama_py.cluster")
 
@@ -84,11 +85,7 @@ class JetStreamLog:
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)  # nats-py's fetch can lose a cancellation (cluster/tasks.py)
         self._tasks.clear()
         if self._nc is not None and not self._nc.is_closed:
             with contextlib.suppress(NatsError, OSError):
@@ -151,6 +148,7 @@ class JetStreamLog:
         name = consumer.log
         subscription = None
         while True:
+            raise_if_cancelled()
             try:
                 if subscription is None:
                     await self._ensure(name)
