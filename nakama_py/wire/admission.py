@@ -16,7 +16,8 @@ requests past their deadline (within a tenth of a second of it): ``asyncio.timeo
 5 µs, a tenth of the fast lane's whole request.
 
 It runs first in the wire (wire/middleware.py), so a refusal skips the measurement point and common
-headers (it is counted by ``<prefix>_api_requests_shed``). The latency the bound adapts to leaves out
+headers (it is counted by ``<prefix>_api_requests_shed``); refusals and deadline answers reach the access
+log through ``answered``, which the wire sets. The latency the bound adapts to leaves out
 the time a request waited on other nodes (request_waits.py): that wait costs this process nothing.
 Health checks, preflights and the realtime socket are not counted: ``/healthcheck`` must answer while
 the process is saturated, and a socket's upgrade request lives as long as the socket.
@@ -48,14 +49,16 @@ SWEEP_S = 0.1  # how often the deadlines are checked (a quarter of the deadline,
 R = TypeVar("R", bound=RequestView)
 Handler = Callable[[R], Awaitable[web.StreamResponse]]
 Measured = Callable[[R, Handler[R], str], Awaitable[web.StreamResponse]]
+# An answer admission gave itself (the request, its route, the answer, seconds since it arrived).
+Answered = Callable[[RequestView, str, web.StreamResponse, float], None]
 
 
 class Admission:
     """``max_inflight`` 0: no bound; ``timeout_ms`` 0: no deadline; ``latency_target_ms`` 0: a fixed bound;
     ``shed_delay_ms`` 0: refusals answered at once."""
 
-    __slots__ = ("_sweep_s", "_sweeper", "clock", "deadlines", "expired", "inflight", "limit", "metrics", "shed_delay",
-                 "timeout")
+    __slots__ = ("_sweep_s", "_sweeper", "answered", "clock", "deadlines", "expired", "inflight", "limit", "metrics",
+                 "shed_delay", "timeout")
 
     def __init__(self, metrics: Metrics, max_inflight: int, timeout_ms: int, latency_target_ms: int = 0,
                  shed_delay_ms: int = 0) -> None:
@@ -68,6 +71,7 @@ class Admission:
         self.deadlines: dict[asyncio.Task[object], float] = {}  # the requests in flight, by their tasks
         self.expired: set[asyncio.Task[object]] = set()  # cancelled by the sweep, not yet answered
         self._sweeper: asyncio.TimerHandle | None = None
+        self.answered: Answered | None = None
         self._sweep_s = min(SWEEP_S, self.timeout / 4) if self.timeout is not None else SWEEP_S
 
     async def admit(self, request: R, handler: Handler[R], route: str, serve: Measured[R]) -> web.StreamResponse:
@@ -81,6 +85,8 @@ class Admission:
             cors.decorate(request, refusal)  # a browser client must be able to read the refusal
             if self.shed_delay:
                 await asyncio.sleep(self.shed_delay)
+            if self.answered is not None:
+                self.answered(request, route, refusal, self.shed_delay)
             return refusal
         self.inflight += 1
         started = self.clock()
@@ -105,6 +111,8 @@ class Admission:
             self.metrics.request_timed_out()  # the measurement point counted the request as cancelled
             late = error_response(Code.DEADLINE_EXCEEDED, DEADLINE)
             cors.decorate(request, late)
+            if self.answered is not None:
+                self.answered(request, route, late, self.clock() - started)
             return late
         finally:
             self.inflight -= 1

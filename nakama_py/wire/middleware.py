@@ -22,6 +22,7 @@ from nakama_py.metrics import Metrics
 from nakama_py.wire import cors
 from nakama_py.wire.admission import EXEMPT_PATHS, Admission, Handler, R
 from nakama_py.wire.request import has_nul_in_path
+from nakama_py.wire.request_view import RequestView
 from nakama_py.wire.response import GRPC_CODE, error_response, from_error
 from nakama_py.wire.timeouts import request_finished, request_started
 
@@ -87,6 +88,14 @@ class Wire:
         # Awaited before an answer goes out, with when the request began (time.monotonic()): a write's
         # hold for readers on other nodes (core/node_sync.py); None on a single node.
         self.settle = settle
+        admission.answered = self.log_answer
+
+    @staticmethod
+    def log_answer(request: RequestView, route: str, response: web.StreamResponse, elapsed: float) -> None:
+        """An answer admission gave itself (a refusal, a deadline): in the access log like the others."""
+        if ACCESS.enabled:
+            ACCESS.request(route, request.method, response.status, grpc_code_of(response), round(elapsed * 1000, 3),
+                           request.get(USER_ID, ""))
 
     async def handle(self, request: R, handler: Handler[R], route: str) -> web.StreamResponse:
         """``route``: the route's name for metrics and the access log (its canonical path)."""
