@@ -7,12 +7,19 @@
 #   bench/side_by_side.sh [OUT_DIR]      # SCENARIOS="echo account" REPS=1 to narrow it
 #
 # One JSON report per run in OUT_DIR (default /tmp/side-by-side); a line per run on stdout.
+#
+# The kernel's autogroup setting is printed first: with it on, the kernel schedules each session as a group
+# (every PostgreSQL process is a session of its own; both servers and wrk share this script's), and a
+# PostgreSQL backend here waited up to 0.7 s for a CPU at times (docs/performance.md, "The `account` tail
+# after a burst of sign-ups"). It applies to both servers alike; figures compare within one run.
 set -u
 cd "$(dirname "$0")/.."
 OUT=${1:-/tmp/side-by-side}
 SCENARIOS=${SCENARIOS:-"auth account echo submit leaderboard leaderboard-rest mix"}
 REPS=${REPS:-3}
 mkdir -p "$OUT"
+echo "kernel.sched_autogroup_enabled=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a)" \
+  | tee "$OUT/machine.txt"
 for db in sbs_nakama sbs_py; do psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done
 NAKAMA_REF_DB=sbs_nakama bench/nakama_reference/run.sh > "$OUT/nakama.log" 2>&1 &
 NAKAMA=$!

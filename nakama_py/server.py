@@ -39,6 +39,7 @@ from nakama_py.db.embedded import EmbeddedError, EmbeddedPostgres
 from nakama_py.db.migrations import migrate_up
 from nakama_py.db.pool import Database
 from nakama_py.fork_memory import prepare_heap
+from nakama_py.host_checks import scheduling_warning
 from nakama_py.logs import flush_logs, setup_logging
 from nakama_py.metrics import Metrics, clear_multiprocess_dir, enable_multiprocess
 from nakama_py.runtime.loader import RuntimeLoadError
@@ -399,6 +400,9 @@ def serve(config: Config, *, migrate: bool = True) -> int:
         raise StartupError(f"database: {exc}") from None
     try:
         log.info("database", extra={"fields": {"address": describe(conninfo), "embedded": embedded is not None}})
+        host_warning = scheduling_warning(conninfo)
+        if host_warning is not None:
+            log.warning(host_warning)
         try:
             wait_for_database(conninfo, DATABASE_WAIT_SEC)
         except DatabaseUnreachable as exc:

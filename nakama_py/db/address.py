@@ -11,6 +11,7 @@ from psycopg.conninfo import conninfo_to_dict
 DEFAULT_DATABASE = "nakama"
 DEFAULT_USER = "root"
 DEFAULT_PORT = 5432
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 class AddressError(ValueError):
@@ -51,6 +52,13 @@ def to_conninfo(address: str) -> str:
         credentials += ":" + quote(password, safe="")
     url = f"postgresql://{credentials}@{host}:{port}/{quote(dbname or DEFAULT_DATABASE, safe='')}"
     return f"{url}?{params}" if params else url
+
+
+def is_local(conninfo: str) -> bool:
+    """Whether any host of a connection string is this machine: a loopback address or a socket directory
+    (no host at all is libpq's default socket)."""
+    hosts = str(conninfo_to_dict(conninfo).get("host") or "").split(",")
+    return any(not host.strip() or host.strip() in LOCAL_HOSTS or host.strip().startswith("/") for host in hosts)
 
 
 def session_conninfo(session_address: str, pooled: str) -> str:
