@@ -36,7 +36,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "state": {"core", "db", "cluster", "runtime", "scheduler", "wire", "realtime"},
     "app": {"api", "realtime", "console", "state", "wire"},
     "server": {"app", "state", "db", "cluster", "core", "runtime", "scheduler", "wire", "console", "realtime",
-               "supervisor", "worker_spec", "fork_memory"},
+               "supervisor", "worker_spec", "fork_memory", "host_checks"},
+    "host_checks": {"db"},  # warnings about the host, read at start (the database address: db.address)
     # The supervisor program (after exec) imports the standard library and logs; its scrapes, the endpoint.
     "supervisor": {"metrics_endpoint"},
     "metrics_endpoint": set(),
