@@ -4,6 +4,7 @@ membership, and a NATS restart (a private nats-server this test starts and stops
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import subprocess
 import time
@@ -136,8 +137,9 @@ async def test_membership_sees_joins_at_once_and_drops_the_dead_within_the_bound
 class PrivateNats:
     """A nats-server of this test's own on a free port, started (and restarted) on demand, stopped by PID."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, *, trace: bool = False) -> None:
         self.port = free_port()
+        self.trace = trace  # the server logs every protocol line it gets (-V)
         self.url = f"nats://127.0.0.1:{self.port}"
         self.log = log
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -146,7 +148,8 @@ class PrivateNats:
         """Started when its own log says it is ready: a connect to the port alone can succeed before it
         listens (a loopback connect to a free port in the ephemeral range may connect to itself)."""
         offset = self.log.stat().st_size if self.log.exists() else 0
-        process = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port)],
+        flags = ["-V"] if self.trace else []
+        process = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), *flags],
                                    stdout=subprocess.DEVNULL, stderr=self.log.open("ab"))
         self.processes.append(process)
         deadline = time.monotonic() + 10
@@ -168,6 +171,27 @@ def private_nats(tmp_path: Path) -> Iterator[PrivateNats]:
     nats_server = PrivateNats(tmp_path / "nats.log")
     yield nats_server
     nats_server.stop_all()
+
+
+async def test_start_returns_once_the_server_holds_the_subscriptions(tmp_path: Path, prefix: str) -> None:
+    """A node resyncs and says hello only once NATS holds its subscriptions, or a change another node
+    publishes in between is lost (it happened: the first message after a start never arrived). nats-py's
+    ``flush`` writes its PING ahead of the SUBs its flusher task has not written yet, so the protocol lines
+    the server got must show a PING after the last SUB and before the hello."""
+    server = PrivateNats(tmp_path / "nats.log", trace=True)
+    server.start()
+    try:
+        bus = NatsBus(server.url, "node-b", prefix=prefix)
+        bus.subscribe("ranks", Inbox())
+        bus.subscribe("revocations", Inbox())
+        async with running(bus):
+            pass
+        received = [match.group(1) for match in re.finditer(r"<<- \[(\w+)", server.log.read_text())]
+    finally:
+        server.stop_all()
+    hello = received.index("PUB")  # the first publication: the hello
+    last_sub = max(index for index, verb in enumerate(received[:hello]) if verb == "SUB")
+    assert "PING" in received[last_sub:hello], received
 
 
 async def test_after_a_nats_restart_the_bus_resyncs_and_delivers_again(

@@ -127,11 +127,20 @@ class NatsBus:
         for topic in self._subscriptions:
             await self._nc.subscribe(self._subject(topic), cb=self._on_message)
         await self._nc.subscribe(f"{self.prefix}.members", cb=self._on_member)
-        await self._nc.flush(int(CONNECT_TIMEOUT_SEC))  # the server has our subscriptions before we resync
+        await self._flushed()  # the server has our subscriptions before we resync or announce ourselves
         for resync in self._resyncs:
             await resync()
         await self._announce("hello")
         self._heartbeat = asyncio.create_task(self._beat(), name="nats-heartbeat")
+
+    async def _flushed(self) -> None:
+        """Once this returns, the server has every command sent before it. nats-py's ``flush`` alone does not
+        promise that: its PING goes straight to the socket, ahead of commands still queued for its flusher
+        task (2.16), so the PONG can come back before our SUBs reach the server. A second flush does: the
+        flusher, woken by the first, has written the queue before the first PONG is read."""
+        assert self._nc is not None
+        for _ in range(2):
+            await self._nc.flush(int(CONNECT_TIMEOUT_SEC))
 
     async def stop(self) -> None:
         if self._heartbeat is not None:
